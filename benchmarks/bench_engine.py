@@ -1,0 +1,117 @@
+"""Time one training epoch of the engine on the MLP and the small CNN of the spec.
+
+    python benchmarks/bench_engine.py [--repeats 3]
+
+MLP: 784-256-128-10, 20,000 samples, batch 128, Adam.
+CNN: conv3x3(1->8) relu maxpool2 conv3x3(8->16) relu maxpool2 flatten linear(784->10),
+28x28 inputs, batch 64, Adam (20,000 samples).
+Prints seconds per epoch for float64 and float32, and PyTorch CPU when it is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+from _common import machine, median_time, mnist_like, torch_or_none
+
+from sknn_scratch.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, SoftmaxCrossEntropyCriterion
+from sknn_scratch.optim import Adam
+
+N = 20_000
+
+
+def mlp(dtype):
+    rng = np.random.default_rng(0)
+    return Sequential(
+        Linear(784, 256, init="glorot_uniform", rng=rng, dtype=dtype),
+        ReLU(),
+        Linear(256, 128, init="glorot_uniform", rng=rng, dtype=dtype),
+        ReLU(),
+        Linear(128, 10, init="glorot_uniform", rng=rng, dtype=dtype),
+    )
+
+
+def cnn(dtype):
+    rng = np.random.default_rng(0)
+    return Sequential(
+        Conv2d(1, 8, 3, init="glorot_uniform", rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Conv2d(8, 16, 3, init="glorot_uniform", rng=rng, dtype=dtype),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Linear(784, 10, init="glorot_uniform", rng=rng, dtype=dtype),
+    )
+
+
+def engine_epoch(net, X, y, batch):
+    head = SoftmaxCrossEntropyCriterion()
+    opt = Adam(1e-3)
+    params, grads = net.getParameters(), net.getGradParameters()
+
+    def run():
+        for start in range(0, len(X), batch):
+            xb, yb = X[start : start + batch], y[start : start + batch]
+            net.zeroGradParameters()
+            scores = net.forward(xb)
+            _, g = head.loss_and_grad(scores, yb)
+            net.backward(xb, g)
+            opt.step(params, grads)
+
+    return run
+
+
+def torch_epoch(torch, kind, X, y, batch, dtype):
+    tdtype = torch.float32 if dtype == np.float32 else torch.float64
+    tnn = torch.nn
+    if kind == "mlp":
+        model = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    else:
+        model = tnn.Sequential(
+            tnn.Conv2d(1, 8, 3, padding=1),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Conv2d(8, 16, 3, padding=1),
+            tnn.ReLU(),
+            tnn.MaxPool2d(2),
+            tnn.Flatten(),
+            tnn.Linear(784, 10),
+        )
+    model = model.to(tdtype)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = tnn.CrossEntropyLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+    def run():
+        for start in range(0, len(Xt), batch):
+            opt.zero_grad()
+            loss = loss_fn(model(Xt[start : start + batch]), yt[start : start + batch])
+            loss.backward()
+            opt.step()
+
+    return run
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch = torch_or_none()
+    print(f"machine: {machine()}" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
+    print(f"{'workload':<28}{'engine s/epoch':>16}{'torch s/epoch':>16}{'ratio':>8}")
+    for kind, batch in (("mlp", 128), ("cnn", 64)):
+        for dtype in (np.float64, np.float32):
+            X, y = mnist_like(N, dtype, image=(kind == "cnn"))
+            net = mlp(dtype) if kind == "mlp" else cnn(dtype)
+            ours = median_time(engine_epoch(net, X, y, batch), repeats=args.repeats)
+            theirs = median_time(torch_epoch(torch, kind, X, y, batch, dtype), repeats=args.repeats) if torch else None
+            name = f"{kind} {np.dtype(dtype).name} batch {batch}"
+            ratio = f"{ours / theirs:8.2f}" if theirs else f"{'-':>8}"
+            tcol = f"{theirs:16.3f}" if theirs else f"{'-':>16}"
+            print(f"{name:<28}{ours:16.3f}{tcol}{ratio}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,13 @@
+"""sknn_scratch: neural networks on NumPy and SciPy with scikit-learn estimators.
+
+``sknn_scratch.nn`` is the layer engine (modules, criteria, optimizers);
+``NumpyNetClassifier`` and ``NumpyNetRegressor`` are scikit-learn estimators built on it.
+"""
+
+__version__ = "0.1.0"
+
+from . import nn, optim, registry  # noqa: E402  (nn registers the built-in components)
+from .estimators import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402
+from .registry import register  # noqa: E402
+
+__all__ = ["NumpyNetClassifier", "NumpyNetRegressor", "nn", "optim", "registry", "register", "__version__"]

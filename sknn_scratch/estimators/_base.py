@@ -1,0 +1,537 @@
+"""The training machinery shared by :class:`NumpyNetClassifier` and :class:`NumpyNetRegressor`.
+
+The estimator owns a :class:`~sknn_scratch.nn.Sequential` that ends in a linear layer
+producing raw scores, and a fused output head (a criterion on scores, see
+:mod:`sknn_scratch.nn.criterion`) that turns scores into predictions and gradients.
+
+At the start of every ``fit``/``partial_fit`` the parameters of all modules are packed
+into one contiguous vector (and their gradients into another); the modules keep views
+into it. The optimizers then update the whole network with a few vectorised
+operations, L-BFGS sees the vector directly, and early stopping saves and restores the
+best weights with one copy.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+
+from ..nn import Linear, Sequential, as_generator
+from ..optim import SGD, Adam
+from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
+
+__all__ = ["BaseNumpyNet"]
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+#: rows per forward pass at prediction time (bounds the memory of activations)
+_PREDICT_CHUNK = 16384
+
+
+def _iter_modules(module):
+    """Every leaf module of a (possibly nested) container, in order."""
+    children = getattr(module, "modules", None)
+    if isinstance(module, Sequential) or isinstance(children, list):
+        for child in children:
+            yield from _iter_modules(child)
+    else:
+        yield module
+
+
+def _release(net):
+    """Drop the activations and caches that modules keep from the last pass."""
+    for module in [net, *_iter_modules(net)]:
+        module.output = None
+        module.gradInput = None
+        for key in [k for k in vars(module) if k.startswith("_cache")]:
+            setattr(module, key, None)
+
+
+class _Packed:
+    """Flat parameter and gradient vectors whose slices are the modules' arrays."""
+
+    def __init__(self, net, dtype):
+        slots = []
+        for module in _iter_modules(net):
+            for pname, gname in zip(module._parameters, module._gradients, strict=True):
+                slots.append((module, pname, gname))
+        sizes = [getattr(m, p).size for m, p, _ in slots]
+        total = int(sum(sizes))
+        self.params = np.empty(total, dtype=dtype)
+        self.grads = np.zeros(total, dtype=dtype)
+        #: (weight, gradient) pairs penalised by ``alpha`` (parameters named ``W``)
+        self.decay = []
+        offset = 0
+        for (module, pname, gname), size in zip(slots, sizes, strict=True):
+            value = getattr(module, pname)
+            view = self.params[offset : offset + size].reshape(value.shape)
+            view[...] = value
+            gview = self.grads[offset : offset + size].reshape(value.shape)
+            setattr(module, pname, view)
+            setattr(module, gname, gview)
+            if pname == "W":
+                self.decay.append((view, gview))
+            offset += size
+
+    def is_current(self, net):
+        """True while every module still holds views into these vectors."""
+        for module in _iter_modules(net):
+            for pname in module._parameters:
+                if getattr(module, pname).base is not self.params:
+                    return False
+        return True
+
+
+class BaseNumpyNet(BaseEstimator):
+    """Shared implementation; use :class:`NumpyNetClassifier` or :class:`NumpyNetRegressor`."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state", np.random.Generator],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), Options(Real, {np.inf})],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "layers": [list, tuple, None],
+        "input_shape": [tuple, list, None],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "batch_norm": ["boolean"],
+        "callbacks": [list, tuple, callable, None],
+    }
+
+    # -- hooks of the subclasses ----------------------------------------------------
+    def _validate_input(self, X, y, incremental, reset):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _make_head(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _validation_score(self, scores, y_val, sample_weight):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _extra_sample_weight(self, y):
+        return None
+
+    # -- MLP-compatible views of the network -------------------------------------
+    def _linear_layers(self):
+        check_is_fitted(self, "_net")
+        return [m for m in _iter_modules(self._net) if isinstance(m, Linear)]
+
+    @property
+    def coefs_(self):
+        """Weights of the linear layers, shaped ``(n_in, n_out)`` as in MLP (views:
+        in-place changes reach the network)."""
+        return [m.W.T for m in self._linear_layers()]
+
+    @coefs_.setter
+    def coefs_(self, values):
+        self._assign(values, "W", transpose=True)
+
+    @property
+    def intercepts_(self):
+        """Offsets of the linear layers, shaped ``(n_out,)`` (views)."""
+        return [m.b for m in self._linear_layers()]
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._assign(values, "b", transpose=False)
+
+    def _assign(self, values, name, transpose):
+        layers = self._linear_layers()
+        values = list(values)
+        if len(values) != len(layers):
+            raise ValueError(f"expected {len(layers)} arrays, one per linear layer, got {len(values)}")
+        for layer, value in zip(layers, values, strict=True):
+            current = getattr(layer, name)
+            value = np.asarray(value).T if transpose else np.asarray(value)
+            if value.shape != current.shape:
+                shown = value.T.shape if transpose else value.shape
+                expected = current.T.shape if transpose else current.shape
+                raise ValueError(f"array of shape {shown} does not fit a parameter of shape {expected}")
+            if not current.flags.writeable:
+                current = current.copy()
+                setattr(layer, name, current)
+            current[...] = value
+
+    @property
+    def network_(self):
+        """The trained :class:`~sknn_scratch.nn.Sequential` (ends with the linear output
+        layer; the output activation is ``out_activation_``)."""
+        check_is_fitted(self, "_net")
+        return self._net
+
+    # -- fitting ----------------------------------------------------------------------
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
+        return True
+
+    def _sample_weight(self, sample_weight, X, y_raw):
+        extra = self._extra_sample_weight(y_raw)
+        if sample_weight is None and extra is None:
+            return None
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+            if not np.any(sample_weight > 0):
+                raise ValueError("Sample weights must contain at least one non-zero number.")
+        if extra is not None:
+            sample_weight = extra if sample_weight is None else sample_weight * extra
+        return np.asarray(sample_weight, dtype=X.dtype)
+
+    def _build(self, X, n_outputs, rng):
+        n_features = X.shape[1]
+        dtype = X.dtype
+        input_shape = resolve_input_shape(self.input_shape, n_features)
+        sample_shape = input_shape if input_shape is not None else (n_features,)
+        if self.layers is None:
+            if input_shape is not None and len(input_shape) > 1:
+                hidden, out_shape = build_hidden(["flatten"], sample_shape, rng, dtype)
+                more, out_shape = dense_hidden(
+                    self.hidden_layer_sizes, self.activation, out_shape[0], rng, dtype, self.dropout, self.batch_norm
+                )
+                hidden += more
+            else:
+                hidden, out_shape = dense_hidden(
+                    self.hidden_layer_sizes, self.activation, n_features, rng, dtype, self.dropout, self.batch_norm
+                )
+                input_shape = None
+        else:
+            hidden, out_shape = build_hidden(self.layers, sample_shape, rng, dtype)
+        init = "glorot_uniform_logistic" if self.layers is None and self.activation == "logistic" else "glorot_uniform"
+        return build_network(hidden, out_shape, n_outputs, rng, dtype, input_shape, init=init)
+
+    def _initialize(self, X, Y, rng):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self._head = self._make_head()
+        self.out_activation_ = self._head.out_activation
+        self._net = self._build(X, self.n_outputs_, rng)
+        self.n_layers_ = len(self._linear_layers()) + 1
+        self._optimizer = None
+        self._packed = None
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.validation_loss_curve_ = None
+                self.best_validation_score_ = None
+
+    def _pack(self, dtype):
+        net = self._net
+        if net.dtype is not None and net.dtype != dtype:
+            net.astype(dtype)
+            self._optimizer = None
+        packed = getattr(self, "_packed", None)
+        if packed is None or packed.params.dtype != dtype or not packed.is_current(net):
+            packed = self._packed = _Packed(net, dtype)
+        return packed
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        self._validate_params()
+        first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
+        X, Y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
+        sample_weight = self._sample_weight(sample_weight, X, y_raw)
+        rng = as_generator(self.random_state)
+        if first_pass:
+            self._initialize(X, Y, rng)
+        elif Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
+        packed = self._pack(X.dtype)
+        self._net.train()
+        try:
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental)
+            else:
+                self._fit_lbfgs(X, Y, sample_weight, packed)
+        finally:
+            self._net.evaluate()
+            _release(self._net)
+            self._head.output = self._head.gradInput = None
+        if not np.isfinite(packed.params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large values and "
+                "need to be preprocessed."
+            )
+        return self
+
+    # -- one pass over the data --------------------------------------------------------
+    def _densify(self, X):
+        if sp.issparse(X) and not isinstance(self._net.modules[0], Linear):
+            return X.toarray()
+        return X
+
+    def _loss_grad(self, X, Y, sample_weight, packed):
+        """Zero the gradients, run forward/backward on a batch and add the L2 term.
+
+        Returns the batch loss ``sum(w * l) / sum(w) + alpha/2 * ||W||^2 / sum(w)``."""
+        packed.grads.fill(0)
+        X = self._densify(X)
+        scores = self._net.forward(X)
+        loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
+        self._net.backward(X, grad)
+        if self.alpha:
+            sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            factor = self.alpha / sw_sum
+            penalty = 0.0
+            for weight, gweight in packed.decay:
+                flat = weight.reshape(-1)
+                penalty += float(flat @ flat)
+                gweight += factor * weight
+            loss += 0.5 * factor * penalty
+        return loss
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, packed):
+        n = X.shape[0]
+        if self.shuffle:
+            order = rng.permutation(n)
+            X, Y = X[order], Y[order]
+            sample_weight = None if sample_weight is None else sample_weight[order]
+        total = 0.0
+        optimizer = self._optimizer
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            wb = None if sample_weight is None else sample_weight[start:stop]
+            if wb is not None and not wb.any():
+                continue  # a batch of zero weight carries no gradient
+            loss = self._loss_grad(X[start:stop], Y[start:stop], wb, packed)
+            optimizer.step([packed.params], [packed.grads])
+            total += loss * (stop - start)
+        return total / n
+
+    # -- stochastic solvers ----------------------------------------------------------------
+    def _make_optimizer(self):
+        if self.solver == "sgd":
+            return SGD(self.learning_rate_init, self.momentum, self.nesterovs_momentum)
+        return Adam(self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+
+    def _split_validation(self, X, Y, y_raw, sample_weight, rng):
+        """Train/validation split for early stopping (stratified for single-output
+        classification), with a validation set of at least 2 samples."""
+        from sklearn.model_selection import train_test_split
+
+        n = X.shape[0]
+        stratify = y_raw if self._stratify_validation(y_raw) else None
+        n_val = max(int(np.ceil(self.validation_fraction * n)), 2)
+        if stratify is not None:
+            n_val = max(n_val, len(np.unique(stratify)))
+        if n - n_val < 1:
+            raise ValueError(
+                "The validation set is too small. Increase 'validation_fraction' or the size of your dataset "
+                f"(n_samples = {n})."
+            )
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        idx_train, idx_val = train_test_split(np.arange(n), test_size=n_val, random_state=seed, stratify=stratify)
+        pick = lambda a, i: None if a is None else a[i]
+        return (
+            (X[idx_train], Y[idx_train], pick(sample_weight, idx_train)),
+            (X[idx_val], Y[idx_val], pick(y_raw, idx_val), pick(sample_weight, idx_val)),
+        )
+
+    def _stratify_validation(self, y_raw):
+        return False
+
+    def _fit_stochastic(self, X, Y, y_raw, sample_weight, rng, packed, incremental):
+        if not incremental or self._optimizer is None:
+            self._optimizer = self._make_optimizer()
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            (X, Y, sample_weight), validation = self._split_validation(X, Y, y_raw, sample_weight, rng)
+            best_params = getattr(self, "_best_params", None)
+            if best_params is None or best_params.shape != packed.params.shape:
+                self._best_params = packed.params.copy()
+        n_samples = X.shape[0]
+        batch_size = self._batch_size(n_samples)
+        callbacks = self.callbacks
+        if callbacks is not None and callable(callbacks):
+            callbacks = [callbacks]
+
+        self.n_iter_ = 0
+        try:
+            for _ in range(self.max_iter):
+                self.loss_ = self._run_epoch(X, Y, sample_weight, batch_size, rng, packed)
+                if not np.isfinite(self.loss_):
+                    raise ValueError(
+                        f"The training loss became {self.loss_} at iteration {self.n_iter_ + 1}: training diverged. "
+                        "Scale the input data or lower learning_rate_init."
+                    )
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                self._update_no_improvement_count(early_stopping, validation if early_stopping else None, packed)
+                if self.learning_rate == "invscaling" and self.solver == "sgd":
+                    self._optimizer.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                stop = False
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
+                        "consecutive epochs."
+                    )
+                    stop = self._trigger_stopping(msg)
+                    if not stop:
+                        self._no_improvement_count = 0
+                if callbacks:
+                    info = {
+                        "iteration": self.n_iter_,
+                        "loss": self.loss_,
+                        "validation_score": self.validation_scores_[-1] if early_stopping else None,
+                        "validation_loss": self.validation_loss_curve_[-1] if early_stopping else None,
+                    }
+                    for callback in callbacks:
+                        if callback(self, info) is True:
+                            stop = True
+                            if self.verbose:
+                                print(f"Stopped by callback {callback!r}.")
+                if stop or incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                        "hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if early_stopping:
+            packed.params[...] = self._best_params
+
+    def _trigger_stopping(self, msg):
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(msg + " Stopping.")
+            return True
+        if self._optimizer.learning_rate <= 1e-6:
+            if self.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        self._optimizer.learning_rate /= 5.0
+        if self.verbose:
+            print(msg + f" Setting learning rate to {self._optimizer.learning_rate:f}")
+        return False
+
+    def _update_no_improvement_count(self, early_stopping, validation, packed):
+        if early_stopping:
+            X_val, Y_val, y_val, sw_val = validation
+            scores = self._scores(X_val)
+            self.validation_loss_curve_.append(float(self._head.forward(scores, Y_val, sw_val)))
+            score = self._validation_score(scores, y_val, sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print(f"Validation score: {score:f}")
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params[...] = packed.params
+        else:
+            last = self.loss_curve_[-1]
+            if last > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last < self.best_loss_:
+                self.best_loss_ = last
+
+    # -- L-BFGS ----------------------------------------------------------------------------
+    def _fit_lbfgs(self, X, Y, sample_weight, packed):
+        def fun(theta):
+            packed.params[...] = theta
+            loss = self._loss_grad(X, Y, sample_weight, packed)
+            return loss, packed.grads.astype(np.float64)
+
+        iteration = [0]
+
+        def report(intermediate_result):
+            iteration[0] += 1
+            print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+
+        result = scipy.optimize.minimize(
+            fun,
+            packed.params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            callback=report if self.verbose else None,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
+                f"{result.message}\n\nIncrease the number of iterations (max_iter) or scale the data.",
+                ConvergenceWarning,
+            )
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        packed.params[...] = result.x
+
+    # -- prediction -------------------------------------------------------------------------
+    def _scores(self, X):
+        """Raw scores of the output layer (evaluation mode, nothing kept afterwards)."""
+        net = self._net
+        was_training = net.training
+        net.evaluate()
+        try:
+            parts = []
+            for start in range(0, X.shape[0], _PREDICT_CHUNK):
+                parts.append(net.forward(self._densify(X[start : start + _PREDICT_CHUNK])))
+            return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        finally:
+            _release(net)
+            if was_training:
+                net.train()
+
+    # -- persistence ---------------------------------------------------------------------------
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_packed", None)  # views are rebuilt on the next fit
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self._packed = None

@@ -1,0 +1,354 @@
+"""``NumpyNetClassifier``: a drop-in superset of scikit-learn's ``MLPClassifier``."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..nn.criterion import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
+from ._base import BaseNumpyNet
+
+__all__ = ["NumpyNetClassifier"]
+
+
+class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
+    """Neural-network classifier: ``MLPClassifier``'s parameters, methods and attributes,
+    plus convolutional, pooling, dropout and batch-norm layers.
+
+    With the default ``layers=None`` it is the multi-layer perceptron of
+    ``sklearn.neural_network.MLPClassifier`` (same parameters, defaults, Glorot
+    initialisation, solvers, stopping rules and attributes). ``layers`` replaces the
+    hidden part by any stack of registered layers; ``input_shape`` reshapes each row of
+    a 2-D ``X`` so that convolutional networks train on ordinary tabular arrays.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        Units of each hidden layer (used when ``layers`` is None).
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Hidden activation (used when ``layers`` is None).
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        ``"lbfgs"`` runs ``scipy.optimize.minimize(method="L-BFGS-B")`` on the full batch.
+    alpha : float, default=1e-4
+        L2 penalty on the weights (every parameter named ``W``), scaled as in MLP by
+        ``1 / sum(sample_weight)`` of each batch.
+    batch_size : int or "auto", default="auto"
+        ``"auto"`` is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Schedule of the ``"sgd"`` solver, as in MLP.
+    learning_rate_init : float, default=1e-3
+    power_t : float, default=0.5
+        Exponent of the ``"invscaling"`` schedule.
+    max_iter : int, default=200
+        Epochs for the stochastic solvers, iterations for ``"lbfgs"``.
+    shuffle : bool, default=True
+        Shuffle the samples at every epoch.
+    random_state : int, RandomState, Generator or None, default=None
+        Seeds initialisation, dropout masks, shuffling and the validation split. The same
+        value gives the same model; the global NumPy random state is never used.
+    tol : float, default=1e-4
+    verbose : bool, default=False
+        Print the loss of every iteration.
+    warm_start : bool, default=False
+        Continue from the previous solution on ``fit``.
+    momentum : float, default=0.9
+    nesterovs_momentum : bool, default=True
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data (stratified), stop when the
+        validation accuracy stops improving and restore the best weights.
+    validation_fraction : float, default=0.1
+    beta_1, beta_2, epsilon : float
+        Adam's parameters.
+    n_iter_no_change : int or np.inf, default=10
+    max_fun : int, default=15000
+        Maximum number of loss evaluations of ``"lbfgs"``.
+    layers : list of layer specs, default=None
+        The hidden network. Each spec is a registry name (``"relu"``), a ``(name,
+        kwargs)`` pair (``("conv2d", {"out_channels": 16, "kernel_size": 3})``,
+        ``("linear", {"n_out": 64})``, ``("maxpool2d", {"kernel_size": 2})``,
+        ``("dropout", {"p": 0.2})``) or a module instance (copied and re-initialised from
+        ``random_state``). Input sizes are inferred; the output layer, its activation and
+        the loss follow from the target, as in MLP.
+    input_shape : tuple of int, default=None
+        Shape ``(C, H, W)`` (or any shape) of one sample; each row of ``X`` is reshaped to
+        it. One entry may be -1 and is inferred from the number of features.
+    dropout : float, default=0.0
+        Dropout rate after every hidden activation (``layers=None`` only).
+    batch_norm : bool, default=False
+        Batch normalisation (with learned scale and shift) after every hidden linear layer
+        (``layers=None`` only).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``.
+    callbacks : callable or list of callables, default=None
+        Called as ``callback(estimator, info)`` at the end of every epoch of the stochastic
+        solvers, with ``info`` holding ``iteration``, ``loss``, ``validation_score`` and
+        ``validation_loss``; returning ``True`` stops training.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    loss_ : float
+        Loss of the last iteration (mean over the epoch for the stochastic solvers).
+    best_loss_ : float or None
+        Best training loss (None with early stopping).
+    loss_curve_ : list of float
+        Training loss of each epoch (stochastic solvers).
+    validation_scores_ : list of float or None
+        Validation accuracy of each epoch with early stopping.
+    validation_loss_curve_ : list of float or None
+        Validation loss of each epoch with early stopping.
+    best_validation_score_ : float or None
+    t_ : int
+        Number of training samples seen.
+    n_iter_ : int
+    n_layers_ : int
+        Number of linear layers + 1 (MLP's count of layers for dense networks).
+    n_outputs_ : int
+    out_activation_ : str
+        ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).
+    coefs_ : list of ndarray
+        Weights of the linear layers, ``coefs_[i]`` shaped ``(n_in, n_out)``.
+    intercepts_ : list of ndarray
+    network_ : Sequential
+        The trained network up to the output scores.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Defined when ``X`` has string column names.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn_scratch import NumpyNetClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = NumpyNetClassifier(hidden_layer_sizes=(32,), max_iter=30, random_state=0).fit(X / 16, y)
+    >>> clf.score(X / 16, y) > 0.95
+    True
+    >>> cnn = NumpyNetClassifier(
+    ...     layers=[("conv2d", {"out_channels": 4, "kernel_size": 3}), "relu", ("maxpool2d", {"kernel_size": 2})],
+    ...     input_shape=(1, 8, 8), max_iter=5, random_state=0,
+    ... ).fit(X[:200] / 16, y[:200])
+    >>> cnn.predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNumpyNet._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        layers=None,
+        input_shape=None,
+        dropout=0.0,
+        batch_norm=False,
+        class_weight=None,
+        callbacks=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.layers = layers
+        self.input_shape = input_shape
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.class_weight = class_weight
+        self.callbacks = callbacks
+
+    # -- targets ----------------------------------------------------------------------
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+            if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains "
+                    f"only one class: {self.classes_[0]!r}"
+                )
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                        f"Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        return X, Y, y
+
+    def _make_head(self):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return SoftmaxCrossEntropyCriterion()
+        return SigmoidBCECriterion()
+
+    def _extra_sample_weight(self, y):
+        if self.class_weight is None:
+            return None
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError("class_weight is not supported for multilabel targets")
+        if isinstance(self.class_weight, dict):
+            unknown = set(self.class_weight) - set(self.classes_.tolist())
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {sorted(unknown, key=str)} that are not in classes_ {self.classes_}"
+                )
+        return compute_sample_weight(self.class_weight, y)
+
+    def _stratify_validation(self, y_raw):
+        return self.n_outputs_ == 1 or self._label_binarizer.y_type_ == "multiclass"
+
+    def _validation_score(self, scores, y_val, sample_weight):
+        pred = self._label_binarizer.inverse_transform(self._proba_from_scores(scores, ravel=False))
+        return float(accuracy_score(y_val, pred, sample_weight=sample_weight))
+
+    # -- fitting ------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and target ``y`` (labels, or a label indicator
+        matrix for multilabel problems).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Run one epoch over ``(X, y)``; ``classes`` is required on the first call.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if _check_partial_fit_first_call(self, classes):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    # -- prediction -----------------------------------------------------------------------
+    def _proba_from_scores(self, scores, ravel=True):
+        proba = self._head.activate(scores)
+        if ravel and self.n_outputs_ == 1:
+            proba = proba.ravel()
+        return proba
+
+    def _validated_scores(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        return self._scores(X)
+
+    def predict(self, X):
+        """Predict class labels (a label indicator matrix for multilabel problems).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        proba = self._proba_from_scores(self._validated_scores(X))
+        return self._label_binarizer.inverse_transform(proba)
+
+    def predict_proba(self, X):
+        """Probability of each class.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``; rows sum to 1 except for multilabel problems.
+        """
+        proba = self._proba_from_scores(self._validated_scores(X))
+        if proba.ndim == 1:
+            return np.vstack([1 - proba, proba]).T
+        return proba
+
+    def predict_log_proba(self, X):
+        """``log(predict_proba(X))``, as MLP computes it (so a probability of exactly 0 gives -inf)."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.classifier_tags.multi_label = True
+        return tags

@@ -1,0 +1,192 @@
+"""``NumpyNetRegressor``: a drop-in superset of scikit-learn's ``MLPRegressor``."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import MultiOutputMixin, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from ..nn.criterion import ExpPoissonCriterion, SquaredErrorCriterion
+from ._base import BaseNumpyNet
+
+__all__ = ["NumpyNetRegressor"]
+
+
+class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
+    """Neural-network regressor: ``MLPRegressor``'s parameters, methods and attributes,
+    plus convolutional, pooling, dropout and batch-norm layers.
+
+    Parameters
+    ----------
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        ``"squared_error"`` trains an identity output on half the mean squared error;
+        ``"poisson"`` an exponential output on half the Poisson deviance (targets must be
+        non-negative).
+    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
+learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
+momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
+epsilon, n_iter_no_change, max_fun, layers, input_shape, dropout, batch_norm, callbacks
+        As in :class:`NumpyNetClassifier` (early stopping scores R^2 on an unstratified
+        validation split).
+
+    Attributes
+    ----------
+    loss_, best_loss_, loss_curve_, validation_scores_, validation_loss_curve_, \
+best_validation_score_, t_, n_iter_, n_layers_, n_outputs_, coefs_, intercepts_, \
+network_, n_features_in_, feature_names_in_
+        As in :class:`NumpyNetClassifier`.
+    out_activation_ : str
+        ``"identity"`` or ``"exp"`` (``loss="poisson"``).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sknn_scratch import NumpyNetRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> X = StandardScaler().fit_transform(X)
+    >>> reg = NumpyNetRegressor(hidden_layer_sizes=(32,), solver="lbfgs", max_iter=200, random_state=0)
+    >>> reg.fit(X, y).score(X, y) > 0.5
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseNumpyNet._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        layers=None,
+        input_shape=None,
+        dropout=0.0,
+        batch_norm=False,
+        callbacks=None,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.layers = layers
+        self.input_shape = input_shape
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.callbacks = callbacks
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        y = np.asarray(y, dtype=X.dtype)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError("loss='poisson' requires non-negative y.")
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, Y, y
+
+    def _make_head(self):
+        return ExpPoissonCriterion() if self.loss == "poisson" else SquaredErrorCriterion()
+
+    def _validation_score(self, scores, y_val, sample_weight):
+        pred = self._head.activate(scores)
+        if not np.isfinite(pred).all():
+            return np.nan
+        return float(r2_score(y_val, pred.ravel() if y_val.ndim == 1 else pred, sample_weight=sample_weight))
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None):
+        """Run one epoch over ``(X, y)``.
+
+        Returns
+        -------
+        self
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict targets.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        pred = self._head.activate(self._scores(X))
+        return pred.ravel() if pred.shape[1] == 1 else pred
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

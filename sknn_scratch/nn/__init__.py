@@ -1,0 +1,113 @@
+"""The layer engine: the seed notebook's Torch7-style modules, criteria and optimizers.
+
+A notebook training loop runs unchanged against this package::
+
+    from sknn_scratch.nn import Sequential, Linear, ReLU, LogSoftmax, ClassNLLCriterion, adam
+
+    net = Sequential()
+    net.add(Linear(64, 32)); net.add(ReLU()); net.add(Linear(32, 10)); net.add(LogSoftmax())
+    criterion = ClassNLLCriterion()
+    config, state = {"learning_rate": 1e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {}
+    for x_batch, y_batch in batches:
+        net.zeroGradParameters()
+        predictions = net.forward(x_batch)
+        loss = criterion.forward(predictions, y_batch)
+        net.backward(x_batch, criterion.backward(predictions, y_batch))
+        adam(net.getParameters(), net.getGradParameters(), config, state)
+"""
+
+from ..optim import SGD, Adam, Optimizer, adam, sgd_momentum
+from ..registry import ACTIVATIONS, CRITERIA, LAYERS, OPTIMIZERS
+from .activation import Exp, Identity, LogSoftmax, ReLU, Sigmoid, SoftMax, Tanh
+from .container import Sequential
+from .conv import Conv2d
+from .criterion import (
+    BCECriterion,
+    ClassNLLCriterion,
+    Criterion,
+    ExpPoissonCriterion,
+    MSECriterion,
+    PoissonCriterion,
+    SigmoidBCECriterion,
+    SoftmaxCrossEntropyCriterion,
+    SquaredErrorCriterion,
+)
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module, as_generator
+from .normalization import BatchNormalization, ChannelwiseScaling
+from .pooling import MaxPool2d
+from .reshape import Flatten, Reshape
+
+__all__ = [
+    "Module",
+    "Sequential",
+    "Linear",
+    "Conv2d",
+    "MaxPool2d",
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "BatchNormalization",
+    "ChannelwiseScaling",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Identity",
+    "Exp",
+    "SoftMax",
+    "LogSoftmax",
+    "Criterion",
+    "ClassNLLCriterion",
+    "MSECriterion",
+    "BCECriterion",
+    "PoissonCriterion",
+    "SoftmaxCrossEntropyCriterion",
+    "SigmoidBCECriterion",
+    "SquaredErrorCriterion",
+    "ExpPoissonCriterion",
+    "sgd_momentum",
+    "adam",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "as_generator",
+]
+
+# built-in components, by registry name
+for _name, _cls in {
+    "linear": Linear,
+    "conv2d": Conv2d,
+    "maxpool2d": MaxPool2d,
+    "flatten": Flatten,
+    "reshape": Reshape,
+    "dropout": Dropout,
+    "batchnorm": BatchNormalization,
+    "channelwise_scaling": ChannelwiseScaling,
+}.items():
+    LAYERS.register(_name, _cls)
+for _name, _cls in {
+    "relu": ReLU,
+    "logistic": Sigmoid,
+    "sigmoid": Sigmoid,
+    "tanh": Tanh,
+    "identity": Identity,
+    "exp": Exp,
+    "softmax": SoftMax,
+    "logsoftmax": LogSoftmax,
+}.items():
+    ACTIVATIONS.register(_name, _cls)
+for _name, _cls in {
+    "nll": ClassNLLCriterion,
+    "mse": MSECriterion,
+    "bce": BCECriterion,
+    "poisson": PoissonCriterion,
+    "softmax_cross_entropy": SoftmaxCrossEntropyCriterion,
+    "sigmoid_bce": SigmoidBCECriterion,
+    "squared_error": SquaredErrorCriterion,
+    "exp_poisson": ExpPoissonCriterion,
+}.items():
+    CRITERIA.register(_name, _cls)
+OPTIMIZERS.register("sgd", SGD)
+OPTIMIZERS.register("adam", Adam)
+del _name, _cls

@@ -1,0 +1,376 @@
+"""Two-dimensional convolution layer, vectorised with im2col and matrix products.
+
+The layer computes a cross-correlation (as PyTorch's ``Conv2d`` and the seed
+notebook do, via ``scipy.signal.correlate``): for input ``x`` of shape
+``(N, C, H, W)``, zero-padded by ``p`` on each side to ``xp``,
+
+.. math::
+
+    y[n, o, h, w] = b[o] + \\sum_{c, i, j} W[o, c, i, j] \\, xp[n, c, h s + i, w s + j].
+
+Implementation
+--------------
+The windows of a block of samples are gathered into a column matrix of shape
+``(n, k k C, positions)`` (*im2col*, one copy from a strided view), so that the
+forward pass, ``gradW`` and the gradient with respect to the columns are each one
+batched matrix product. The gradient with respect to the input is scattered back from
+the columns with one vectorised addition per kernel offset (*col2im*): ``k * k``
+additions, never a Python loop over samples, channels or positions.
+
+With stride 1 (the default) every sample is stored as one flat row of its padded
+channel planes. The window of position ``(h, w)`` at kernel offset ``(i, j)`` then
+starts at flat index ``h * Wp + w + (i * Wp + j)``: a plain shift, the same for every
+channel. Computing the output on all ``Hp * Wp`` positions of a plane (the ones past
+the valid ``Ho x Wo`` corner are computed and discarded, and receive a zero gradient)
+turns each gather and each scatter of the kernel offset ``(i, j)`` into one long
+contiguous copy per sample, which NumPy does at memory speed.
+
+The batch is processed in blocks of samples whose columns take about 512 KiB, so
+that a block of columns is still in the CPU cache when the matrix products read it.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from . import init as _init
+from .init import get_initializer
+from .module import Module, as_generator
+
+__all__ = ["Conv2d"]
+
+#: bytes of im2col columns handled at once: a block of samples this size stays in the
+#: CPU's L2 cache between the gather and the matrix products that read it
+_BLOCK_BYTES = 1 << 19
+#: a training-mode forward pass keeps its im2col columns for the backward pass when
+#: they take at most this many bytes (otherwise the backward pass gathers them again)
+_CACHE_BYTES = 1 << 26
+
+
+def _as_int(name, value, minimum):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+class _Geometry:
+    """Sizes of one convolution call.
+
+    The padded input is stored as a 2-D buffer with one row of ``row`` elements per
+    sample: the ``C`` padded planes ``(Hp, Wp)`` one after the other, then (stride 1)
+    ``tail`` zeros that the shifted windows of the last positions may read.
+    ``L`` is the number of column positions per sample.
+    """
+
+    __slots__ = ("N", "C", "H", "W", "Hp", "Wp", "Ho", "Wo", "wide", "L", "tail", "row")
+
+    def __init__(self, N, C, H, W, pad, k, stride):
+        self.N, self.C, self.H, self.W = N, C, H, W
+        self.Hp, self.Wp = H + 2 * pad, W + 2 * pad
+        self.Ho = (self.Hp - k) // stride + 1
+        self.Wo = (self.Wp - k) // stride + 1
+        self.wide = stride == 1
+        if self.wide:  # positions: all flat indices h * Wp + w of a padded plane
+            self.L = self.Hp * self.Wp
+            self.tail = (k - 1) * (self.Wp + 1)
+        else:  # positions: the output grid
+            self.L = self.Ho * self.Wo
+            self.tail = 0
+        self.row = C * self.Hp * self.Wp + self.tail
+
+
+class Conv2d(Module):
+    """2-D convolution of ``(N, in_channels, H, W)`` input.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Numbers of input and output channels (feature maps).
+    kernel_size : int
+        Side ``k`` of the square ``k x k`` kernel.
+    stride : int, default=1
+        Step between neighbouring windows.
+    padding : {"same", "valid"} or int, default="same"
+        Zeros added on each side of both spatial axes. ``"same"`` (the seed notebook's
+        only mode) pads by ``k // 2`` so that the output keeps the input's height and
+        width; it requires an odd ``kernel_size`` and ``stride=1``. ``"valid"`` means 0.
+    bias : bool, default=True
+        Whether to learn the offsets ``b``.
+    init : str or callable, default="uniform"
+        Initialiser (see :mod:`sknn_scratch.nn.init`). The default reproduces the seed
+        notebook: ``W`` and ``b`` drawn from ``U(-1/sqrt(in_channels), 1/sqrt(in_channels))``
+        (``fan_in = in_channels``). Every other initialiser gets the receptive-field fans
+        ``fan_in = in_channels * k * k`` and ``fan_out = out_channels * k * k``.
+    rng : None, int or numpy.random.Generator
+        Source of the initial weights.
+    dtype : dtype, default=float64
+        dtype of the parameters; a floating input of another dtype converts them.
+
+    Attributes
+    ----------
+    W : ndarray of shape (out_channels, in_channels, kernel_size, kernel_size)
+    b : ndarray of shape (out_channels,)
+    gradW, gradb : ndarrays shaped like ``W`` and ``b``
+        Accumulated gradients (``backward`` adds to them).
+    in_channels, out_channels, kernel_size, stride : int
+    padding : "same" or int
+
+    Notes
+    -----
+    The output has ``floor((H + 2 p - k) / stride) + 1`` rows (likewise columns); input
+    rows and columns that no window reaches get a zero gradient.
+
+    A training-mode forward pass keeps its im2col columns (up to 64 MiB; beyond that
+    only the zero-padded input, from which the columns are gathered again). The
+    backward pass reuses them only when it receives the very same input object
+    (``is``); for any other input it computes its own. Evaluation mode keeps nothing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_scratch.nn.conv import Conv2d
+    >>> conv = Conv2d(3, 4, 3, rng=0)
+    >>> conv.forward(np.zeros((2, 3, 8, 8))).shape
+    (2, 4, 8, 8)
+    >>> Conv2d(3, 4, 3, stride=2, padding=0, rng=0).forward(np.zeros((2, 3, 8, 8))).shape
+    (2, 4, 3, 3)
+    """
+
+    _parameters = ("W", "b")
+    _gradients = ("gradW", "gradb")
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        *,
+        stride=1,
+        padding="same",
+        bias=True,
+        init="uniform",
+        rng=None,
+        dtype=np.float64,
+    ):
+        super().__init__()
+        self.in_channels = _as_int("in_channels", in_channels, 1)
+        self.out_channels = _as_int("out_channels", out_channels, 1)
+        self.kernel_size = k = _as_int("kernel_size", kernel_size, 1)
+        self.stride = _as_int("stride", stride, 1)
+        if isinstance(padding, str):
+            mode = padding.lower()
+            if mode == "same":
+                if k % 2 == 0:
+                    raise ValueError(
+                        f"padding='same' needs an odd kernel_size, got kernel_size={k}; "
+                        "use an integer padding for even kernels"
+                    )
+                if self.stride != 1:
+                    raise ValueError(f"padding='same' needs stride=1, got stride={self.stride}; use an integer padding")
+                self.padding = "same"
+                self._pad = k // 2
+            elif mode == "valid":
+                self.padding = 0
+                self._pad = 0
+            else:
+                raise ValueError(f"padding must be 'same', 'valid' or an integer >= 0, got {padding!r}")
+        else:
+            self.padding = self._pad = _as_int("padding", padding, 0)
+        self.bias = bool(bias)
+        self.init = init
+        self.W = np.empty((self.out_channels, self.in_channels, k, k), dtype=dtype)
+        self.b = np.zeros(self.out_channels, dtype=dtype)
+        self.gradW = np.zeros_like(self.W)
+        self.gradb = np.zeros_like(self.b)
+        self._cache_input = self._cache_padded = self._cache_cols = None
+        self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None):
+        """Draw new initial weights (and offsets when ``bias``) in place."""
+        rng = as_generator(rng)
+        fn = get_initializer(self.init)
+        k2 = self.kernel_size * self.kernel_size
+        if fn is _init.uniform:  # the notebook's stdv = 1 / sqrt(in_channels)
+            fan_in, fan_out = self.in_channels, self.out_channels
+        else:
+            fan_in, fan_out = self.in_channels * k2, self.out_channels * k2
+        dtype = self.W.dtype
+        self.W[...] = fn(rng, self.W.shape, fan_in, fan_out, dtype)
+        if self.bias:
+            self.b[...] = fn(rng, (self.out_channels,), fan_in, fan_out, dtype)
+        else:
+            self.b.fill(0)
+
+    # -- geometry and the data movements ---------------------------------------------
+    def _geometry(self, shape):
+        if len(shape) != 4 or shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self!r} expects input of shape (n_samples, {self.in_channels}, height, width), got {tuple(shape)}"
+            )
+        N, C, H, W = shape
+        k, p = self.kernel_size, self._pad
+        if H + 2 * p < k or W + 2 * p < k:
+            raise ValueError(
+                f"{self!r}: the padded input ({H + 2 * p}, {W + 2 * p}) (input ({H}, {W}) with padding {p}) "
+                f"is smaller than the kernel ({k}, {k})"
+            )
+        return _Geometry(N, C, H, W, p, k, self.stride)
+
+    @staticmethod
+    def _planes(buf, g):
+        """The ``(n, C, Hp, Wp)`` view of the padded planes in a buffer ``(n, row)``."""
+        return buf[:, : g.C * g.Hp * g.Wp].reshape(buf.shape[0], g.C, g.Hp, g.Wp)
+
+    def _padded(self, x, g):
+        """The zero-padded input as a C-contiguous buffer ``(N, row)``."""
+        p = self._pad
+        if not p and not g.tail:
+            return np.ascontiguousarray(x).reshape(g.N, g.row)
+        buf = np.zeros((g.N, g.row), dtype=x.dtype)
+        self._planes(buf, g)[:, :, p : p + g.H, p : p + g.W] = x
+        return buf
+
+    def _blocks(self, g, itemsize):
+        """Slices of the batch whose im2col columns take about ``_BLOCK_BYTES``."""
+        per_sample = self.kernel_size * self.kernel_size * g.C * g.L * itemsize
+        step = max(1, _BLOCK_BYTES // per_sample)
+        return [slice(start, start + step) for start in range(0, g.N, step)]
+
+    def _weights(self):
+        """``W`` as the ``(O, k*k*C)`` matrix matching the column order ``(i, j, c)``."""
+        return np.ascontiguousarray(self.W.transpose(0, 2, 3, 1)).reshape(self.out_channels, -1)
+
+    def _im2col(self, buf, g, out=None):
+        """Columns ``(n, k*k*C, L)`` of a block ``buf`` ``(n, row)`` of padded samples:
+        ``cols[m, (i, j, c), pos]`` is the input under kernel entry ``(c, i, j)`` of the
+        window at position ``pos``. One copy from a strided view of ``buf``, into
+        ``out`` when given."""
+        n, C, k, s = buf.shape[0], g.C, self.kernel_size, self.stride
+        e, sN = buf.itemsize, buf.strides[0]
+        if g.wide:  # offset (i, j) of every channel and position is a shift by i * Wp + j
+            shape, strides = (n, k, k, C * g.L), (sN, g.Wp * e, e, e)
+        else:
+            sC, sH = g.Hp * g.Wp * e, g.Wp * e
+            shape, strides = (n, k, k, C, g.Ho, g.Wo), (sN, sH, e, sC, s * sH, s * e)
+        windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
+        if out is None:
+            out = np.empty((n, k * k * C, g.L), dtype=buf.dtype)
+        np.copyto(out.reshape(shape), windows)
+        return out
+
+    def _col2im(self, gcols, gbuf, g):
+        """Add column gradients ``(n, k*k*C, L)`` into a block ``gbuf`` ``(n, row)`` of
+        the padded-input gradient: one vectorised addition per kernel offset."""
+        n, C, k, s = gbuf.shape[0], g.C, self.kernel_size, self.stride
+        if g.wide:
+            gcols = gcols.reshape(n, k, k, C * g.L)
+            span = C * g.L
+            for i in range(k):
+                for j in range(k):
+                    start = i * g.Wp + j
+                    gbuf[:, start : start + span] += gcols[:, i, j]
+        else:
+            planes = self._planes(gbuf, g)
+            gcols = gcols.reshape(n, k, k, C, g.Ho, g.Wo)
+            h_end, w_end = s * (g.Ho - 1) + 1, s * (g.Wo - 1) + 1
+            for i in range(k):
+                for j in range(k):
+                    planes[:, :, i : i + h_end : s, j : j + w_end : s] += gcols[:, i, j]
+
+    def _grad_positions(self, gradOutput, g):
+        """A block of gradOutput ``(n, O, Ho, Wo)`` on the column positions ``(n, O, L)``
+        (zero on the positions whose output is discarded)."""
+        n, O = gradOutput.shape[0], self.out_channels
+        if g.wide and (g.Ho, g.Wo) != (g.Hp, g.Wp):
+            gpos = np.zeros((n, O, g.Hp, g.Wp), dtype=gradOutput.dtype)
+            gpos[:, :, : g.Ho, : g.Wo] = gradOutput
+            return gpos.reshape(n, O, g.L)
+        return np.ascontiguousarray(gradOutput).reshape(n, O, g.L)
+
+    # -- the Module API ---------------------------------------------------------------
+    def updateOutput(self, input):
+        x = np.asarray(input)
+        g = self._geometry(x.shape)
+        x = self._match_dtype(x)
+        buf = self._padded(x, g)
+        O, k = self.out_channels, self.kernel_size
+        cols_all = None
+        if self.training:
+            self._cache_input, self._cache_padded = input, buf
+            if g.N * k * k * g.C * g.L * x.dtype.itemsize <= _CACHE_BYTES:
+                cols_all = np.empty((g.N, k * k * g.C, g.L), dtype=x.dtype)
+        self._cache_cols = cols_all
+        if not self.training:
+            self._cache_input = self._cache_padded = None
+        W2 = self._weights()
+        out = np.empty((g.N, O, g.Ho, g.Wo), dtype=x.dtype)
+        for block in self._blocks(g, x.dtype.itemsize):
+            cols = self._im2col(buf[block], g, None if cols_all is None else cols_all[block])
+            pos = W2 @ cols  # (n, O, L)
+            if g.wide:  # keep the valid corner of every plane
+                grid = pos.reshape(-1, O, g.Hp, g.Wp)[:, :, : g.Ho, : g.Wo]
+            else:
+                grid = pos.reshape(-1, O, g.Ho, g.Wo)
+            if self.bias:
+                np.add(grid, self.b[:, None, None], out=out[block])
+            else:
+                out[block] = grid
+        self.output = out
+        return out
+
+    def _backward(self, input, gradOutput, *, grad_input, grad_params):
+        x = np.asarray(input)
+        g = self._geometry(x.shape)
+        x = self._match_dtype(x)
+        gradOutput = np.asarray(gradOutput, dtype=self.W.dtype)
+        expected = (g.N, self.out_channels, g.Ho, g.Wo)
+        if gradOutput.shape != expected:
+            raise ValueError(f"{self!r}: gradOutput must have shape {expected}, got {gradOutput.shape}")
+        W2 = self._weights()
+        if grad_params:
+            # the forward pass's columns (or padded input) belong to this very input object only
+            same = input is self._cache_input and self._cache_padded is not None
+            same = same and self._cache_padded.dtype == x.dtype
+            cols_all = self._cache_cols if same else None
+            buf = self._cache_padded if same else (self._padded(x, g) if cols_all is None else None)
+            gW = np.zeros(W2.shape, dtype=W2.dtype)
+        if grad_input:
+            gbuf = np.zeros((g.N, g.row), dtype=W2.dtype)
+        for block in self._blocks(g, x.dtype.itemsize):
+            gpos = self._grad_positions(gradOutput[block], g)
+            if grad_params:  # sum over the block's samples of (O, L) @ (L, k*k*C)
+                cols = cols_all[block] if cols_all is not None else self._im2col(buf[block], g)
+                gW += (gpos @ cols.transpose(0, 2, 1)).sum(axis=0)
+            if grad_input:
+                self._col2im(W2.T @ gpos, gbuf[block], g)
+        if grad_params:
+            k = self.kernel_size
+            self.gradW += gW.reshape(self.out_channels, k, k, g.C).transpose(0, 3, 1, 2)
+            if self.bias:
+                self.gradb += gradOutput.sum(axis=(0, 2, 3))
+        if grad_input:
+            p = self._pad
+            self.gradInput = np.ascontiguousarray(self._planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W])
+        return self.gradInput
+
+    def updateGradInput(self, input, gradOutput):
+        return self._backward(input, gradOutput, grad_input=True, grad_params=False)
+
+    def accGradParameters(self, input, gradOutput):
+        self._backward(input, gradOutput, grad_input=False, grad_params=True)
+
+    def backward(self, input, gradOutput):
+        return self._backward(input, gradOutput, grad_input=True, grad_params=True)
+
+    def extra_repr(self):
+        s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
+        if self.stride != 1:
+            s += f", stride={self.stride}"
+        if self.padding != "same":
+            s += f", padding={self.padding}"
+        if not self.bias:
+            s += ", bias=False"
+        return s

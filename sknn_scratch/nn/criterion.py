@@ -1,0 +1,310 @@
+"""Loss functions (criteria).
+
+A criterion maps ``(input, target)`` to a scalar loss in :meth:`Criterion.updateOutput`
+and to ``dLoss/dInput`` in :meth:`Criterion.updateGradInput`. Losses are means over the
+samples of the batch; every criterion here also takes an optional ``sample_weight``
+(one non-negative weight per sample), in which case the loss is the weighted mean
+``sum_i w_i * loss_i / sum_i w_i``.
+
+Two families exist:
+
+* criteria on *outputs*, as in the seed notebook: :class:`ClassNLLCriterion` (on
+  log-probabilities), :class:`MSECriterion`, :class:`BCECriterion` (on probabilities)
+  and :class:`PoissonCriterion` (on predicted means);
+* fused output *heads* on raw scores, used by the estimators: the activation and the
+  loss in one step, whose gradient is the well-conditioned ``(activation(z) - y) / n``:
+  :class:`SoftmaxCrossEntropyCriterion`, :class:`SigmoidBCECriterion`,
+  :class:`SquaredErrorCriterion` and :class:`ExpPoissonCriterion`. Their
+  ``out_activation`` names the activation that turns scores into predictions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+from .activation import log_softmax
+
+__all__ = [
+    "Criterion",
+    "ClassNLLCriterion",
+    "MSECriterion",
+    "BCECriterion",
+    "PoissonCriterion",
+    "SoftmaxCrossEntropyCriterion",
+    "SigmoidBCECriterion",
+    "SquaredErrorCriterion",
+    "ExpPoissonCriterion",
+]
+
+
+class Criterion:
+    """Base class of the loss functions.
+
+    Attributes
+    ----------
+    output : float or None
+        The last loss value.
+    gradInput : ndarray or None
+        The last gradient with respect to ``input``.
+    """
+
+    def __init__(self):
+        self.output = None
+        self.gradInput = None
+
+    def forward(self, input, target, sample_weight=None):
+        """Return the loss of ``input`` against ``target``."""
+        if sample_weight is None:
+            return self.updateOutput(input, target)
+        return self.updateOutput(input, target, sample_weight=sample_weight)
+
+    def backward(self, input, target, sample_weight=None):
+        """Return the gradient of the loss with respect to ``input``."""
+        if sample_weight is None:
+            return self.updateGradInput(input, target)
+        return self.updateGradInput(input, target, sample_weight=sample_weight)
+
+    def updateOutput(self, input, target, sample_weight=None):
+        """Compute ``self.output`` (override)."""
+        return self.output
+
+    def updateGradInput(self, input, target, sample_weight=None):
+        """Compute ``self.gradInput`` (override)."""
+        return self.gradInput
+
+    def loss_and_grad(self, input, target, sample_weight=None):
+        """Return ``(loss, gradInput)``; heads override it to share the work."""
+        return self.forward(input, target, sample_weight), self.backward(input, target, sample_weight)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+# -- helpers --------------------------------------------------------------------------
+def _sample_scale(input, sample_weight):
+    """Per-sample factors of the batch mean: ``1/n``, or ``w_i / sum(w)``, as a column."""
+    n = input.shape[0]
+    if n == 0:
+        raise ValueError("Cannot compute a loss on an empty batch.")
+    if sample_weight is None:
+        return np.asarray(1.0 / n, dtype=input.dtype)
+    w = np.asarray(sample_weight, dtype=input.dtype).reshape(-1)
+    if w.shape[0] != n:
+        raise ValueError(f"sample_weight has {w.shape[0]} entries, but the batch has {n} samples")
+    total = w.sum()
+    if not total > 0:
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    return (w / total).reshape((n,) + (1,) * (input.ndim - 1))
+
+
+def _mean(per_sample, scale):
+    """Weighted mean over samples of an ``(n, ...)`` array, summed over the rest."""
+    if scale.ndim == 0:
+        return float(per_sample.sum() * scale)
+    return float((per_sample * scale).sum())
+
+
+def _as_target(input, target):
+    """Target as an array of the input's dtype and shape (1-D target for 1 column ok)."""
+    target = np.asarray(target, dtype=input.dtype)
+    if target.shape != input.shape:
+        if target.ndim == 1 and input.ndim == 2 and input.shape[1] == 1:
+            target = target.reshape(-1, 1)
+        else:
+            raise ValueError(f"target shape {target.shape} does not match input shape {input.shape}")
+    return target
+
+
+def _class_target(input, target):
+    """Class target: an integer label vector becomes one-hot rows of the input dtype."""
+    target = np.asarray(target)
+    n, k = input.shape
+    if target.ndim == 1:
+        if target.shape[0] != n:
+            raise ValueError(f"target has {target.shape[0]} labels but the input has {n} rows")
+        if target.dtype.kind not in "iub":
+            if not np.all(np.mod(target, 1) == 0):
+                raise ValueError("a 1-D class target must hold integer class indices")
+        labels = target.astype(np.intp)
+        if labels.size and (labels.min() < 0 or labels.max() >= k):
+            raise ValueError(f"class indices must be in [0, {k}), got range [{labels.min()}, {labels.max()}]")
+        onehot = np.zeros_like(input)
+        onehot[np.arange(n), labels] = 1
+        return onehot
+    return _as_target(input, target)
+
+
+# -- criteria on outputs (seed notebook API) -----------------------------------------
+class ClassNLLCriterion(Criterion):
+    """Negative log-likelihood of log-probabilities (the output of :class:`LogSoftmax`).
+
+    ``target`` is one-hot (or any probability rows) of shape ``(n, n_classes)``, or a
+    vector of integer class indices. Loss: ``-mean_i sum_k target_ik * input_ik``.
+    """
+
+    def updateOutput(self, input, target, sample_weight=None):
+        t = _class_target(input, target)
+        self.output = -_mean(t * input, _sample_scale(input, sample_weight))
+        return self.output
+
+    def updateGradInput(self, input, target, sample_weight=None):
+        t = _class_target(input, target)
+        self.gradInput = -t * _sample_scale(input, sample_weight)
+        return self.gradInput
+
+
+class MSECriterion(Criterion):
+    """Squared error summed over features, averaged over samples:
+    ``sum((input - target)**2) / n`` (the seed notebook's definition)."""
+
+    def updateOutput(self, input, target, sample_weight=None):
+        d = input - _as_target(input, target)
+        self.output = _mean(d * d, _sample_scale(input, sample_weight))
+        return self.output
+
+    def updateGradInput(self, input, target, sample_weight=None):
+        d = input - _as_target(input, target)
+        self.gradInput = 2 * d * _sample_scale(input, sample_weight)
+        return self.gradInput
+
+
+def _clip_prob(p):
+    eps = np.finfo(p.dtype).eps
+    return np.clip(p, eps, 1 - eps)
+
+
+class BCECriterion(Criterion):
+    """Binary cross-entropy of probabilities (the output of :class:`Sigmoid`), summed
+    over the output columns (multilabel) and averaged over samples.
+
+    Probabilities are clipped to ``[eps, 1 - eps]`` as scikit-learn's MLP does.
+    """
+
+    def updateOutput(self, input, target, sample_weight=None):
+        y, p = _as_target(input, target), _clip_prob(input)
+        loss = -(xlogy(y, p) + xlogy(1 - y, 1 - p))
+        self.output = _mean(loss, _sample_scale(input, sample_weight))
+        return self.output
+
+    def updateGradInput(self, input, target, sample_weight=None):
+        y, p = _as_target(input, target), _clip_prob(input)
+        self.gradInput = (p - y) / (p * (1 - p)) * _sample_scale(input, sample_weight)
+        return self.gradInput
+
+
+class PoissonCriterion(Criterion):
+    """Half Poisson deviance of predicted means (the output of :class:`Exp`):
+    ``sum_k [y log(y / mu) - y + mu]``, averaged over samples."""
+
+    def updateOutput(self, input, target, sample_weight=None):
+        y = _as_target(input, target)
+        loss = xlogy(y, y / input) - y + input
+        self.output = _mean(loss, _sample_scale(input, sample_weight))
+        return self.output
+
+    def updateGradInput(self, input, target, sample_weight=None):
+        y = _as_target(input, target)
+        self.gradInput = (1 - y / input) * _sample_scale(input, sample_weight)
+        return self.gradInput
+
+
+# -- fused heads on raw scores ---------------------------------------------------------
+class _Head(Criterion):
+    """A loss on raw scores ``z`` whose gradient is ``(activation(z) - y) * scale``."""
+
+    #: name of the activation that maps scores to predictions (MLP's ``out_activation_``)
+    out_activation = "identity"
+
+    def _target(self, input, target):
+        return _as_target(input, target)
+
+    def activate(self, z):
+        """Predictions (probabilities or means) from scores ``z``."""
+        return z
+
+    def _loss_terms(self, z, y, pred):
+        raise NotImplementedError
+
+    def _grad_factor(self, z):
+        """Extra constant factor of the gradient (1 for the canonical links)."""
+        return 1
+
+    def loss_and_grad(self, input, target, sample_weight=None):
+        y = self._target(input, target)
+        scale = _sample_scale(input, sample_weight)
+        pred = self.activate(input)
+        self.output = _mean(self._loss_terms(input, y, pred), scale)
+        pred -= y
+        pred *= scale * self._grad_factor(input)
+        self.gradInput = pred
+        return self.output, self.gradInput
+
+    def updateOutput(self, input, target, sample_weight=None):
+        y = self._target(input, target)
+        terms = self._loss_terms(input, y, self.activate(input))
+        self.output = _mean(terms, _sample_scale(input, sample_weight))
+        return self.output
+
+    def updateGradInput(self, input, target, sample_weight=None):
+        return self.loss_and_grad(input, target, sample_weight)[1]
+
+
+class SoftmaxCrossEntropyCriterion(_Head):
+    """Softmax + negative log-likelihood on scores: multiclass log-loss.
+
+    ``target`` is one-hot rows or integer labels.
+    """
+
+    out_activation = "softmax"
+
+    def _target(self, input, target):
+        return _class_target(input, target)
+
+    def activate(self, z):
+        return np.exp(log_softmax(z))
+
+    def _loss_terms(self, z, y, pred):
+        return -y * log_softmax(z)
+
+
+class SigmoidBCECriterion(_Head):
+    """Logistic + binary cross-entropy on scores (binary and multilabel log-loss),
+    computed stably as ``log(1 + exp(z)) - y z``, summed over columns."""
+
+    out_activation = "logistic"
+
+    def activate(self, z):
+        return expit(z)
+
+    def _loss_terms(self, z, y, pred):
+        return np.logaddexp(0, z) - y * z
+
+
+class SquaredErrorCriterion(_Head):
+    """Identity + half squared error, as scikit-learn's MLP reports it:
+    ``0.5 * mean over outputs of (z - y)**2``, averaged over samples."""
+
+    out_activation = "identity"
+
+    def activate(self, z):
+        return z.copy()
+
+    def _loss_terms(self, z, y, pred):
+        d = z - y
+        return (0.5 / z.shape[1]) * d * d if z.ndim == 2 else 0.5 * d * d
+
+    def _grad_factor(self, z):
+        return 1.0 / z.shape[1] if z.ndim == 2 else 1.0
+
+
+class ExpPoissonCriterion(_Head):
+    """Exp + half Poisson deviance on log-means ``z``: ``sum_k [y log(y) - y - y z + exp(z)]``."""
+
+    out_activation = "exp"
+
+    def activate(self, z):
+        return np.exp(z)
+
+    def _loss_terms(self, z, y, pred):
+        return xlogy(y, y) - y - y * z + pred

@@ -1,0 +1,143 @@
+"""The base class of every layer: the Torch7-style ``Module`` API of the seed notebook.
+
+A module maps an input array to ``output`` in :meth:`Module.updateOutput` and maps
+``dLoss/dOutput`` to ``gradInput = dLoss/dInput`` in :meth:`Module.updateGradInput`.
+Parameter gradients *accumulate* in :meth:`Module.accGradParameters` (``+=``), so a
+training loop calls :meth:`Module.zeroGradParameters` before each backward pass.
+
+Beyond the notebook, every module declares the names of its parameter arrays in
+``_parameters`` and of their gradients in ``_gradients``; the base class derives
+``getParameters``, ``getGradParameters``, ``zeroGradParameters`` and the dtype
+conversion :meth:`Module.astype` from those two tuples.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Module", "as_generator"]
+
+
+def as_generator(rng=None) -> np.random.Generator:
+    """Return a :class:`numpy.random.Generator` from ``rng``.
+
+    ``None`` gives a freshly seeded generator (the global NumPy state is never used),
+    an int seeds a new generator, a ``Generator`` is returned as is and a legacy
+    ``RandomState`` seeds a new generator from one draw.
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, np.random.RandomState):
+        return np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
+        return np.random.default_rng(rng)
+    raise TypeError(f"rng must be None, an int, a numpy Generator or RandomState; got {rng!r}")
+
+
+class Module:
+    """Base class of all layers.
+
+    Attributes
+    ----------
+    output : ndarray or None
+        The result of the last :meth:`forward` call.
+    gradInput : ndarray or None
+        The gradient of the loss with respect to the input of the last :meth:`backward`.
+    training : bool
+        Training mode flag; :class:`Dropout` and :class:`BatchNormalization` behave
+        differently in training and evaluation.
+    """
+
+    #: names of the parameter arrays (attributes) of the module
+    _parameters: tuple[str, ...] = ()
+    #: names of the gradient arrays, in the same order as ``_parameters``
+    _gradients: tuple[str, ...] = ()
+    #: names of non-trainable arrays that follow the dtype of the parameters
+    _buffers: tuple[str, ...] = ()
+
+    def __init__(self):
+        self.output = None
+        self.gradInput = None
+        self.training = True
+
+    # -- the seed API -------------------------------------------------------------
+    def forward(self, input):
+        """Compute ``output`` for ``input`` and return it."""
+        return self.updateOutput(input)
+
+    def backward(self, input, gradOutput):
+        """Back-propagate ``gradOutput``: compute ``gradInput`` and accumulate the
+        parameter gradients. ``input`` must be the input of the forward pass that
+        produced the loss."""
+        self.updateGradInput(input, gradOutput)
+        self.accGradParameters(input, gradOutput)
+        return self.gradInput
+
+    def updateOutput(self, input):
+        """Compute and return ``self.output`` (override)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement updateOutput")
+
+    def updateGradInput(self, input, gradOutput):
+        """Compute and return ``self.gradInput`` (override)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement updateGradInput")
+
+    def accGradParameters(self, input, gradOutput):
+        """Accumulate the gradients of the parameters (no-op without parameters)."""
+
+    def zeroGradParameters(self):
+        """Set every parameter gradient to zero, in place."""
+        for name in self._gradients:
+            getattr(self, name).fill(0)
+
+    def getParameters(self):
+        """The list of parameter arrays (updated in place by optimizers)."""
+        return [getattr(self, name) for name in self._parameters]
+
+    def getGradParameters(self):
+        """The list of gradient arrays, aligned with :meth:`getParameters`."""
+        return [getattr(self, name) for name in self._gradients]
+
+    def train(self):
+        """Switch to training mode."""
+        self.training = True
+
+    def evaluate(self):
+        """Switch to evaluation (inference) mode."""
+        self.training = False
+
+    # -- additions ----------------------------------------------------------------
+    @property
+    def dtype(self):
+        """dtype of the parameters (None for a module without parameters)."""
+        for name in self._parameters:
+            return getattr(self, name).dtype
+        return None
+
+    def astype(self, dtype):
+        """Convert parameters, gradients and buffers to ``dtype`` in place; return self."""
+        dtype = np.dtype(dtype)
+        for name in self._parameters + self._gradients + self._buffers:
+            value = getattr(self, name, None)
+            if isinstance(value, np.ndarray) and value.dtype != dtype:
+                setattr(self, name, value.astype(dtype))
+        return self
+
+    def _match_dtype(self, input):
+        """Make the parameters follow a floating input's dtype; return the input as an
+        array of the parameters' dtype (integer input is cast to it)."""
+        input = np.asarray(input)
+        own = self.dtype
+        if own is None:
+            return input
+        if input.dtype.kind == "f" and input.dtype.itemsize >= 4:
+            if input.dtype != own:
+                self.astype(input.dtype)
+            return input
+        return input.astype(own)
+
+    def extra_repr(self) -> str:
+        """Arguments shown inside the parentheses of ``repr``."""
+        return ""
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.extra_repr()})"

@@ -1,0 +1,45 @@
+"""The seed notebook's functional optimizers: ``f(variables, gradients, config, state)``.
+
+``variables`` and ``gradients`` are the nested lists returned by
+``Sequential.getParameters()`` and ``Sequential.getGradParameters()``; parameters are
+updated in place and ``state`` (a dict owned by the caller) keeps the moments between
+calls, keyed by the position of each variable.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .optimizers import adam_lr, adam_step, flatten_pairs, sgd_step
+
+__all__ = ["sgd_momentum", "adam"]
+
+
+def sgd_momentum(variables, gradients, config, state):
+    """SGD with momentum, as the notebook runs it.
+
+    ``config`` holds ``learning_rate`` and ``momentum`` (and optionally ``nesterov``).
+    The update is ``v = momentum * v + learning_rate * g; var -= v``. The notebook's
+    prose formula ``v = beta v + (1 - beta) g`` is *not* what its code does; the code's
+    semantics are kept so that notebook training runs reproduce.
+    """
+    buffers = state.setdefault("accumulated_grads", {})
+    for index, (var, grad) in enumerate(flatten_pairs(variables, gradients)):
+        velocity = buffers.get(index)
+        if velocity is None:
+            velocity = buffers[index] = np.zeros_like(grad)
+        sgd_step(var, grad, velocity, config["learning_rate"], config["momentum"], config.get("nesterov", False))
+
+
+def adam(variables, gradients, config, state):
+    """Adam, as in the notebook: ``config`` holds ``learning_rate``, ``beta1``, ``beta2``
+    and ``epsilon``; ``state`` keeps ``m``, ``v`` (dicts by variable position) and ``t``."""
+    state.setdefault("m", {})
+    state.setdefault("v", {})
+    state["t"] = state.get("t", 0) + 1
+    b1, b2 = config["beta1"], config["beta2"]
+    lr_t = adam_lr(config["learning_rate"], b1, b2, state["t"])
+    for index, (var, grad) in enumerate(flatten_pairs(variables, gradients)):
+        m = state["m"].setdefault(index, np.zeros_like(grad))
+        v = state["v"].setdefault(index, np.zeros_like(grad))
+        adam_step(var, grad, m, v, lr_t, b1, b2, config["epsilon"])

@@ -1,0 +1,164 @@
+"""Optimizer classes and the in-place update kernels they share with the functional API."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["sgd_step", "adam_step", "adam_lr", "Optimizer", "SGD", "Adam", "flatten_pairs"]
+
+
+def sgd_step(var, grad, velocity, learning_rate, momentum, nesterov=False):
+    """One SGD-with-momentum update, in place.
+
+    ``velocity = momentum * velocity + learning_rate * grad`` and ``var -= velocity``
+    (with Nesterov: ``var -= momentum * velocity + learning_rate * grad``). This is the
+    seed notebook's code; it equals scikit-learn's MLP update with the velocity's sign
+    flipped. (The notebook's text writes ``v = beta v + (1 - beta) g``; its code, kept
+    here, scales the gradient by the learning rate instead.)
+    """
+    velocity *= momentum
+    step = np.multiply(grad, learning_rate, dtype=var.dtype)
+    velocity += step
+    if nesterov:
+        step += momentum * velocity
+        var -= step
+    else:
+        var -= velocity
+
+
+def adam_lr(learning_rate, beta1, beta2, t):
+    """Adam's bias-corrected step size ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)``."""
+    return learning_rate * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+
+
+def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
+    """One Adam update, in place, given the bias-corrected step ``lr_t``.
+
+    ``m = beta1 m + (1 - beta1) g``; ``v = beta2 v + (1 - beta2) g**2``;
+    ``var -= lr_t * m / (sqrt(v) + epsilon)``. ``scratch`` (shaped like ``var``) avoids
+    temporaries when given.
+    """
+    tmp = np.empty_like(var) if scratch is None else scratch
+    m *= beta1
+    np.multiply(grad, 1 - beta1, out=tmp)
+    m += tmp
+    v *= beta2
+    np.multiply(grad, grad, out=tmp)
+    tmp *= 1 - beta2
+    v += tmp
+    np.sqrt(v, out=tmp)
+    tmp += epsilon
+    np.divide(m, tmp, out=tmp)
+    tmp *= lr_t
+    var -= tmp
+
+
+def flatten_pairs(variables, gradients):
+    """Pair parameters with gradients, flattening the notebook's nested lists."""
+    out = []
+    for var, grad in zip(variables, gradients, strict=True):
+        if isinstance(var, (list, tuple)):
+            out.extend(flatten_pairs(var, grad))
+        else:
+            if var.shape != grad.shape:
+                raise ValueError(f"parameter of shape {var.shape} has a gradient of shape {grad.shape}")
+            out.append((var, grad))
+    return out
+
+
+class Optimizer:
+    """Base class: ``step(params, grads)`` updates every parameter array in place.
+
+    ``params`` and ``grads`` are aligned lists (flat, or nested per module as
+    ``Sequential.getParameters()`` returns them). State is kept per position in the
+    flattened list and reset by :meth:`reset`.
+    """
+
+    def __init__(self, learning_rate):
+        self.learning_rate = learning_rate
+        self.state = {}
+
+    def reset(self):
+        """Forget the accumulated state (moments, step count)."""
+        self.state = {}
+
+    def step(self, params, grads):
+        pairs = flatten_pairs(params, grads)
+        self._begin_step()
+        for index, (var, grad) in enumerate(pairs):
+            if not var.flags.writeable:
+                raise ValueError(
+                    f"parameter {index} is read-only (e.g. loaded from a memory map); copy it before training"
+                )
+            self._update(index, var, grad)
+
+    def _slot(self, name, index, like):
+        slots = self.state.setdefault(name, {})
+        buf = slots.get(index)
+        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
+            buf = slots[index] = np.zeros_like(like)
+        elif not buf.flags.writeable:  # e.g. state loaded from a read-only memory map
+            buf = slots[index] = buf.copy()
+        return buf
+
+    def _begin_step(self):
+        pass
+
+    def _update(self, index, var, grad):
+        raise NotImplementedError
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum.
+
+    Parameters
+    ----------
+    learning_rate : float, default=0.01
+    momentum : float, default=0.0
+    nesterov : bool, default=False
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
+        super().__init__(learning_rate)
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def _update(self, index, var, grad):
+        velocity = self._slot("velocity", index, var)
+        sgd_step(var, grad, velocity, self.learning_rate, self.momentum, self.nesterov)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015).
+
+    Parameters
+    ----------
+    learning_rate : float, default=1e-3
+    beta_1, beta_2 : float, default=0.9, 0.999
+    epsilon : float, default=1e-8
+    """
+
+    def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
+        super().__init__(learning_rate)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+
+    @property
+    def t(self):
+        """Number of steps taken."""
+        return self.state.get("t", 0)
+
+    def _begin_step(self):
+        self.state["t"] = self.t + 1
+        self._lr_t = adam_lr(self.learning_rate, self.beta_1, self.beta_2, self.state["t"])
+
+    def _update(self, index, var, grad):
+        m = self._slot("m", index, var)
+        v = self._slot("v", index, var)
+        scratch = self._slot("scratch", index, var)
+        adam_step(var, grad, m, v, self._lr_t, self.beta_1, self.beta_2, self.epsilon, scratch)

@@ -1,0 +1,309 @@
+"""Checks for layer and criterion authors: one call verifies a component.
+
+:func:`check_module` verifies a :class:`~sknn_scratch.nn.Module`:
+
+* ``gradInput`` and every parameter gradient against central finite differences of
+  ``L = sum(output * R)`` (float64, random ``R``), in training and evaluation mode;
+* float32 input gives float32 parameters, output, ``gradInput`` and gradients, with
+  values close to the float64 ones;
+* the output has the expected shape and ``gradInput`` the shape of the input;
+* parameter gradients accumulate: two ``backward`` calls give twice the gradient;
+* ``train()`` / ``evaluate()`` set ``training``; evaluation is deterministic and does
+  not change the module's parameters or buffers.
+
+:func:`check_criterion` does the same for a :class:`~sknn_scratch.nn.Criterion`, and
+also checks that integer sample weights are equivalent to repeating samples.
+
+Both raise ``AssertionError`` naming the failed property and return a dict of the
+largest errors found. The package runs them over every registered component.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sknn_scratch.nn import Linear
+>>> from sknn_scratch.testing import check_module
+>>> report = check_module(Linear(3, 2, rng=0), np.random.default_rng(0).normal(size=(4, 3)))
+>>> report["grad_input_error"] < 1e-6
+True
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+__all__ = ["check_module", "check_criterion"]
+
+
+def _flat_params(module):
+    pairs = []
+    params, grads = module.getParameters(), module.getGradParameters()
+    stack = [(params, grads)]
+    while stack:
+        p, g = stack.pop(0)
+        if isinstance(p, (list, tuple)):
+            stack[0:0] = list(zip(p, g, strict=True))
+        else:
+            pairs.append((p, g))
+    return pairs
+
+
+def _state_arrays(module):
+    """Copies of the parameters and declared buffers (``_buffers``) of a module and of
+    its sub-modules: the state that evaluation must not change."""
+    out = [p.copy() for p, _ in _flat_params(module)]
+    stack = [module]
+    while stack:
+        mod = stack.pop()
+        stack.extend(getattr(mod, "modules", []) or [])
+        for name in getattr(mod, "_buffers", ()):
+            value = getattr(mod, name, None)
+            out.append(None if value is None else np.array(value, copy=True))
+    return out
+
+
+def _same_state(before, after):
+    if len(before) != len(after):
+        return False
+    return all(
+        (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+        for a, b in zip(before, after, strict=True)
+    )
+
+
+def _rel_error(a, b):
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    return float(np.max(np.abs(a - b) / (np.abs(b) + 1.0)))
+
+
+def _fd_grad(fun, x, eps):
+    """Central finite differences of scalar ``fun()`` w.r.t. array ``x`` (perturbed in place)."""
+    grad = np.zeros(x.shape, dtype=np.float64)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        orig = flat[i]
+        flat[i] = orig + eps
+        plus = fun()
+        flat[i] = orig - eps
+        minus = fun()
+        flat[i] = orig
+        gflat[i] = (plus - minus) / (2 * eps)
+    return grad
+
+
+def _set_mode(module, training):
+    module.train() if training else module.evaluate()
+
+
+def _check_gradients(template, x, R, eps, tol, training, name):
+    """Finite-difference check of gradInput and parameter gradients in one mode."""
+    errors = {}
+
+    def loss_of(mod, inp):
+        return float(np.sum(mod.forward(inp) * R))
+
+    m = copy.deepcopy(template)
+    _set_mode(m, training)
+    m.forward(x)
+    m.zeroGradParameters()
+    grad_input = m.backward(x, R.copy())
+    analytic = [g.copy() for _, g in _flat_params(m)]
+
+    xp = x.copy()
+    numeric = _fd_grad(lambda: loss_of(_fresh(template, training), xp), xp, eps)
+    err = _rel_error(grad_input, numeric)
+    errors["grad_input_error" if training else "eval_grad_input_error"] = err
+    assert err < tol, (
+        f"{name}: gradInput differs from finite differences ({'train' if training else 'eval'} mode): "
+        f"max rel error {err:.3g}"
+    )
+
+    if training:
+        worst = 0.0
+        for index, g in enumerate(analytic):
+            probe = copy.deepcopy(template)
+            target = _flat_params(probe)[index][0]
+
+            def fun(probe=probe):
+                mod = copy.deepcopy(probe)
+                _set_mode(mod, training)
+                return loss_of(mod, x)
+
+            numeric = _fd_grad(fun, target, eps)
+            err = _rel_error(g, numeric)
+            worst = max(worst, err)
+            assert err < tol, (
+                f"{name}: gradient of parameter {index} differs from finite differences: max rel error {err:.3g}"
+            )
+        errors["grad_param_error"] = worst
+    return errors
+
+
+def _fresh(template, training):
+    mod = copy.deepcopy(template)
+    _set_mode(mod, training)
+    return mod
+
+
+def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-5, seed=0):
+    """Check a module's gradients, dtype handling, shapes, accumulation and modes.
+
+    Parameters
+    ----------
+    module : Module
+        The module to check. It is deep-copied; the argument is never modified. Random
+        modules (e.g. dropout) must keep their randomness in attributes (a
+        ``numpy.random.Generator``) so that a copy replays the same draws.
+    input : ndarray
+        A float64 input batch. Keep it small: the finite differences cost two forward
+        passes per input and parameter entry.
+    expected_output_shape : tuple, optional
+        Checked when given; otherwise the output only has to keep the batch size.
+    eps, tol : float
+        Finite-difference step and the largest accepted error ``|a - n| / (|n| + 1)``.
+    seed : int
+        Seed of the random projection ``R`` of the output.
+
+    Returns
+    -------
+    dict
+        The largest errors found, by check.
+    """
+    name = repr(module)
+    x = np.array(input, dtype=np.float64)
+    template = copy.deepcopy(module)
+    rng = np.random.default_rng(seed)
+
+    m = copy.deepcopy(template)
+    m.train()
+    out = m.forward(x.copy())
+    assert isinstance(out, np.ndarray), f"{name}: forward must return an ndarray, got {type(out).__name__}"
+    assert out is m.output, f"{name}: forward must return self.output"
+    if expected_output_shape is not None:
+        assert out.shape == tuple(expected_output_shape), (
+            f"{name}: output shape {out.shape}, expected {tuple(expected_output_shape)}"
+        )
+    assert out.shape[:1] == x.shape[:1], f"{name}: output batch size {out.shape[:1]} != input batch size {x.shape[:1]}"
+    assert out.dtype == np.float64, f"{name}: float64 input gave {out.dtype} output"
+    R = rng.normal(size=out.shape)
+    grad_input = m.backward(x, R)
+    assert grad_input is m.gradInput, f"{name}: backward must return self.gradInput"
+    assert grad_input.shape == x.shape, f"{name}: gradInput shape {grad_input.shape} != input shape {x.shape}"
+
+    report = {}
+    report.update(_check_gradients(template, x, R, eps, tol, True, name))
+    report.update(_check_gradients(template, x, R, eps, tol, False, name))
+
+    # accumulation: a second backward adds the same gradient again
+    m = _fresh(template, True)
+    m.forward(x)
+    m.zeroGradParameters()
+    m.backward(x, R)
+    once = [g.copy() for _, g in _flat_params(m)]
+    m.backward(x, R)
+    for index, (g1, (_, g2)) in enumerate(zip(once, _flat_params(m), strict=True)):
+        assert np.allclose(g2, 2 * g1, rtol=1e-10, atol=1e-12), (
+            f"{name}: gradient of parameter {index} does not accumulate over two backward calls"
+        )
+    m.zeroGradParameters()
+    for index, (_, g) in enumerate(_flat_params(m)):
+        assert not np.any(g), f"{name}: zeroGradParameters left parameter gradient {index} non-zero"
+
+    # float32 end to end; the parameters follow the input dtype
+    m32 = _fresh(template, True)
+    x32 = x.astype(np.float32)
+    out32 = m32.forward(x32)
+    gi32 = m32.backward(x32, R.astype(np.float32))
+    assert out32.dtype == np.float32, f"{name}: float32 input gave {out32.dtype} output"
+    assert gi32.dtype == np.float32, f"{name}: float32 input gave {gi32.dtype} gradInput"
+    for index, (p, g) in enumerate(_flat_params(m32)):
+        assert p.dtype == np.float32 and g.dtype == np.float32, (
+            f"{name}: float32 input left parameter {index} as {p.dtype} (gradient {g.dtype})"
+        )
+    ref = _fresh(template, True)
+    ref_out = ref.forward(x)
+    report["float32_output_error"] = _rel_error(out32, ref_out)
+    assert report["float32_output_error"] < 1e-3, (
+        f"{name}: float32 output differs from float64 by {report['float32_output_error']:.3g}"
+    )
+
+    # modes
+    m = _fresh(template, True)
+    m.forward(x)  # let modules with running statistics see a training batch
+    m.evaluate()
+    assert m.training is False, f"{name}: evaluate() did not set training to False"
+    for sub in getattr(m, "modules", []):
+        assert sub.training is False, f"{name}: evaluate() did not reach sub-module {sub!r}"
+    before = _state_arrays(m)
+    e1 = m.forward(x).copy()
+    e2 = m.forward(x).copy()
+    after = _state_arrays(m)
+    assert np.array_equal(e1, e2), f"{name}: evaluation-mode forward is not deterministic"
+    assert _same_state(before, after), f"{name}: evaluation-mode forward changed its parameters or buffers"
+    m.train()
+    assert m.training is True, f"{name}: train() did not set training to True"
+    return report
+
+
+def check_criterion(criterion, input, target, *, eps=1e-6, tol=1e-5, seed=0):
+    """Check a criterion: gradient against finite differences (with and without sample
+    weights), float32 preservation, and integer sample weights == repeated samples.
+
+    Parameters
+    ----------
+    criterion : Criterion
+    input : ndarray of shape (n_samples, ...)
+        A float64 input batch at which the loss is differentiable.
+    target : ndarray
+        A matching target (``n_samples`` rows).
+
+    Returns
+    -------
+    dict
+        The largest errors found, by check.
+    """
+    name = repr(criterion)
+    x = np.array(input, dtype=np.float64)
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    report = {}
+    for label, sw in (("unweighted", None), ("weighted", rng.integers(1, 4, size=n).astype(float))):
+        crit = copy.deepcopy(criterion)
+        loss = crit.forward(x, target, sw)
+        assert np.ndim(loss) == 0 and np.isfinite(loss), f"{name}: loss must be a finite scalar, got {loss!r}"
+        grad = np.array(crit.backward(x, target, sw))
+        assert grad.shape == x.shape, f"{name}: gradInput shape {grad.shape} != input shape {x.shape}"
+        xp = x.copy()
+        numeric = _fd_grad(lambda sw=sw, xp=xp: float(copy.deepcopy(criterion).forward(xp, target, sw)), xp, eps)
+        err = _rel_error(grad, numeric)
+        report[f"{label}_grad_error"] = err
+        assert err < tol, f"{name}: {label} gradient differs from finite differences: max rel error {err:.3g}"
+        fused = copy.deepcopy(criterion).loss_and_grad(x, target, sw)
+        assert np.isclose(fused[0], loss, rtol=1e-12) and np.allclose(fused[1], grad, rtol=1e-12, atol=0), (
+            f"{name}: loss_and_grad disagrees with forward/backward"
+        )
+
+    # integer weights behave like repeated samples
+    w = rng.integers(0, 3, size=n)
+    w[0] = max(w[0], 1)
+    rep = np.repeat(np.arange(n), w)
+    t = np.asarray(target)
+    crit = copy.deepcopy(criterion)
+    weighted = crit.forward(x, target, w.astype(float))
+    repeated = copy.deepcopy(criterion).forward(x[rep], t[rep])
+    assert np.isclose(weighted, repeated, rtol=1e-10), f"{name}: integer sample weights differ from repeated samples"
+
+    # float32
+    crit = copy.deepcopy(criterion)
+    x32 = x.astype(np.float32)
+    loss32 = crit.forward(x32, target)
+    g32 = crit.backward(x32, target)
+    assert np.asarray(g32).dtype == np.float32, f"{name}: float32 input gave {np.asarray(g32).dtype} gradInput"
+    report["float32_loss_error"] = abs(float(loss32) - float(copy.deepcopy(criterion).forward(x, target))) / (
+        1 + abs(float(loss32))
+    )
+    assert report["float32_loss_error"] < 1e-4, f"{name}: float32 loss differs from float64"
+    return report

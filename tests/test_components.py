@@ -1,0 +1,123 @@
+"""Every registered layer, activation and criterion passes the public checker.
+
+A component registered without an entry here fails ``test_every_component_has_an_example``,
+so nothing registered goes unchecked.
+"""
+
+import numpy as np
+import pytest
+
+from sknn_scratch import nn
+from sknn_scratch.registry import ACTIVATIONS, CRITERIA, LAYERS
+from sknn_scratch.testing import check_criterion, check_module
+
+RNG = np.random.default_rng(42)
+
+# name -> (factory, input shape, expected output shape)
+LAYER_EXAMPLES = {
+    "linear": (lambda: nn.Linear(5, 3, rng=1), (4, 5), (4, 3)),
+    "conv2d": (lambda: nn.Conv2d(2, 3, 3, rng=1), (2, 2, 5, 5), (2, 3, 5, 5)),
+    "maxpool2d": (lambda: nn.MaxPool2d(2), (2, 2, 4, 6), (2, 2, 2, 3)),
+    "flatten": (lambda: nn.Flatten(), (3, 2, 2, 2), (3, 8)),
+    "reshape": (lambda: nn.Reshape((2, 3)), (4, 6), (4, 2, 3)),
+    "dropout": (lambda: nn.Dropout(0.4, rng=3), (4, 6), (4, 6)),
+    "batchnorm": (lambda: nn.BatchNormalization(0.9), (6, 4), (6, 4)),
+    "channelwise_scaling": (lambda: nn.ChannelwiseScaling(4), (5, 4), (5, 4)),
+}
+ACTIVATION_SHAPE = (4, 5)
+CRITERION_EXAMPLES = {
+    "nll": lambda x, r: (nn.LogSoftmax().forward(x), np.eye(x.shape[1])[r.integers(0, x.shape[1], len(x))]),
+    "mse": lambda x, r: (x, r.normal(size=x.shape)),
+    "bce": lambda x, r: (nn.Sigmoid().forward(x), (r.random(x.shape) > 0.5).astype(float)),
+    "poisson": lambda x, r: (np.exp(x), r.poisson(2.0, x.shape).astype(float)),
+    "softmax_cross_entropy": lambda x, r: (x, np.eye(x.shape[1])[r.integers(0, x.shape[1], len(x))]),
+    "sigmoid_bce": lambda x, r: (x, (r.random(x.shape) > 0.5).astype(float)),
+    "squared_error": lambda x, r: (x, r.normal(size=x.shape)),
+    "exp_poisson": lambda x, r: (x, r.poisson(2.0, x.shape).astype(float)),
+}
+
+
+def test_every_component_has_an_example():
+    assert set(LAYERS.names()) <= set(LAYER_EXAMPLES), "registered layers without a check example"
+    assert set(CRITERIA.names()) <= set(CRITERION_EXAMPLES), "registered criteria without a check example"
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
+def test_layer_passes_check_module(name):
+    factory, in_shape, out_shape = LAYER_EXAMPLES[name]
+    module = factory()
+    assert isinstance(module, LAYERS.get(name))
+    report = check_module(module, RNG.normal(size=in_shape), expected_output_shape=out_shape)
+    assert report["grad_input_error"] < 1e-5
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS.names())
+def test_activation_passes_check_module(name):
+    report = check_module(
+        ACTIVATIONS.get(name)(), RNG.normal(size=ACTIVATION_SHAPE), expected_output_shape=ACTIVATION_SHAPE
+    )
+    assert report["grad_input_error"] < 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(CRITERION_EXAMPLES))
+def test_criterion_passes_check_criterion(name):
+    r = np.random.default_rng(7)
+    x, target = CRITERION_EXAMPLES[name](r.normal(size=(6, 3)), r)
+    report = check_criterion(CRITERIA.get(name)(), x, target)
+    assert report["weighted_grad_error"] < 1e-5
+
+
+def test_sequential_with_every_kind_of_layer_passes_check_module():
+    net = nn.Sequential(
+        nn.Conv2d(1, 2, 3, rng=0),
+        nn.BatchNormalization(0.5),
+        nn.ChannelwiseScaling(2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Dropout(0.3, rng=1),
+        nn.Linear(8, 3, rng=2),
+        nn.LogSoftmax(),
+    )
+    check_module(net, RNG.normal(size=(3, 1, 4, 4)), expected_output_shape=(3, 3))
+
+
+class _Broken(nn.Module):
+    """Deliberately wrong gradient: the checker must catch it."""
+
+    def updateOutput(self, input):
+        self.output = input**2
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = input * gradOutput  # should be 2 * input * gradOutput
+        return self.gradInput
+
+
+class _NoAccumulate(nn.Linear):
+    def accGradParameters(self, input, gradOutput):
+        self.gradW[...] = gradOutput.T @ input
+        self.gradb[...] = gradOutput.sum(axis=0)
+
+
+class _Float64Only(nn.Module):
+    def updateOutput(self, input):
+        self.output = np.asarray(input, dtype=np.float64) * 2
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = np.asarray(gradOutput, dtype=np.float64) * 2
+        return self.gradInput
+
+
+@pytest.mark.parametrize(
+    "module, message",
+    [
+        (_Broken(), "gradInput differs"),
+        (_NoAccumulate(3, 2, rng=0), "does not accumulate"),
+        (_Float64Only(), "float32"),
+    ],
+)
+def test_check_module_catches_defects(module, message):
+    with pytest.raises(AssertionError, match=message):
+        check_module(module, RNG.normal(size=(3, 3)))

@@ -1,0 +1,83 @@
+"""scikit-learn's estimator checks, in every configuration the estimators are used in.
+
+The plain MLP configurations have no expected failures. The others list, with the
+reason, only the checks that cannot pass by design (as scikit-learn does for its own
+estimators, e.g. SGDClassifier and sample-weight equivalence).
+"""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_dataframe_column_names_consistency,
+    check_param_validation,
+    parametrize_with_checks,
+)
+
+from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor
+
+FAST = dict(hidden_layer_sizes=(10,), learning_rate_init=0.01, max_iter=100)
+CNN = dict(
+    layers=[("conv2d", {"out_channels": 4, "kernel_size": 3}), "relu"],
+    input_shape=(1, 1, -1),
+    learning_rate_init=0.01,
+    max_iter=100,
+)
+
+ESTIMATORS = [
+    NumpyNetClassifier(**FAST),
+    NumpyNetRegressor(**FAST),
+    NumpyNetClassifier(**FAST, early_stopping=True),
+    NumpyNetRegressor(**FAST, early_stopping=True),
+    NumpyNetClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
+    NumpyNetRegressor(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
+    NumpyNetClassifier(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.1, max_iter=100),
+    NumpyNetRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, max_iter=100),
+    NumpyNetClassifier(**FAST, dropout=0.1, batch_norm=True),
+    NumpyNetRegressor(**FAST, dropout=0.1, batch_norm=True),
+    NumpyNetClassifier(**CNN),
+    NumpyNetRegressor(**CNN),
+]
+
+_SW_DROPOUT = "dropout draws a mask per sample, so weighting a sample differs from repeating it"
+_SW_SPLIT = "the random validation split differs between weighted and repeated data"
+_ES_PARTIAL_FIT = "partial_fit does not support early_stopping=True (as MLP)"
+_ES_CLASS_WEIGHT = (
+    "early stopping keeps the first weights that are perfect on the 5-sample validation split, before the extreme "
+    "class weights of the check dominate the training"
+)
+
+
+def expected_failures(estimator):
+    params = estimator.get_params()
+    failures = {}
+    if params["early_stopping"]:
+        failures.update(
+            {
+                "check_sample_weight_equivalence_on_dense_data": _SW_SPLIT,
+                "check_sample_weight_equivalence_on_sparse_data": _SW_SPLIT,
+                "check_fit_score_takes_y": _ES_PARTIAL_FIT,
+                "check_n_features_in_after_fitting": _ES_PARTIAL_FIT,
+                "check_estimators_partial_fit_n_features": _ES_PARTIAL_FIT,
+                "check_class_weight_classifiers": _ES_CLASS_WEIGHT,
+            }
+        )
+    if params["dropout"]:
+        failures.update(
+            {
+                "check_sample_weight_equivalence_on_dense_data": _SW_DROPOUT,
+                "check_sample_weight_equivalence_on_sparse_data": _SW_DROPOUT,
+            }
+        )
+    return failures
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failures, xfail_strict=True)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("estimator", ESTIMATORS[:4], ids=repr)
+def test_dataframe_column_names_and_param_validation(estimator):
+    check_dataframe_column_names_consistency(type(estimator).__name__, estimator)
+    check_param_validation(type(estimator).__name__, estimator)
