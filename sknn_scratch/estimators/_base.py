@@ -302,7 +302,7 @@ class BaseNumpyNet(BaseEstimator):
         X = self._densify(X)
         scores = self._net.forward(X)
         loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
-        self._net.backward(X, grad)
+        self._net.backward(X, grad, input_grad=False)
         if self.alpha:
             sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
             factor = self.alpha / sw_sum

@@ -13,45 +13,76 @@ from .module import Module
 __all__ = ["ReLU", "Sigmoid", "Tanh", "Identity", "Exp", "SoftMax", "LogSoftmax"]
 
 
-class ReLU(Module):
-    """``max(input, 0)``; the gradient is passed where ``input > 0``."""
+class _Elementwise(Module):
+    """An element-wise activation that can work in place.
+
+    With ``inplace=True`` the forward pass overwrites its input and the backward pass
+    its ``gradOutput`` (saving two allocations per call). Use it only where nobody
+    needs those arrays afterwards, e.g. right after a :class:`Linear` or
+    :class:`Conv2d` layer inside a :class:`Sequential` (the estimators do this).
+    """
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = bool(inplace)
+
+    def _fn(self, x, out):
+        raise NotImplementedError
+
+    def _derivative_times(self, gradOutput, out):
+        """``gradOutput * f'(input)`` written into ``out`` (or a new array if None)."""
+        raise NotImplementedError
 
     def updateOutput(self, input):
-        self.output = np.maximum(input, 0)
+        input = np.asarray(input)
+        if self.inplace and input.flags.writeable and input.dtype.kind == "f":
+            self.output = self._fn(input, input)
+        else:
+            self.output = self._fn(input, None)
         return self.output
 
     def updateGradInput(self, input, gradOutput):
-        self.gradInput = gradOutput * (input > 0)
+        out = gradOutput if self.inplace and gradOutput.flags.writeable else None
+        self.gradInput = self._derivative_times(gradOutput, out)
         return self.gradInput
 
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
-class Sigmoid(Module):
+
+class ReLU(_Elementwise):
+    """``max(input, 0)``; the gradient is passed where the output is positive."""
+
+    def _fn(self, x, out):
+        return np.maximum(x, 0, out=out)
+
+    def _derivative_times(self, gradOutput, out):
+        return np.multiply(gradOutput, self.output > 0, out=out)
+
+
+class Sigmoid(_Elementwise):
     """The logistic function ``1 / (1 + exp(-input))`` (MLP's ``"logistic"``).
 
     Its derivative ``s * (1 - s)`` is computed from ``output``, which must come from
     the forward pass of the same ``input``.
     """
 
-    def updateOutput(self, input):
-        self.output = expit(input)
-        return self.output
+    def _fn(self, x, out):
+        return expit(x, out=out) if out is not None else expit(x)
 
-    def updateGradInput(self, input, gradOutput):
+    def _derivative_times(self, gradOutput, out):
         s = self.output
-        self.gradInput = gradOutput * s * (1 - s)
-        return self.gradInput
+        return np.multiply(gradOutput, s * (1 - s), out=out)
 
 
-class Tanh(Module):
+class Tanh(_Elementwise):
     """Hyperbolic tangent; derivative ``1 - tanh(input)**2`` from ``output``."""
 
-    def updateOutput(self, input):
-        self.output = np.tanh(input)
-        return self.output
+    def _fn(self, x, out):
+        return np.tanh(x, out=out)
 
-    def updateGradInput(self, input, gradOutput):
-        self.gradInput = gradOutput * (1 - self.output * self.output)
-        return self.gradInput
+    def _derivative_times(self, gradOutput, out):
+        return np.multiply(gradOutput, 1 - self.output * self.output, out=out)
 
 
 class Identity(Module):

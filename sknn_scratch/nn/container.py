@@ -52,18 +52,32 @@ class Sequential(Module):
         self.output = out
         return out
 
-    def backward(self, input, gradOutput):
+    def backward(self, input, gradOutput, *, input_grad=True):
+        """Back-propagate through the chain, last module first.
+
+        ``input_grad=False`` skips the gradient with respect to ``input``: modules before
+        the first one with parameters are skipped, that one only accumulates its parameter
+        gradients, and ``gradInput`` is None. A network's first layer never needs it
+        during training.
+        """
         grad = gradOutput
-        for i in range(len(self.modules) - 1, -1, -1):
+        first = 0
+        if not input_grad:
+            first = next((i for i, m in enumerate(self.modules) if m.getParameters()), len(self.modules) - 1)
+        for i in range(len(self.modules) - 1, first - 1, -1):
             module = self.modules[i]
             layer_input = self.modules[i - 1].output if i > 0 else input
             try:
-                grad = module.backward(layer_input, grad)
+                if i == first and not input_grad and not isinstance(module, Sequential):
+                    module.accGradParameters(layer_input, grad)
+                    grad = None
+                else:
+                    grad = module.backward(layer_input, grad)
             except Exception as exc:
                 exc.add_note(f"in backward of layer {i} of Sequential: {module!r}")
                 raise
-        self.gradInput = grad
-        return grad
+        self.gradInput = grad if input_grad else None
+        return self.gradInput
 
     def updateGradInput(self, input, gradOutput):
         grad = gradOutput

@@ -185,7 +185,7 @@ class Conv2d(Module):
         self.b = np.zeros(self.out_channels, dtype=dtype)
         self.gradW = np.zeros_like(self.W)
         self.gradb = np.zeros_like(self.b)
-        self._cache_input = self._cache_padded = self._cache_cols = None
+        self._cache_input = self._cache_cols = self._cache_padded = None
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
@@ -298,13 +298,13 @@ class Conv2d(Module):
         buf = self._padded(x, g)
         O, k = self.out_channels, self.kernel_size
         cols_all = None
-        if self.training:
-            self._cache_input, self._cache_padded = input, buf
+        if self.training:  # keep the columns (or, when they are too big, the padded input)
             if g.N * k * k * g.C * g.L * x.dtype.itemsize <= _CACHE_BYTES:
                 cols_all = np.empty((g.N, k * k * g.C, g.L), dtype=x.dtype)
-        self._cache_cols = cols_all
-        if not self.training:
-            self._cache_input = self._cache_padded = None
+            self._cache_input = input
+            self._cache_cols, self._cache_padded = (cols_all, None) if cols_all is not None else (None, buf)
+        else:
+            self._cache_input = self._cache_cols = self._cache_padded = None
         W2 = self._weights()
         out = np.empty((g.N, O, g.Ho, g.Wo), dtype=x.dtype)
         for block in self._blocks(g, x.dtype.itemsize):
@@ -331,11 +331,15 @@ class Conv2d(Module):
             raise ValueError(f"{self!r}: gradOutput must have shape {expected}, got {gradOutput.shape}")
         W2 = self._weights()
         if grad_params:
-            # the forward pass's columns (or padded input) belong to this very input object only
-            same = input is self._cache_input and self._cache_padded is not None
-            same = same and self._cache_padded.dtype == x.dtype
-            cols_all = self._cache_cols if same else None
-            buf = self._cache_padded if same else (self._padded(x, g) if cols_all is None else None)
+            # the forward pass's columns (or padded input) belong to that very input object only
+            cols_all = buf = None
+            if input is self._cache_input:
+                cols_all, buf = self._cache_cols, self._cache_padded
+                cached = cols_all if cols_all is not None else buf
+                if cached is None or cached.dtype != x.dtype:
+                    cols_all = buf = None
+            if cols_all is None and buf is None:
+                buf = self._padded(x, g)
             gW = np.zeros(W2.shape, dtype=W2.dtype)
         if grad_input:
             gbuf = np.zeros((g.N, g.row), dtype=W2.dtype)

@@ -1,10 +1,13 @@
 """Batch normalisation (``BatchNormalization``) and its learned affine part (``ChannelwiseScaling``).
 
-Both work per feature on 2-D input ``(N, F)`` and per channel on 4-D input
-``(N, C, H, W)`` (statistics over ``N, H, W``).
+Both modules treat axis 1 as the channel axis: on 2-D input ``(N, F)`` they work per
+feature, on 4-D input ``(N, C, H, W)`` per channel, with statistics and gradients
+summed over every other axis (``N, H, W``). (3-D ``(N, C, L)`` input works the same way.)
 """
 
 from __future__ import annotations
+
+import numbers
 
 import numpy as np
 
@@ -13,34 +16,67 @@ from .module import Module
 __all__ = ["BatchNormalization", "ChannelwiseScaling"]
 
 
-def _channel_axes(module, input):
-    """Reduction axes and broadcast shape of per-channel statistics."""
-    if input.ndim == 2:
-        return (0,), (1, -1)
-    if input.ndim == 4:
-        return (0, 2, 3), (1, -1, 1, 1)
-    raise ValueError(
-        f"{type(module).__name__} expects 2-D (N, features) or 4-D (N, C, H, W) input, got shape {input.shape}"
-    )
+def _channel_layout(module, shape):
+    """Reduction axes and the broadcast shape of per-channel ``(C,)`` arrays."""
+    if len(shape) < 2:
+        raise ValueError(
+            f"{module!r} expects input of shape (n_samples, features) or (n_samples, channels, height, width), "
+            f"got {tuple(shape)}"
+        )
+    axes = (0,) + tuple(range(2, len(shape)))
+    return axes, (1, shape[1]) + (1,) * (len(shape) - 2)
+
+
+def _as_float(input):
+    x = np.asarray(input)
+    return x if x.dtype.kind == "f" else x.astype(np.float64)
 
 
 class BatchNormalization(Module):
-    """Normalise to zero mean and unit variance with the batch statistics.
+    """Normalise every channel to zero mean and unit variance.
 
-    Training: ``y = (x - mean) / sqrt(var + EPS)`` with the batch mean and (biased)
-    variance, and ``moving = alpha * moving + (1 - alpha) * batch`` for both statistics.
-    Evaluation: the moving statistics are used instead (mean 0 and variance 1 before the
-    first training batch). The scale and shift are a separate :class:`ChannelwiseScaling`.
+    Training mode: ``y = (x - mean) / sqrt(var + EPS)`` with the mean and the biased
+    variance (``numpy.var``) of the batch, per channel; each forward pass also updates,
+    once, ``moving = alpha * moving + (1 - alpha) * batch_statistic`` for both
+    statistics (they start at mean 0 and variance 1). Evaluation mode uses
+    ``moving_mean`` and ``moving_variance`` instead and leaves them unchanged. The
+    learned scale and shift are a separate :class:`ChannelwiseScaling`.
 
     Parameters
     ----------
-    alpha : float, default=0.0
-        Weight of the old moving statistics (0 keeps only the last batch's).
+    alpha : float in [0, 1], default=0.0
+        Weight of the old moving statistics; 0 keeps only the last batch's.
 
     Attributes
     ----------
+    EPS : float
+        ``1e-3``, added to the variance.
     moving_mean, moving_variance : ndarray of shape (n_channels,) or None
-        None until the first training batch.
+        The running statistics, one entry per feature or channel (the seed notebook
+        kept shape ``(1, F)``; ``np.ravel`` gives the same values). ``None`` until the
+        first training-mode forward pass.
+
+    Notes
+    -----
+    An evaluation-mode forward pass before any training batch normalises with mean 0
+    and variance 1 (the initial moving statistics), i.e. returns
+    ``input / sqrt(1 + EPS)``, rather than failing.
+
+    The training-mode ``gradInput`` is the exact gradient of the batch normalisation,
+    including the dependence of the batch mean and variance on every input:
+    ``(g - mean(g) - xhat * mean(g * xhat)) / sqrt(var + EPS)``. It uses the statistics
+    of the last forward pass when it receives that pass's input object, and computes
+    them from the given input otherwise (without touching the moving statistics).
+    In evaluation mode ``gradInput = gradOutput / sqrt(moving_variance + EPS)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_scratch.nn.normalization import BatchNormalization
+    >>> bn = BatchNormalization(alpha=0.9)
+    >>> y = bn.forward(np.random.default_rng(0).normal(3.0, 2.0, size=(8, 4, 5, 5)))
+    >>> bool(np.allclose(y.mean(axis=(0, 2, 3)), 0)), bn.moving_mean.shape
+    (True, (4,))
     """
 
     EPS = 1e-3
@@ -48,60 +84,112 @@ class BatchNormalization(Module):
 
     def __init__(self, alpha=0.0):
         super().__init__()
+        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0 <= alpha <= 1:
+            raise ValueError(f"BatchNormalization alpha must be a number in [0, 1], got {alpha!r}")
         self.alpha = alpha
         self.moving_mean = None
         self.moving_variance = None
+        self._cache_input = self._cache_xhat = self._cache_inv_std = None
+
+    def _check_channels(self, shape):
+        if self.moving_mean is not None and shape[1] != self.moving_mean.shape[0]:
+            raise ValueError(
+                f"{self!r} was trained on {self.moving_mean.shape[0]} channels, got input of shape {tuple(shape)} "
+                f"with {shape[1]} channels"
+            )
+
+    def _batch_statistics(self, x, axes, bshape):
+        """Batch mean and variance ``(C,)``, normalised input and ``1/sqrt(var + EPS)``."""
+        if x.shape[0] == 0:
+            raise ValueError(f"{self!r} needs at least one sample in training mode, got input of shape {x.shape}")
+        mean = x.mean(axis=axes)
+        xhat = x - mean.reshape(bshape)
+        var = np.mean(np.square(xhat), axis=axes)
+        inv_std = 1 / np.sqrt(var + self.EPS)
+        xhat *= inv_std.reshape(bshape)
+        return mean, var, xhat, inv_std
+
+    def _moving(self, dtype):
+        """The moving statistics as ``dtype`` (mean 0 and variance 1 before any training).
+        Evaluation never changes them: other dtypes are converted copies."""
+        if self.moving_mean is None:
+            return dtype.type(0), dtype.type(1)
+        return self.moving_mean.astype(dtype, copy=False), self.moving_variance.astype(dtype, copy=False)
 
     def updateOutput(self, input):
-        axes, shape = _channel_axes(self, input)
+        x = _as_float(input)
+        axes, bshape = _channel_layout(self, x.shape)
+        self._check_channels(x.shape)
         if self.training:
-            mean = input.mean(axis=axes)
-            var = input.var(axis=axes)
+            mean, var, xhat, inv_std = self._batch_statistics(x, axes, bshape)
             if self.moving_mean is None:
-                self.moving_mean = np.zeros_like(mean)
-                self.moving_variance = np.ones_like(var)
-            self.moving_mean = self.alpha * self.moving_mean + (1 - self.alpha) * mean
-            self.moving_variance = self.alpha * self.moving_variance + (1 - self.alpha) * var
-            self._cache_std = np.sqrt(var + input.dtype.type(self.EPS)).reshape(shape)
-            self.output = (input - mean.reshape(shape)) / self._cache_std
+                self.moving_mean, self.moving_variance = np.zeros_like(mean), np.ones_like(var)
+            moving_mean, moving_var = self._moving(x.dtype)
+            a = float(self.alpha)  # a Python float keeps float32 statistics float32
+            self.moving_mean = a * moving_mean + (1 - a) * mean
+            self.moving_variance = a * moving_var + (1 - a) * var
+            self._cache_input, self._cache_xhat, self._cache_inv_std = input, xhat, inv_std
+            self.output = xhat
         else:
-            mean, std = self._eval_stats(input, shape)
-            self.output = (input - mean) / std
+            moving_mean, moving_var = self._moving(x.dtype)
+            inv_std = 1 / np.sqrt(moving_var + self.EPS)
+            self.output = (x - self._per_channel(moving_mean, bshape)) * self._per_channel(inv_std, bshape)
+            self._cache_input = self._cache_xhat = self._cache_inv_std = None
         return self.output
 
-    def _eval_stats(self, input, shape):
-        if self.moving_mean is None:
-            return input.dtype.type(0), input.dtype.type(np.sqrt(1 + self.EPS))
-        mean = self.moving_mean.astype(input.dtype, copy=False).reshape(shape)
-        std = np.sqrt(self.moving_variance.astype(input.dtype, copy=False) + input.dtype.type(self.EPS)).reshape(shape)
-        return mean, std
+    @staticmethod
+    def _per_channel(value, bshape):
+        return value.reshape(bshape) if np.ndim(value) else value
 
     def updateGradInput(self, input, gradOutput):
-        axes, shape = _channel_axes(self, input)
+        x = _as_float(input)
+        axes, bshape = _channel_layout(self, x.shape)
+        g = np.asarray(gradOutput, dtype=x.dtype)
+        if g.shape != x.shape:
+            raise ValueError(f"{self!r}: gradOutput must have the input's shape {x.shape}, got {g.shape}")
         if not self.training:
-            self.gradInput = gradOutput / self._eval_stats(input, shape)[1]
+            self._check_channels(x.shape)
+            _, moving_var = self._moving(x.dtype)
+            self.gradInput = g * self._per_channel(1 / np.sqrt(moving_var + self.EPS), bshape)
             return self.gradInput
-        # d/dx of (x - mean)/std with batch mean and variance:
-        # (g - mean(g) - xhat * mean(g * xhat)) / std, xhat = the normalised output
-        xhat = self.output
-        g = gradOutput
-        self.gradInput = (g - g.mean(axis=axes, keepdims=True) - xhat * (g * xhat).mean(axis=axes, keepdims=True)) / (
-            self._cache_std
-        )
-        return self.gradInput
+        if input is self._cache_input and self._cache_xhat is not None:
+            xhat, inv_std = self._cache_xhat, self._cache_inv_std
+        else:  # not the forward input: the batch statistics of this input
+            _, _, xhat, inv_std = self._batch_statistics(x, axes, bshape)
+        g_mean = g.mean(axis=axes, keepdims=True)
+        gx_mean = np.mean(g * xhat, axis=axes, keepdims=True)
+        grad = g - g_mean
+        grad -= xhat * gx_mean
+        grad *= inv_std.reshape(bshape)
+        self.gradInput = grad
+        return grad
 
     def extra_repr(self):
         return f"alpha={self.alpha}"
 
 
 class ChannelwiseScaling(Module):
-    """Learned per-channel scale and shift ``y = gamma * x + beta``.
+    """Learned per-channel scale and shift: ``y = gamma * x + beta``.
+
+    Works per feature on 2-D input ``(N, F)`` and per channel on 4-D input
+    ``(N, C, H, W)`` (the seed notebook's version only took 4-D input, although it
+    follows :class:`BatchNormalization` on 2-D input).
 
     Parameters
     ----------
     n_out : int
         Number of features (2-D input) or channels (4-D input).
     dtype : dtype, default=float64
+        dtype of the parameters; a floating input of another dtype converts them.
+
+    Attributes
+    ----------
+    gamma : ndarray of shape (n_out,)
+        Scales, initially ones.
+    beta : ndarray of shape (n_out,)
+        Shifts, initially zeros.
+    gradGamma, gradBeta : ndarrays of shape (n_out,)
+        Accumulated gradients; zeros from construction on.
     """
 
     _parameters = ("gamma", "beta")
@@ -109,6 +197,8 @@ class ChannelwiseScaling(Module):
 
     def __init__(self, n_out, *, dtype=np.float64):
         super().__init__()
+        if isinstance(n_out, bool) or not isinstance(n_out, numbers.Integral) or n_out < 1:
+            raise ValueError(f"ChannelwiseScaling n_out must be an integer >= 1, got {n_out!r}")
         self.n_out = int(n_out)
         self.gamma = np.ones(self.n_out, dtype=dtype)
         self.beta = np.zeros(self.n_out, dtype=dtype)
@@ -120,29 +210,32 @@ class ChannelwiseScaling(Module):
         """The channel count of samples shaped ``(C,)`` or ``(C, H, W)``."""
         return {"n_out": sample_shape[0]}
 
-    def _shape(self, input):
-        axes, shape = _channel_axes(self, input)
-        if input.shape[1] != self.n_out:
+    def _layout(self, shape):
+        axes, bshape = _channel_layout(self, shape)
+        if shape[1] != self.n_out:
             raise ValueError(
-                f"ChannelwiseScaling({self.n_out}) got {input.shape[1]} channels (input shape {input.shape})"
+                f"{self!r} expects {self.n_out} features/channels on axis 1, got input of shape {tuple(shape)}"
             )
-        return axes, shape
+        return axes, bshape
 
     def updateOutput(self, input):
-        input = self._match_dtype(input)
-        _, shape = self._shape(input)
-        self.output = input * self.gamma.reshape(shape) + self.beta.reshape(shape)
+        x = np.asarray(input)
+        _, bshape = self._layout(x.shape)
+        x = self._match_dtype(x)
+        self.output = x * self.gamma.reshape(bshape) + self.beta.reshape(bshape)
         return self.output
 
     def updateGradInput(self, input, gradOutput):
-        _, shape = self._shape(input)
-        self.gradInput = gradOutput * self.gamma.reshape(shape)
+        _, bshape = self._layout(np.shape(input))
+        self.gradInput = np.asarray(gradOutput, dtype=self.gamma.dtype) * self.gamma.reshape(bshape)
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
-        axes, _ = self._shape(input)
-        self.gradGamma += (gradOutput * input).sum(axis=axes)
-        self.gradBeta += gradOutput.sum(axis=axes)
+        axes, _ = self._layout(np.shape(input))
+        x = self._match_dtype(input)
+        g = np.asarray(gradOutput, dtype=self.gamma.dtype)
+        self.gradGamma += np.sum(g * x, axis=axes)
+        self.gradBeta += np.sum(g, axis=axes)
 
     def extra_repr(self):
         return str(self.n_out)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from sknn_scratch.nn import conv as conv_module
 from sknn_scratch.nn.conv import Conv2d
 
 # (kernel_size, stride, padding, height, width)
@@ -150,6 +151,30 @@ def test_gradb_and_gradW_accumulate_over_two_backward_calls():
     assert not np.any(conv.gradW) and not np.any(conv.gradb)
 
 
+@pytest.mark.parametrize("block_bytes, cache_bytes", [(1, 1 << 26), (1, 0), (2000, 0), (1 << 30, 0)])
+@pytest.mark.parametrize("k, stride, padding, H, W", [(3, 1, "same", 5, 6), (2, 1, 0, 4, 5), (3, 2, 1, 7, 6)])
+def test_sample_blocks_and_cache_limit_do_not_change_results(
+    monkeypatch, block_bytes, cache_bytes, k, stride, padding, H, W
+):
+    # small blocks split the batch (one sample per block with 1 byte); without the
+    # column cache the backward pass gathers the columns again from the padded input
+    conv, x, rng = make(k, stride, padding, H, W, N=5)
+    R = rng.normal(size=conv.forward(x).shape)
+    conv.zeroGradParameters()
+    ref_out, ref_gin = conv.forward(x).copy(), conv.backward(x, R).copy()
+    ref_gW, ref_gb = conv.gradW.copy(), conv.gradb.copy()
+    monkeypatch.setattr(conv_module, "_BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(conv_module, "_CACHE_BYTES", cache_bytes)
+    conv.zeroGradParameters()
+    out = conv.forward(x)
+    assert (conv._cache_cols is None) == (cache_bytes == 0)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(conv.backward(x, R), ref_gin, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(conv.gradW, ref_gW, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(conv.gradb, ref_gb, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(out, naive_conv(x, conv.W, conv.b, stride, pad_of(padding, k)), rtol=1e-12, atol=1e-12)
+
+
 def test_separate_update_and_acc_match_backward():
     conv, x, rng = make(3, 2, 1, 7, 7)
     out = conv.forward(x)
@@ -189,7 +214,7 @@ def test_evaluate_mode_keeps_no_cache_and_still_differentiates():
     conv, x, rng = make(3, 1, "same", 5, 5)
     conv.evaluate()
     out = conv.forward(x)
-    assert conv._cache_padded is None and conv._cache_input is None
+    assert conv._cache_cols is None and conv._cache_padded is None and conv._cache_input is None
     R = rng.normal(size=out.shape)
     gin = conv.backward(x, R)
 

@@ -1,0 +1,228 @@
+"""Tests of ``MaxPool2d`` against a naive loop-based pooling and finite differences."""
+
+import numpy as np
+import pytest
+
+from sknn_scratch.nn.pooling import MaxPool2d
+
+# (kernel_size, stride, padding, height, width)
+CONFIGS = [
+    (2, None, 0, 4, 6),
+    (2, None, 0, 5, 7),  # sizes that do not divide: floor
+    (3, None, 0, 7, 6),
+    (3, None, 1, 5, 5),
+    (2, 1, 0, 4, 5),  # overlapping windows
+    (3, 2, 0, 7, 6),
+    (3, 2, 1, 6, 7),
+    (2, 3, 0, 8, 7),  # gaps between windows
+    (1, None, 0, 3, 4),
+    (4, 2, 2, 5, 6),
+]
+
+
+def naive_pool(x, k, stride, pad):
+    """Window maxima and, per window, the input index of the first maximum (row-major)."""
+    stride = k if stride is None else stride
+    N, C, H, W = x.shape
+    Ho = (H + 2 * pad - k) // stride + 1
+    Wo = (W + 2 * pad - k) // stride + 1
+    out = np.zeros((N, C, Ho, Wo))
+    where = {}
+    for n in range(N):
+        for c in range(C):
+            for h in range(Ho):
+                for w in range(Wo):
+                    best, best_at = -np.inf, None
+                    for i in range(k):
+                        for j in range(k):
+                            r, q = h * stride + i - pad, w * stride + j - pad
+                            if 0 <= r < H and 0 <= q < W and (best_at is None or x[n, c, r, q] > best):
+                                best, best_at = x[n, c, r, q], (r, q)
+                    out[n, c, h, w] = best
+                    where[n, c, h, w] = best_at
+    return out, where
+
+
+def naive_grad(x, where, gradOutput):
+    grad = np.zeros_like(x)
+    for (n, c, h, w), (r, q) in where.items():
+        grad[n, c, r, q] += gradOutput[n, c, h, w]
+    return grad
+
+
+def numeric_grad(fun, arr, eps=1e-6):
+    grad = np.zeros(arr.shape)
+    flat, gflat = arr.reshape(-1), grad.reshape(-1)
+    for idx in range(flat.size):
+        orig = flat[idx]
+        flat[idx] = orig + eps
+        plus = fun()
+        flat[idx] = orig - eps
+        minus = fun()
+        flat[idx] = orig
+        gflat[idx] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("k, stride, pad, H, W", CONFIGS)
+def test_forward_and_gradient_match_naive_loops(k, stride, pad, H, W):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 3, H, W))
+    pool = MaxPool2d(k, stride=stride, padding=pad)
+    out = pool.forward(x)
+    expected, where = naive_pool(x, k, stride, pad)
+    assert out.shape == expected.shape
+    np.testing.assert_array_equal(out, expected)
+    R = rng.normal(size=out.shape)
+    np.testing.assert_allclose(pool.backward(x, R), naive_grad(x, where, R), rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("k, stride, pad, H, W", CONFIGS)
+def test_gradient_matches_finite_differences(k, stride, pad, H, W):
+    rng = np.random.default_rng(1)
+    # distinct values spaced far more than eps: the maxima do not switch under the perturbation
+    x = rng.permutation(2 * 2 * H * W).reshape(2, 2, H, W) * 0.1
+    pool = MaxPool2d(k, stride=stride, padding=pad)
+    out = pool.forward(x)
+    R = rng.normal(size=out.shape)
+    grad = pool.backward(x, R)
+
+    def loss():
+        return float(np.sum(pool.forward(x) * R))
+
+    np.testing.assert_allclose(grad, numeric_grad(loss, x), rtol=1e-6, atol=1e-7)
+
+
+def test_non_divisible_sizes_floor_without_assert():
+    # notebook defect 6: assert on sizes that do not divide by the kernel
+    x = np.random.default_rng(2).normal(size=(2, 1, 5, 7))
+    pool = MaxPool2d(2)
+    out = pool.forward(x)
+    assert out.shape == (2, 1, 2, 3)
+    grad = pool.backward(x, np.ones_like(out))
+    assert not np.any(grad[:, :, 4, :]) and not np.any(grad[:, :, :, 6])  # ignored row and column
+    assert grad.sum() == out.size
+
+
+def test_ties_send_the_gradient_to_one_element_only():
+    x = np.zeros((1, 2, 4, 4))
+    x[0, 1] = 3.0
+    pool = MaxPool2d(2)
+    out = pool.forward(x)
+    grad = pool.backward(x, np.ones_like(out))
+    assert grad.sum() == out.size  # not doubled or quadrupled by the ties
+    # the first maximum in row-major order, as argmax picks it
+    np.testing.assert_array_equal(grad[0, 0], np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]]))
+    x = np.array([[[[1.0, 5.0], [5.0, 0.0]]]])
+    grad = MaxPool2d(2).backward(x, np.ones((1, 1, 1, 1)))
+    np.testing.assert_array_equal(grad[0, 0], [[0, 1], [0, 0]])
+
+
+def test_overlapping_windows_accumulate_gradient():
+    x = np.zeros((1, 1, 3, 3))
+    x[0, 0, 1, 1] = 1.0  # the maximum of all four 2x2 windows
+    pool = MaxPool2d(2, stride=1)
+    out = pool.forward(x)
+    assert out.shape == (1, 1, 2, 2) and np.all(out == 1)
+    grad = pool.backward(x, np.ones_like(out))
+    assert grad[0, 0, 1, 1] == 4 and grad.sum() == 4
+
+
+def test_padding_is_minus_infinity():
+    x = -np.ones((1, 1, 2, 2)) * np.arange(1, 5).reshape(1, 1, 2, 2)
+    out = MaxPool2d(2, stride=1, padding=1).forward(x)
+    assert out.shape == (1, 1, 3, 3)
+    assert np.all(out < 0)  # zero padding would have produced zeros
+    assert out[0, 0, 0, 0] == -1 and out[0, 0, 2, 2] == -4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("k, stride, pad", [(2, None, 0), (3, 2, 1), (2, 1, 0)])
+def test_dtype_is_preserved(dtype, k, stride, pad):
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3, 7, 6)).astype(dtype)
+    pool = MaxPool2d(k, stride=stride, padding=pad)
+    out = pool.forward(x)
+    grad = pool.backward(x, np.ones(out.shape, dtype=dtype))
+    assert out.dtype == dtype and grad.dtype == dtype
+    np.testing.assert_array_equal(out, naive_pool(x.astype(np.float64), k, stride, pad)[0].astype(dtype))
+
+
+def test_integer_input_gives_float_output():
+    x = np.arange(16).reshape(1, 1, 4, 4)
+    out = MaxPool2d(2).forward(x)
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out[0, 0], [[5, 7], [13, 15]])
+
+
+def test_backward_on_another_input_uses_that_input():
+    rng = np.random.default_rng(4)
+    x1, x2 = rng.normal(size=(2, 2, 4, 4)), rng.normal(size=(2, 2, 4, 4))
+    pool = MaxPool2d(2)
+    pool.forward(x1)
+    R = rng.normal(size=(2, 2, 2, 2))
+    grad = pool.backward(x2, R)
+    np.testing.assert_array_equal(grad, naive_grad(x2, naive_pool(x2, 2, None, 0)[1], R))
+
+
+def test_evaluation_mode_keeps_no_cache_and_still_differentiates():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 2, 4, 4))
+    pool = MaxPool2d(2)
+    pool.evaluate()
+    out = pool.forward(x)
+    assert pool._cache_argmax is None and pool._cache_input is None
+    R = rng.normal(size=out.shape)
+    np.testing.assert_array_equal(pool.backward(x, R), naive_grad(x, naive_pool(x, 2, None, 0)[1], R))
+
+
+def test_nan_propagates_to_the_output():
+    x = np.zeros((1, 1, 2, 2))
+    x[0, 0, 1, 0] = np.nan
+    assert np.isnan(MaxPool2d(2).forward(x)[0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (4, 4), (1, 2, 3, 4, 5)])
+def test_wrong_input_ndim_raises(shape):
+    with pytest.raises(ValueError, match=r"\(n_samples, channels, height, width\)") as info:
+        MaxPool2d(2).forward(np.zeros(shape))
+    assert str(tuple(shape)) in str(info.value)
+
+
+def test_kernel_larger_than_input_raises():
+    with pytest.raises(ValueError, match="smaller than the kernel"):
+        MaxPool2d(3).forward(np.zeros((1, 1, 2, 5)))
+    assert MaxPool2d(3, padding=1).forward(np.zeros((1, 1, 1, 1))).shape == (1, 1, 1, 1)
+
+
+@pytest.mark.parametrize(
+    "args, kwargs",
+    [((0,), {}), ((2.5,), {}), ((True,), {}), ((2,), {"stride": 0}), ((2,), {"padding": -1}), ((2,), {"padding": 2})],
+)
+def test_bad_options_raise_value_error(args, kwargs):
+    with pytest.raises(ValueError):
+        MaxPool2d(*args, **kwargs)
+
+
+def test_wrong_grad_output_shape_raises():
+    pool = MaxPool2d(2)
+    x = np.zeros((1, 1, 4, 4))
+    pool.forward(x)
+    with pytest.raises(ValueError, match="gradOutput"):
+        pool.backward(x, np.zeros((1, 1, 3, 2)))
+
+
+def test_attributes_and_repr():
+    pool = MaxPool2d(2)
+    assert (pool.kernel_size, pool.stride, pool.padding) == (2, 2, 0)
+    assert pool.getParameters() == [] and pool.getGradParameters() == []
+    assert repr(pool) == "MaxPool2d(kernel_size=2)"
+    assert repr(MaxPool2d(3, stride=1, padding=1)) == "MaxPool2d(kernel_size=3, stride=1, padding=1)"
+
+
+def test_empty_batch():
+    pool = MaxPool2d(2)
+    x = np.zeros((0, 3, 4, 4))
+    out = pool.forward(x)
+    assert out.shape == (0, 3, 2, 2)
+    assert pool.backward(x, out).shape == x.shape
