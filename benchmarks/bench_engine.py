@@ -63,7 +63,9 @@ def engine_epoch(net, X, y, batch):
     return run
 
 
-def torch_epoch(torch, kind, X, y, batch, dtype):
+def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True):
+    """One epoch of the same network in PyTorch: a shuffled copy of the data per epoch
+    (as ``fit`` does), then Adam over mini-batches."""
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
     tnn = torch.nn
     if kind == "mlp":
@@ -84,10 +86,16 @@ def torch_epoch(torch, kind, X, y, batch, dtype):
     loss_fn = tnn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
 
+    generator = torch.Generator().manual_seed(0)
+
     def run():
-        for start in range(0, len(Xt), batch):
+        Xe, ye = Xt, yt
+        if shuffle:
+            order = torch.randperm(len(Xt), generator=generator)
+            Xe, ye = Xt[order], yt[order]
+        for start in range(0, len(Xe), batch):
             opt.zero_grad()
-            loss = loss_fn(model(Xt[start : start + batch]), yt[start : start + batch])
+            loss = loss_fn(model(Xe[start : start + batch]), ye[start : start + batch])
             loss.backward()
             opt.step()
 
@@ -106,7 +114,11 @@ def main():
             X, y = mnist_like(N, dtype, image=(kind == "cnn"))
             net = mlp(dtype) if kind == "mlp" else cnn(dtype)
             ours = median_time(engine_epoch(net, X, y, batch), repeats=args.repeats)
-            theirs = median_time(torch_epoch(torch, kind, X, y, batch, dtype), repeats=args.repeats) if torch else None
+            theirs = (
+                median_time(torch_epoch(torch, kind, X, y, batch, dtype, shuffle=False), repeats=args.repeats)
+                if torch
+                else None
+            )
             name = f"{kind} {np.dtype(dtype).name} batch {batch}"
             ratio = f"{ours / theirs:8.2f}" if theirs else f"{'-':>8}"
             tcol = f"{theirs:16.3f}" if theirs else f"{'-':>16}"

@@ -54,6 +54,26 @@ def _release(net):
             setattr(module, key, None)
 
 
+def _training_rng(random_state):
+    """The Generator behind every random draw of a fit.
+
+    An int seeds a Mersenne Twister exactly as ``np.random.RandomState(seed)`` does,
+    so that the initial weights equal those of scikit-learn's MLP for the same
+    ``random_state`` (same draws, same order, same bounds). A ``RandomState`` gives a
+    Generator on a copy of its state; a ``Generator`` is used as is; None draws fresh
+    entropy. The global NumPy random state is never used.
+    """
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return as_generator(random_state)
+    if isinstance(random_state, (int, np.integer)):
+        random_state = np.random.RandomState(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        bit_generator = np.random.MT19937()
+        bit_generator.state = {"bit_generator": "MT19937", "state": random_state.get_state(legacy=False)["state"]}
+        return np.random.Generator(bit_generator)
+    return as_generator(random_state)
+
+
 class _Packed:
     """Flat parameter and gradient vectors whose slices are the modules' arrays."""
 
@@ -265,26 +285,28 @@ class BaseNumpyNet(BaseEstimator):
         first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
         X, Y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
         sample_weight = self._sample_weight(sample_weight, X, y_raw)
-        rng = as_generator(self.random_state)
+        rng = _training_rng(self.random_state)
         if first_pass:
             self._initialize(X, Y, rng)
         elif Y.shape[1] != self.n_outputs_:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
         packed = self._pack(X.dtype)
         self._net.train()
+        diverged_at = None
         try:
             if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental)
+                diverged_at = self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental)
             else:
                 self._fit_lbfgs(X, Y, sample_weight, packed)
         finally:
             self._net.evaluate()
             _release(self._net)
             self._head.output = self._head.gradInput = None
-        if not np.isfinite(packed.params).all():
+        if diverged_at is not None or not np.isfinite(packed.params).all():
+            detail = f" (the training loss became non-finite at iteration {diverged_at})" if diverged_at else ""
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large values and "
-                "need to be preprocessed."
+                f"need to be preprocessed{detail}."
             )
         return self
 
@@ -351,7 +373,7 @@ class BaseNumpyNet(BaseEstimator):
         from sklearn.model_selection import train_test_split
 
         n = X.shape[0]
-        stratify = y_raw if self._stratify_validation(y_raw) else None
+        stratify = self._stratify_target(Y, y_raw)
         n_val = max(int(np.ceil(self.validation_fraction * n)), 2)
         if stratify is not None:
             n_val = max(n_val, len(np.unique(stratify)))
@@ -368,8 +390,8 @@ class BaseNumpyNet(BaseEstimator):
             (X[idx_val], Y[idx_val], pick(y_raw, idx_val), pick(sample_weight, idx_val)),
         )
 
-    def _stratify_validation(self, y_raw):
-        return False
+    def _stratify_target(self, Y, y_raw):
+        return None
 
     def _fit_stochastic(self, X, Y, y_raw, sample_weight, rng, packed, incremental):
         if not incremental or self._optimizer is None:
@@ -389,14 +411,13 @@ class BaseNumpyNet(BaseEstimator):
             callbacks = [callbacks]
 
         self.n_iter_ = 0
+        diverged_at = None
         try:
             for _ in range(self.max_iter):
                 self.loss_ = self._run_epoch(X, Y, sample_weight, batch_size, rng, packed)
                 if not np.isfinite(self.loss_):
-                    raise ValueError(
-                        f"The training loss became {self.loss_} at iteration {self.n_iter_ + 1}: training diverged. "
-                        "Scale the input data or lower learning_rate_init."
-                    )
+                    diverged_at = self.n_iter_ + 1
+                    break  # _fit raises MLP's non-finite-weights error
                 self.n_iter_ += 1
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
@@ -439,6 +460,14 @@ class BaseNumpyNet(BaseEstimator):
             warnings.warn("Training interrupted by user.")
         if early_stopping:
             packed.params[...] = self._best_params
+            if diverged_at is not None and np.isfinite(self._best_params).all():
+                warnings.warn(
+                    f"The training loss became non-finite at iteration {diverged_at}; the weights of the best "
+                    "validation score were restored.",
+                    ConvergenceWarning,
+                )
+                diverged_at = None
+        return diverged_at
 
     def _trigger_stopping(self, msg):
         if self.solver != "sgd" or self.learning_rate != "adaptive":

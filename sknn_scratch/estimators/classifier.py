@@ -223,11 +223,6 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
-            if self._label_binarizer.y_type_ != "multilabel-indicator" and len(self.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data, but the data contains "
-                    f"only one class: {self.classes_[0]!r}"
-                )
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
@@ -261,8 +256,14 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
                 )
         return compute_sample_weight(self.class_weight, y)
 
-    def _stratify_validation(self, y_raw):
-        return self.n_outputs_ == 1 or self._label_binarizer.y_type_ == "multiclass"
+    def _stratify_target(self, Y, y_raw):
+        # binary: the binarised column, as MLP does (its error messages name True/False);
+        # multiclass: the labels, so that the validation split holds every class
+        if self.n_outputs_ == 1:
+            return Y.astype(bool)
+        if self._label_binarizer.y_type_ == "multiclass":
+            return y_raw
+        return None
 
     def _validation_score(self, scores, y_val, sample_weight):
         pred = self._label_binarizer.inverse_transform(self._proba_from_scores(scores, ravel=False))

@@ -25,7 +25,7 @@ the valid ``Ho x Wo`` corner are computed and discarded, and receive a zero grad
 turns each gather and each scatter of the kernel offset ``(i, j)`` into one long
 contiguous copy per sample, which NumPy does at memory speed.
 
-The batch is processed in blocks of samples whose columns take about 512 KiB, so
+The batch is processed in blocks of samples whose columns take about 1 MiB, so
 that a block of columns is still in the CPU cache when the matrix products read it.
 """
 
@@ -44,7 +44,7 @@ __all__ = ["Conv2d"]
 
 #: bytes of im2col columns handled at once: a block of samples this size stays in the
 #: CPU's L2 cache between the gather and the matrix products that read it
-_BLOCK_BYTES = 1 << 19
+_BLOCK_BYTES = 1 << 20
 #: a training-mode forward pass keeps its im2col columns for the backward pass when
 #: they take at most this many bytes (otherwise the backward pass gathers them again)
 _CACHE_BYTES = 1 << 26
