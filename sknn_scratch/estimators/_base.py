@@ -75,30 +75,42 @@ def _training_rng(random_state):
 
 
 class _Packed:
-    """Flat parameter and gradient vectors whose slices are the modules' arrays."""
+    """Flat parameter and gradient vectors whose slices are the modules' arrays.
+
+    The weights penalised by ``alpha`` (every parameter named ``W``) come first, so the
+    L2 term is one dot product and one in-place update on a contiguous block; for a
+    dense network the layout is MLP's packing (all weights, then all intercepts).
+    """
 
     def __init__(self, net, dtype):
         slots = []
         for module in _iter_modules(net):
             for pname, gname in zip(module._parameters, module._gradients, strict=True):
                 slots.append((module, pname, gname))
+        slots.sort(key=lambda slot: slot[1] != "W")  # stable: weights first, in layer order
         sizes = [getattr(m, p).size for m, p, _ in slots]
         total = int(sum(sizes))
         self.params = np.empty(total, dtype=dtype)
         self.grads = np.zeros(total, dtype=dtype)
-        #: (weight, gradient) pairs penalised by ``alpha`` (parameters named ``W``)
-        self.decay = []
+        n_decay = int(sum(size for (_, pname, _), size in zip(slots, sizes, strict=True) if pname == "W"))
+        self.decay_params = self.params[:n_decay]
+        self.decay_grads = self.grads[:n_decay]
+        self._scratch = np.empty(n_decay, dtype=dtype)
         offset = 0
         for (module, pname, gname), size in zip(slots, sizes, strict=True):
             value = getattr(module, pname)
             view = self.params[offset : offset + size].reshape(value.shape)
             view[...] = value
-            gview = self.grads[offset : offset + size].reshape(value.shape)
             setattr(module, pname, view)
-            setattr(module, gname, gview)
-            if pname == "W":
-                self.decay.append((view, gview))
+            setattr(module, gname, self.grads[offset : offset + size].reshape(value.shape))
             offset += size
+
+    def add_weight_decay(self, factor):
+        """Add ``factor * W`` to the weight gradients; return ``sum(W**2)``."""
+        weights = self.decay_params
+        np.multiply(weights, factor, out=self._scratch)
+        self.decay_grads += self._scratch
+        return float(weights @ weights)
 
     def is_current(self, net):
         """True while every module still holds views into these vectors."""
@@ -328,12 +340,7 @@ class BaseNumpyNet(BaseEstimator):
         if self.alpha:
             sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
             factor = self.alpha / sw_sum
-            penalty = 0.0
-            for weight, gweight in packed.decay:
-                flat = weight.reshape(-1)
-                penalty += float(flat @ flat)
-                gweight += factor * weight
-            loss += 0.5 * factor * penalty
+            loss += 0.5 * factor * packed.add_weight_decay(factor)
         return loss
 
     def _batch_size(self, n_samples):
