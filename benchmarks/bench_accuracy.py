@@ -37,14 +37,17 @@ CNN = dict(
     layers=[
         ("conv2d", {"out_channels": 32, "kernel_size": 3}),
         "relu",
+        ("conv2d", {"out_channels": 32, "kernel_size": 3}),
+        "relu",
         ("maxpool2d", {"kernel_size": 2}),
-        ("dropout", {"p": 0.2}),
+        ("dropout", {"p": 0.25}),
         ("linear", {"n_out": 128}),
         "relu",
-        ("dropout", {"p": 0.2}),
+        ("dropout", {"p": 0.25}),
     ],
     input_shape=(1, 8, 8),
     batch_size=32,
+    alpha=1e-3,
     max_iter=40,
 )
 

@@ -63,7 +63,12 @@ def engine_epoch(net, X, y, batch):
     return run
 
 
-def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True):
+def torch_dataloader_epoch(torch, kind, X, y, batch, dtype):
+    """The idiomatic PyTorch loop: TensorDataset + DataLoader(shuffle=True) + Adam."""
+    return torch_epoch(torch, kind, X, y, batch, dtype, shuffle=False, loader=True)
+
+
+def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False):
     """One epoch of the same network in PyTorch: a shuffled copy of the data per epoch
     (as ``fit`` does), then Adam over mini-batches."""
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
@@ -87,6 +92,18 @@ def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True):
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
 
     generator = torch.Generator().manual_seed(0)
+    if loader:
+        data = torch.utils.data.DataLoader(
+            torch.utils.data.TensorDataset(Xt, yt), batch_size=batch, shuffle=True, generator=generator
+        )
+
+        def run_loader():
+            for xb, yb in data:
+                opt.zero_grad()
+                loss_fn(model(xb), yb).backward()
+                opt.step()
+
+        return run_loader
 
     def run():
         Xe, ye = Xt, yt

@@ -14,17 +14,19 @@ X = (X / 16.0).astype(np.float32)  # float32 trains faster and stays float32
 
 cnn = NumpyNetClassifier(
     layers=[
-        ("conv2d", {"out_channels": 16, "kernel_size": 3}),
-        "relu",
-        ("maxpool2d", {"kernel_size": 2}),
         ("conv2d", {"out_channels": 32, "kernel_size": 3}),
         "relu",
-        ("dropout", {"p": 0.1}),
-        ("linear", {"n_out": 64}),  # a Flatten is inserted automatically
+        ("conv2d", {"out_channels": 32, "kernel_size": 3}),
         "relu",
+        ("maxpool2d", {"kernel_size": 2}),
+        ("dropout", {"p": 0.25}),
+        ("linear", {"n_out": 128}),  # a Flatten is inserted automatically
+        "relu",
+        ("dropout", {"p": 0.25}),
     ],
     input_shape=(1, 8, 8),  # each row of X is one 1x8x8 image
-    batch_size=64,
+    batch_size=32,
+    alpha=1e-3,
     max_iter=40,
     random_state=0,
 )

@@ -29,3 +29,22 @@ def test_demo_module_prints_accuracies(capsys):
         float(line.split("test accuracy ")[1].split()[0]) for line in out.splitlines() if "test accuracy" in line
     ]
     assert len(accuracies) == 2 and min(accuracies) > 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_cnn_of_the_examples_exceeds_097_on_digits_in_cross_validation():
+    """The CNN of examples/cnn_digits.py, given by layers + input_shape, on flat digits rows."""
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import MinMaxScaler
+
+    from sknn_scratch import NumpyNetClassifier
+
+    namespace = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "bench_accuracy.py"))
+    X, y = load_digits(return_X_y=True)
+    cnn = make_pipeline(MinMaxScaler(), NumpyNetClassifier(random_state=0, **namespace["CNN"]))
+    scores = cross_val_score(cnn, X.astype(np.float32), y, cv=5)
+    assert scores.mean() > 0.97
