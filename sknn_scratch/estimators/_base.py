@@ -45,13 +45,16 @@ def _iter_modules(module):
         yield module
 
 
-def _release(net):
-    """Drop the activations and caches that modules keep from the last pass."""
-    for module in [net, *_iter_modules(net)]:
+def _release(net, outputs_only=False):
+    """Drop the activations (and, unless ``outputs_only``, the gradients and ``_cache*``
+    attributes) that modules keep from the last pass."""
+    net.output = None
+    for module in _iter_modules(net):
         module.output = None
-        module.gradInput = None
-        for key in [k for k in vars(module) if k.startswith("_cache")]:
-            setattr(module, key, None)
+        if not outputs_only:
+            module.gradInput = None
+            for key in [k for k in vars(module) if k.startswith("_cache")]:
+                setattr(module, key, None)
 
 
 def _training_rng(random_state):
@@ -558,7 +561,7 @@ class BaseNumpyNet(BaseEstimator):
                 parts.append(net.forward(self._densify(X[start : start + _PREDICT_CHUNK])))
             return parts[0] if len(parts) == 1 else np.concatenate(parts)
         finally:
-            _release(net)
+            _release(net, outputs_only=not was_training)  # evaluation keeps no gradients or caches
             if was_training:
                 net.train()
 
