@@ -284,3 +284,31 @@ def test_persistence_round_trip_then_partial_fit_and_warm_start(tmp_path, mmap_m
     assert loaded.n_iter_ == 2
     again = pickle.loads(pickle.dumps(loaded))
     np.testing.assert_array_equal(again.predict(X_IRIS), loaded.predict(X_IRIS))
+
+
+def test_bad_input_changes_nothing():
+    clf = NumpyNetClassifier(**FAST).fit(X_IRIS, Y_IRIS)
+    before = clf.predict_proba(X_IRIS)
+    state = dict(vars(clf))
+    bad_X = X_IRIS.copy()
+    bad_X[0, 0] = np.nan
+    for call in (
+        lambda: clf.fit(bad_X, Y_IRIS),
+        lambda: clf.set_params(layers=["nonexistent_layer"]).fit(X_IRIS, Y_IRIS),
+        lambda: clf.set_params(layers=None, input_shape=(3, 3)).fit(X_IRIS, Y_IRIS),
+        lambda: clf.set_params(input_shape=None).partial_fit(X_IRIS[:, :3], Y_IRIS),
+        lambda: clf.partial_fit(X_IRIS, np.full(150, 7)),
+    ):
+        with pytest.raises(ValueError):
+            call()
+        assert vars(clf).keys() == state.keys()
+        np.testing.assert_array_equal(clf.predict_proba(X_IRIS), before)
+    fresh = NumpyNetClassifier(layers=["nonexistent_layer"])
+    with pytest.raises(ValueError, match="Unknown layer"):
+        fresh.fit(X_IRIS, Y_IRIS)
+    with pytest.raises(NotFittedError):
+        fresh.predict(X_IRIS)
+    fresh = NumpyNetClassifier()
+    with pytest.raises(ValueError):
+        fresh.partial_fit(bad_X, Y_IRIS, classes=[0, 1, 2])
+    assert not hasattr(fresh, "classes_")

@@ -295,6 +295,18 @@ class BaseNumpyNet(BaseEstimator):
             packed = self._packed = _Packed(net, dtype)
         return packed
 
+    def _atomically(self, method, *args, **kwargs):
+        """Run ``method``; if it raises, restore the estimator's attributes as they were,
+        so that bad input (a wrong shape, an unknown layer name, a bad ``input_shape``)
+        leaves a fitted model fitted and an unfitted one unfitted."""
+        state = self.__dict__.copy()
+        try:
+            return method(*args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(state)
+            raise
+
     def _fit(self, X, y, sample_weight=None, incremental=False):
         self._validate_params()
         first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
