@@ -69,7 +69,7 @@ def main():
     )
 
     start = time.perf_counter()
-    clf = NumpyNetClassifier(hidden_layer_sizes=(64,), max_iter=100, random_state=0).fit(X_train, y_train)
+    clf = NumpyNetClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0).fit(X_train, y_train)
     print(
         f"NumpyNetClassifier(hidden_layer_sizes=(64,)): test accuracy {clf.score(X_test, y_test):.4f} "
         f"({time.perf_counter() - start:.1f} s)"
