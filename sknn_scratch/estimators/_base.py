@@ -367,18 +367,31 @@ class BaseNumpyNet(BaseEstimator):
 
     def _run_epoch(self, X, Y, sample_weight, batch_size, rng, packed):
         n = X.shape[0]
-        if self.shuffle:
-            order = rng.permutation(n)
+        order = rng.permutation(n) if self.shuffle else None
+        # dense shuffled batches are gathered into two reused buffers: no copy of X and
+        # no allocation per batch
+        gather = order is not None and isinstance(X, np.ndarray)
+        if gather:
+            x_buffer = np.empty((min(batch_size, n), *X.shape[1:]), dtype=X.dtype)
+            y_buffer = np.empty((min(batch_size, n), *Y.shape[1:]), dtype=Y.dtype)
+        elif order is not None:  # sparse rows: one shuffled copy per epoch
             X, Y = X[order], Y[order]
             sample_weight = None if sample_weight is None else sample_weight[order]
+            order = None
         total = 0.0
         optimizer = self._optimizer
         for start in range(0, n, batch_size):
             stop = min(start + batch_size, n)
-            wb = None if sample_weight is None else sample_weight[start:stop]
+            rows = slice(start, stop) if order is None else order[start:stop]
+            wb = None if sample_weight is None else sample_weight[rows]
             if wb is not None and not wb.any():
                 continue  # a batch of zero weight carries no gradient
-            loss = self._loss_grad(X[start:stop], Y[start:stop], wb, packed)
+            if gather:
+                xb = np.take(X, rows, axis=0, out=x_buffer[: stop - start])
+                yb = np.take(Y, rows, axis=0, out=y_buffer[: stop - start])
+            else:
+                xb, yb = X[rows], Y[rows]
+            loss = self._loss_grad(xb, yb, wb, packed)
             optimizer.step([packed.params], [packed.grads])
             total += loss * (stop - start)
         return total / n
