@@ -20,13 +20,17 @@ additions, never a Python loop over samples, channels or positions.
 With stride 1 (the default) every sample is stored as one flat row of its padded
 channel planes. The window of position ``(h, w)`` at kernel offset ``(i, j)`` then
 starts at flat index ``h * Wp + w + (i * Wp + j)``: a plain shift, the same for every
-channel. Computing the output on all ``Hp * Wp`` positions of a plane (the ones past
-the valid ``Ho x Wo`` corner are computed and discarded, and receive a zero gradient)
-turns each gather and each scatter of the kernel offset ``(i, j)`` into one long
-contiguous copy per sample, which NumPy does at memory speed.
+channel. Computing the output on all ``Ho * Wp`` positions ``h * Wp + w`` of the output
+rows (the ones past the valid ``Wo`` columns are computed and discarded, and receive a
+zero gradient) turns each gather and each scatter of the kernel offset ``(i, j)`` into
+one contiguous copy per sample and channel, which NumPy does at memory speed.
 
-The batch is processed in blocks of samples whose columns take about 1 MiB, so
+The batch is processed in blocks of samples whose columns take about 2 MiB, so
 that a block of columns is still in the CPU cache when the matrix products read it.
+The zero-padded input, the columns and the other per-batch work arrays are kept in
+``_cache_work`` and reused by the next batch of the same shape (the estimators drop
+``_cache*`` attributes after ``fit``); the output and ``gradInput`` are always new
+arrays, so that callers may overwrite them.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ __all__ = ["Conv2d"]
 
 #: bytes of im2col columns handled at once: a block of samples this size stays in the
 #: CPU's L2 cache between the gather and the matrix products that read it
-_BLOCK_BYTES = 1 << 20
+_BLOCK_BYTES = 1 << 21
 #: a training-mode forward pass keeps its im2col columns for the backward pass when
 #: they take at most this many bytes (otherwise the backward pass gathers them again)
 _CACHE_BYTES = 1 << 26
@@ -73,9 +77,9 @@ class _Geometry:
         self.Ho = (self.Hp - k) // stride + 1
         self.Wo = (self.Wp - k) // stride + 1
         self.wide = stride == 1
-        if self.wide:  # positions: all flat indices h * Wp + w of a padded plane
-            self.L = self.Hp * self.Wp
-            self.tail = (k - 1) * (self.Wp + 1)
+        if self.wide:  # positions: the flat indices h * Wp + w of the output rows h < Ho
+            self.L = self.Ho * self.Wp
+            self.tail = k - 1
         else:  # positions: the output grid
             self.L = self.Ho * self.Wo
             self.tail = 0
@@ -126,7 +130,10 @@ class Conv2d(Module):
     A training-mode forward pass keeps its im2col columns (up to 64 MiB; beyond that
     only the zero-padded input, from which the columns are gathered again). The
     backward pass reuses them only when it receives the very same input object
-    (``is``); for any other input it computes its own. Evaluation mode keeps nothing.
+    (``is``); for any other input it computes its own. Evaluation mode keeps nothing
+    for the backward pass. Scratch arrays (the padded input, the columns) are kept in
+    ``_cache_work`` for the next batch of the same shape; setting the ``_cache*``
+    attributes to None (as the estimators do after ``fit`` and ``predict``) frees them.
 
     Examples
     --------
@@ -186,6 +193,7 @@ class Conv2d(Module):
         self.gradW = np.zeros_like(self.W)
         self.gradb = np.zeros_like(self.b)
         self._cache_input = self._cache_cols = self._cache_padded = None
+        self._cache_work = None
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
@@ -224,12 +232,29 @@ class Conv2d(Module):
         """The ``(n, C, Hp, Wp)`` view of the padded planes in a buffer ``(n, row)``."""
         return buf[:, : g.C * g.Hp * g.Wp].reshape(buf.shape[0], g.C, g.Hp, g.Wp)
 
-    def _padded(self, x, g):
-        """The zero-padded input as a C-contiguous buffer ``(N, row)``."""
+    def _work(self, name, shape, dtype, zero=False):
+        """A scratch buffer kept across batches while its shape and dtype match (the
+        ``_cache`` prefix lets the estimator drop it after ``fit``). A new one is
+        zero-filled with ``zero``: callers that rely on that never write its zero parts."""
+        cache = self._cache_work
+        if cache is None:
+            cache = self._cache_work = {}
+        buf = cache.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = cache[name] = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
+        return buf
+
+    def _padded(self, x, g, reuse=False):
+        """The zero-padded input as a C-contiguous buffer ``(N, row)``; with ``reuse`` a
+        scratch buffer whose zero border is kept across batches (only the interior is
+        written)."""
         p = self._pad
         if not p and not g.tail:
             return np.ascontiguousarray(x).reshape(g.N, g.row)
-        buf = np.zeros((g.N, g.row), dtype=x.dtype)
+        if reuse:
+            buf = self._work("padded", (g.N, g.row), x.dtype, zero=True)
+        else:
+            buf = np.zeros((g.N, g.row), dtype=x.dtype)
         self._planes(buf, g)[:, :, p : p + g.H, p : p + g.W] = x
         return buf
 
@@ -250,10 +275,10 @@ class Conv2d(Module):
         ``out`` when given."""
         n, C, k, s = buf.shape[0], g.C, self.kernel_size, self.stride
         e, sN = buf.itemsize, buf.strides[0]
+        sC, sH = g.Hp * g.Wp * e, g.Wp * e
         if g.wide:  # offset (i, j) of every channel and position is a shift by i * Wp + j
-            shape, strides = (n, k, k, C * g.L), (sN, g.Wp * e, e, e)
+            shape, strides = (n, k, k, C, g.L), (sN, sH, e, sC, e)
         else:
-            sC, sH = g.Hp * g.Wp * e, g.Wp * e
             shape, strides = (n, k, k, C, g.Ho, g.Wo), (sN, sH, e, sC, s * sH, s * e)
         windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
         if out is None:
@@ -266,12 +291,16 @@ class Conv2d(Module):
         the padded-input gradient: one vectorised addition per kernel offset."""
         n, C, k, s = gbuf.shape[0], g.C, self.kernel_size, self.stride
         if g.wide:
-            gcols = gcols.reshape(n, k, k, C * g.L)
-            span = C * g.L
+            gcols = gcols.reshape(n, k, k, C, g.L)
+            e = gbuf.itemsize
+            # views[i, j] is the window offset (i, j) of every position: the positions of
+            # one channel span L <= Hp * Wp elements, so it never holds an element twice
+            views = as_strided(
+                gbuf, shape=(k, k, n, C, g.L), strides=(g.Wp * e, e, gbuf.strides[0], g.Hp * g.Wp * e, e)
+            )
             for i in range(k):
                 for j in range(k):
-                    start = i * g.Wp + j
-                    gbuf[:, start : start + span] += gcols[:, i, j]
+                    views[i, j] += gcols[:, i, j]
         else:
             planes = self._planes(gbuf, g)
             gcols = gcols.reshape(n, k, k, C, g.Ho, g.Wo)
@@ -284,9 +313,10 @@ class Conv2d(Module):
         """A block of gradOutput ``(n, O, Ho, Wo)`` on the column positions ``(n, O, L)``
         (zero on the positions whose output is discarded)."""
         n, O = gradOutput.shape[0], self.out_channels
-        if g.wide and (g.Ho, g.Wo) != (g.Hp, g.Wp):
-            gpos = np.zeros((n, O, g.Hp, g.Wp), dtype=gradOutput.dtype)
-            gpos[:, :, : g.Ho, : g.Wo] = gradOutput
+        if g.wide and g.Wo != g.Wp:
+            # a scratch buffer per block size: only the valid columns are ever written
+            gpos = self._work(("gpos", n), (n, O, g.Ho, g.Wp), gradOutput.dtype, zero=True)
+            gpos[..., : g.Wo] = gradOutput
             return gpos.reshape(n, O, g.L)
         return np.ascontiguousarray(gradOutput).reshape(n, O, g.L)
 
@@ -295,12 +325,14 @@ class Conv2d(Module):
         x = np.asarray(input)
         g = self._geometry(x.shape)
         x = self._match_dtype(x)
-        buf = self._padded(x, g)
         O, k = self.out_channels, self.kernel_size
         cols_all = None
+        keep = self.training and g.N * k * k * g.C * g.L * x.dtype.itemsize <= _CACHE_BYTES
+        # the scratch padded buffer only when it is not kept for the backward pass
+        buf = self._padded(x, g, reuse=keep or not self.training)
         if self.training:  # keep the columns (or, when they are too big, the padded input)
-            if g.N * k * k * g.C * g.L * x.dtype.itemsize <= _CACHE_BYTES:
-                cols_all = np.empty((g.N, k * k * g.C, g.L), dtype=x.dtype)
+            if keep:  # reused from batch to batch
+                cols_all = self._work("cols", (g.N, k * k * g.C, g.L), x.dtype)
             self._cache_input = input
             self._cache_cols, self._cache_padded = (cols_all, None) if cols_all is not None else (None, buf)
         else:
@@ -311,7 +343,7 @@ class Conv2d(Module):
             cols = self._im2col(buf[block], g, None if cols_all is None else cols_all[block])
             pos = W2 @ cols  # (n, O, L)
             if g.wide:  # keep the valid corner of every plane
-                grid = pos.reshape(-1, O, g.Hp, g.Wp)[:, :, : g.Ho, : g.Wo]
+                grid = pos.reshape(-1, O, g.Ho, g.Wp)[..., : g.Wo]
             else:
                 grid = pos.reshape(-1, O, g.Ho, g.Wo)
             if self.bias:

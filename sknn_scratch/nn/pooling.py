@@ -111,20 +111,25 @@ class MaxPool2d(Module):
             xp = x
         kk = k * k
         slab = np.ascontiguousarray(self._windows(xp, shape)).reshape(kk, N * C * Ho * Wo)
-        out = slab[0].copy()
+        if kk == 1:
+            out = slab[0].reshape(N, C, Ho, Wo).copy()  # never a view of the input
+            return out, (np.zeros(out.shape, dtype=np.uint8) if with_argmax else None)
+        index_dtype = np.uint8 if kk <= 256 else np.int32
+        greater = np.greater(slab[1], slab[0])
+        out = np.maximum(slab[0], slab[1])
         if not with_argmax:
-            for t in range(1, kk):
+            for t in range(2, kk):
                 np.maximum(out, slab[t], out=out)
             return out.reshape(N, C, Ho, Wo), None
-        index_dtype = np.uint8 if kk <= 256 else np.int32
-        argmax = np.zeros(out.shape, dtype=index_dtype)
-        greater = np.empty(out.shape, dtype=bool)
-        for t in range(1, kk):
+        argmax = greater.astype(index_dtype)
+        offset = np.empty(out.shape, dtype=index_dtype)
+        for t in range(2, kk):
             # offsets are visited in increasing order, so a strictly greater value always
             # carries a larger offset than the current one: max() records it
             np.greater(slab[t], out, out=greater)
             np.maximum(out, slab[t], out=out)
-            np.maximum(argmax, greater * index_dtype(t), out=argmax)
+            np.multiply(greater, index_dtype(t), out=offset)
+            np.maximum(argmax, offset, out=argmax)
         return out.reshape(N, C, Ho, Wo), argmax.reshape(N, C, Ho, Wo)
 
     def updateOutput(self, input):
@@ -153,7 +158,10 @@ class MaxPool2d(Module):
         if input is not self._cache_input or argmax is None:  # not the forward input: recompute
             argmax = self._pool(x, shape)[1]
         k, s, p = self.kernel_size, self.stride, self.padding
-        gxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=x.dtype)
+        if s == k and not p and H == s * Ho and W == s * Wo:  # the windows tile the input
+            gxp = np.empty((N, C, H, W), dtype=x.dtype)
+        else:
+            gxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=x.dtype)
         sN, sC, sH, sW = gxp.strides
         # view[i, j, n, c, h, w] is gxp[n, c, h * s + i, w * s + j]; distinct elements for fixed (i, j)
         view = as_strided(gxp, shape=(k, k, N, C, Ho, Wo), strides=(sH, sW, sN, sC, s * sH, s * sW))

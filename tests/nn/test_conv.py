@@ -340,3 +340,32 @@ def test_parameters_api_and_repr():
     assert repr(Conv2d(2, 3, 2, stride=2, padding=0, bias=False)) == (
         "Conv2d(2, 3, kernel_size=2, stride=2, padding=0, bias=False)"
     )
+
+
+@pytest.mark.parametrize("k, stride, padding, H, W", [(3, 1, "same", 5, 6), (3, 2, 1, 7, 6), (2, 1, 0, 5, 5)])
+def test_reused_work_buffers_do_not_leak_between_batches(k, stride, padding, H, W):
+    # the padded input and the columns are scratch arrays reused by the next batch: every
+    # batch (of any size) must match a fresh layer, and earlier outputs and input
+    # gradients must stay untouched (the estimators overwrite them in place)
+    conv, x, rng = make(k, stride, padding, H, W, N=3)
+    batches = [x, rng.normal(size=x.shape), rng.normal(size=(5,) + x.shape[1:]), rng.normal(size=x.shape)]
+    results = []
+    for xb in batches:
+        out = conv.forward(xb)
+        R = rng.normal(size=out.shape)
+        conv.zeroGradParameters()
+        gin = conv.backward(xb, R)
+        fresh = Conv2d(2, 3, k, stride=stride, padding=padding, rng=0)
+        fresh.W[...], fresh.b[...] = conv.W, conv.b
+        np.testing.assert_allclose(out, fresh.forward(xb), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(gin, fresh.backward(xb, R), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(conv.gradW, fresh.gradW, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(conv.gradb, fresh.gradb, rtol=1e-12, atol=1e-12)
+        results.append((out, out.copy(), gin, gin.copy()))
+    for out, out_copy, gin, gin_copy in results:
+        np.testing.assert_array_equal(out, out_copy)
+        np.testing.assert_array_equal(gin, gin_copy)
+    out.fill(7.0)  # overwriting the last output (an in-place ReLU does) changes no gradient
+    conv.zeroGradParameters()
+    conv.backward(batches[-1], R)
+    np.testing.assert_allclose(conv.gradW, fresh.gradW, rtol=1e-12, atol=1e-12)
