@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _finite_differences import numeric_grad
 
 from sknn_scratch.nn import conv as conv_module
 from sknn_scratch.nn.conv import Conv2d
@@ -46,21 +47,6 @@ def naive_conv(x, W, b, stride, pad):
 
 def pad_of(padding, k):
     return {"same": k // 2, "valid": 0}.get(padding, padding)
-
-
-def numeric_grad(fun, arr, eps=1e-6):
-    """Central finite differences of the scalar ``fun()`` w.r.t. ``arr`` (perturbed in place)."""
-    grad = np.zeros(arr.shape)
-    flat, gflat = arr.reshape(-1), grad.reshape(-1)
-    for idx in range(flat.size):
-        orig = flat[idx]
-        flat[idx] = orig + eps
-        plus = fun()
-        flat[idx] = orig - eps
-        minus = fun()
-        flat[idx] = orig
-        gflat[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def make(k, stride, padding, H, W, *, C=2, O=3, N=2, seed=0, bias=True):

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+from _finite_differences import numeric_grad
 
 from sknn_scratch.nn.dropout import Dropout
 
@@ -15,20 +16,6 @@ def naive_mask(seed, shape, p):
     for i, value in enumerate(u):
         mask[i] = 1.0 / (1.0 - p) if value >= p else 0.0
     return mask.reshape(shape)
-
-
-def numeric_grad(fun, arr, eps=1e-6):
-    grad = np.zeros(arr.shape)
-    flat, gflat = arr.reshape(-1), grad.reshape(-1)
-    for idx in range(flat.size):
-        orig = flat[idx]
-        flat[idx] = orig + eps
-        plus = fun()
-        flat[idx] = orig - eps
-        minus = fun()
-        flat[idx] = orig
-        gflat[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.8])

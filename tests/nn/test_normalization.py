@@ -5,6 +5,7 @@ import copy
 
 import numpy as np
 import pytest
+from _finite_differences import numeric_grad
 
 from sknn_scratch.nn.normalization import BatchNormalization, ChannelwiseScaling
 
@@ -24,20 +25,6 @@ def naive_batchnorm(x):
         means[c], variances[c] = m, v
         np.moveaxis(out, 1, 0)[c] = (np.moveaxis(x, 1, 0)[c] - m) / np.sqrt(v + EPS)
     return out, means, variances
-
-
-def numeric_grad(fun, arr, eps=1e-6):
-    grad = np.zeros(arr.shape)
-    flat, gflat = arr.reshape(-1), grad.reshape(-1)
-    for idx in range(flat.size):
-        orig = flat[idx]
-        flat[idx] = orig + eps
-        plus = fun()
-        flat[idx] = orig - eps
-        minus = fun()
-        flat[idx] = orig
-        gflat[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 # -- BatchNormalization -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _finite_differences import numeric_grad
 
 from sknn_scratch.nn.pooling import MaxPool2d
 
@@ -47,20 +48,6 @@ def naive_grad(x, where, gradOutput):
     grad = np.zeros_like(x)
     for (n, c, h, w), (r, q) in where.items():
         grad[n, c, r, q] += gradOutput[n, c, h, w]
-    return grad
-
-
-def numeric_grad(fun, arr, eps=1e-6):
-    grad = np.zeros(arr.shape)
-    flat, gflat = arr.reshape(-1), grad.reshape(-1)
-    for idx in range(flat.size):
-        orig = flat[idx]
-        flat[idx] = orig + eps
-        plus = fun()
-        flat[idx] = orig - eps
-        minus = fun()
-        flat[idx] = orig
-        gflat[idx] = (plus - minus) / (2 * eps)
     return grad
 
 

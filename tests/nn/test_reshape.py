@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from _finite_differences import numeric_grad
 
 from sknn_scratch.nn.reshape import Flatten, Reshape
 
@@ -14,20 +15,6 @@ def naive_reshape(x, sample_shape):
         for value, index in zip(values, np.ndindex(*sample_shape), strict=True):
             out[(n, *index)] = value
     return out
-
-
-def numeric_grad(fun, arr, eps=1e-6):
-    grad = np.zeros(arr.shape)
-    flat, gflat = arr.reshape(-1), grad.reshape(-1)
-    for idx in range(flat.size):
-        orig = flat[idx]
-        flat[idx] = orig + eps
-        plus = fun()
-        flat[idx] = orig - eps
-        minus = fun()
-        flat[idx] = orig
-        gflat[idx] = (plus - minus) / (2 * eps)
-    return grad
 
 
 @pytest.mark.parametrize("shape", [(3, 2, 3, 4), (4, 5), (2, 3, 1), (5,)])
