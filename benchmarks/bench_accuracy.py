@@ -9,8 +9,10 @@ Also scores a small CNN (NumpyNetClassifier with layers + input_shape) on digits
 from __future__ import annotations
 
 import argparse
+import runpy
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris, load_wine
@@ -33,23 +35,7 @@ DATASETS = {
 }
 
 #: the CNN of examples/cnn_digits.py
-CNN = dict(
-    layers=[
-        ("conv2d", {"out_channels": 32, "kernel_size": 3}),
-        "relu",
-        ("conv2d", {"out_channels": 32, "kernel_size": 3}),
-        "relu",
-        ("maxpool2d", {"kernel_size": 2}),
-        ("dropout", {"p": 0.25}),
-        ("linear", {"n_out": 128}),
-        "relu",
-        ("dropout", {"p": 0.25}),
-    ],
-    input_shape=(1, 8, 8),
-    batch_size=32,
-    alpha=1e-3,
-    max_iter=40,
-)
+CNN = runpy.run_path(str(Path(__file__).resolve().parent.parent / "examples" / "cnn_digits.py"))["CNN"]
 
 
 def main():

@@ -43,7 +43,7 @@ def test_cnn_of_the_examples_exceeds_097_on_digits_in_cross_validation():
 
     from sknn_scratch import NumpyNetClassifier
 
-    namespace = runpy.run_path(str(EXAMPLES.parent / "benchmarks" / "bench_accuracy.py"))
+    namespace = runpy.run_path(str(EXAMPLES / "cnn_digits.py"))  # not as __main__: only the configuration
     X, y = load_digits(return_X_y=True)
     cnn = make_pipeline(MinMaxScaler(), NumpyNetClassifier(random_state=0, **namespace["CNN"]))
     scores = cross_val_score(cnn, X.astype(np.float32), y, cv=5)
