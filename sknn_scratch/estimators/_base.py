@@ -13,6 +13,7 @@ best weights with one copy.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from numbers import Integral, Real
 
@@ -24,15 +25,20 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
-from ..nn import Linear, Sequential, as_generator
+from ..nn import Conv2d, Linear, Sequential, as_generator
 from ..optim import SGD, Adam
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
+from ._parallel import MIN_PART, SplitBatch, blas_threads
 
 __all__ = ["BaseNumpyNet"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 #: rows per forward pass at prediction time (bounds the memory of activations)
 _PREDICT_CHUNK = 16384
+#: layers whose per-sample element-wise work makes a split batch on parallel threads pay
+#: (measured with benchmarks/bench_estimators.py: a dense network is faster on one
+#: thread driving a multi-threaded BLAS)
+_PARALLEL_LAYERS = (Conv2d,)
 
 
 def _iter_modules(module):
@@ -321,11 +327,14 @@ class BaseNumpyNet(BaseEstimator):
         self._net.train()
         diverged_at = None
         try:
-            if self.solver in _STOCHASTIC_SOLVERS:
-                diverged_at = self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental)
-            else:
-                self._fit_lbfgs(X, Y, sample_weight, packed)
+            with self._split_batches(X.shape[0], packed) as split:
+                self._split = split
+                if self.solver in _STOCHASTIC_SOLVERS:
+                    diverged_at = self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental)
+                else:
+                    self._fit_lbfgs(X, Y, sample_weight, packed)
         finally:
+            self.__dict__.pop("_split", None)
             self._net.evaluate()
             _release(self._net)
             self._head.output = self._head.gradInput = None
@@ -336,6 +345,26 @@ class BaseNumpyNet(BaseEstimator):
                 f"need to be preprocessed{detail}."
             )
         return self
+
+    def _split_batches(self, n_samples, packed):
+        """A :class:`SplitBatch` over the threads BLAS may use, for a convolutional
+        network of sample-wise layers whose batches are large enough; otherwise a null
+        context (each batch runs whole in this thread, BLAS using its threads)."""
+        modules = list(_iter_modules(self._net))
+        if self.solver == "lbfgs":
+            batch = n_samples
+        else:
+            batch = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
+        if not (
+            any(isinstance(m, _PARALLEL_LAYERS) for m in modules)
+            and all(m._samplewise for m in modules)
+            and batch >= 2 * MIN_PART
+        ):
+            return contextlib.nullcontext()
+        threads = min(blas_threads(), batch // MIN_PART)
+        if threads < 2:
+            return contextlib.nullcontext()
+        return SplitBatch(self._net, self._head, packed.grads, threads)
 
     # -- one pass over the data --------------------------------------------------------
     def _densify(self, X):
@@ -349,9 +378,13 @@ class BaseNumpyNet(BaseEstimator):
         Returns the batch loss ``sum(w * l) / sum(w) + alpha/2 * ||W||^2 / sum(w)``."""
         packed.grads.fill(0)
         X = self._densify(X)
-        scores = self._net.forward(X)
-        loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
-        self._net.backward(X, grad, input_grad=False)
+        split = self.__dict__.get("_split")
+        if split is not None:
+            loss = split.loss_grad(X, Y, sample_weight)
+        else:
+            scores = self._net.forward(X)
+            loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
+            self._net.backward(X, grad, input_grad=False)
         if self.alpha:
             sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
             factor = self.alpha / sw_sum

@@ -82,17 +82,22 @@ class Criterion:
 
 
 # -- helpers --------------------------------------------------------------------------
-def _sample_scale(input, sample_weight):
-    """Per-sample factors of the batch mean: ``1/n``, or ``w_i / sum(w)``, as a column."""
+def _sample_scale(input, sample_weight, total_weight=None):
+    """Per-sample factors of the batch mean: ``1/n``, or ``w_i / sum(w)``, as a column.
+
+    ``total_weight`` replaces the normaliser (``n`` or ``sum(w)``): the factors of one
+    part of a larger batch, whose gradients add up to those of the whole batch."""
     n = input.shape[0]
     if n == 0:
         raise ValueError("Cannot compute a loss on an empty batch.")
+    if total_weight is not None and not total_weight > 0:
+        raise ValueError(f"total_weight must be positive, got {total_weight!r}")
     if sample_weight is None:
-        return np.asarray(1.0 / n, dtype=input.dtype)
+        return np.asarray(1.0 / (n if total_weight is None else total_weight), dtype=input.dtype)
     w = np.asarray(sample_weight, dtype=input.dtype).reshape(-1)
     if w.shape[0] != n:
         raise ValueError(f"sample_weight has {w.shape[0]} entries, but the batch has {n} samples")
-    total = w.sum()
+    total = w.sum() if total_weight is None else total_weight
     if not total > 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return (w / total).reshape((n,) + (1,) * (input.ndim - 1))
@@ -230,9 +235,15 @@ class _Head(Criterion):
         """Extra constant factor of the gradient (1 for the canonical links)."""
         return 1
 
-    def loss_and_grad(self, input, target, sample_weight=None):
+    def loss_and_grad(self, input, target, sample_weight=None, *, total_weight=None):
+        """Return ``(loss, gradInput)`` from one evaluation of the activation.
+
+        ``total_weight``, when given, divides the summed (weighted) loss instead of the
+        batch's own number of samples or sum of weights, so that the losses and
+        gradients of the parts of a split batch add up to those of the whole batch.
+        """
         y = self._target(input, target)
-        scale = _sample_scale(input, sample_weight)
+        scale = _sample_scale(input, sample_weight, total_weight)
         pred = self.activate(input)
         self.output = _mean(self._loss_terms(input, y, pred), scale)
         pred -= y

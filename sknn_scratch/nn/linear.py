@@ -43,6 +43,8 @@ class Linear(Module):
     (4, 2)
     """
 
+    _samplewise = True
+
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
 

@@ -54,6 +54,12 @@ class Module:
     _gradients: tuple[str, ...] = ()
     #: names of non-trainable arrays that follow the dtype of the parameters
     _buffers: tuple[str, ...] = ()
+    #: True when the training-mode forward pass treats every sample on its own and
+    #: draws nothing at random: a batch may then be split into parts that run
+    #: separately (the estimators run them on parallel threads) and whose parameter
+    #: gradients add up to those of the whole batch. Leave it False for layers that
+    #: mix samples (batch statistics) or use randomness (dropout masks).
+    _samplewise: bool = False
 
     def __init__(self):
         self.output = None

@@ -192,6 +192,8 @@ class ChannelwiseScaling(Module):
         Accumulated gradients; zeros from construction on.
     """
 
+    _samplewise = True
+
     _parameters = ("gamma", "beta")
     _gradients = ("gradGamma", "gradBeta")
 

@@ -38,6 +38,8 @@ class Flatten(Module):
     (5, 24)
     """
 
+    _samplewise = True
+
     def updateOutput(self, input):
         x = np.asarray(input)
         if x.ndim < 1:
@@ -67,6 +69,8 @@ class Reshape(Module):
     >>> Reshape((-1, 4)).forward(np.zeros((3, 2, 6))).shape
     (3, 3, 4)
     """
+
+    _samplewise = True
 
     def __init__(self, shape):
         super().__init__()
