@@ -25,6 +25,12 @@ rows (the ones past the valid ``Wo`` columns are computed and discarded, and rec
 zero gradient) turns each gather and each scatter of the kernel offset ``(i, j)`` into
 one contiguous copy per sample and channel, which NumPy does at memory speed.
 
+With a bias, the columns end with a row of ones and the weight matrix with the column
+``b``: the same matrix products add the bias in the forward pass and sum ``gradOutput``
+into ``gradb`` in the backward pass. The output is the view of the valid positions of
+the product (no cropping copy): a new array each call, not C-contiguous when positions
+were discarded.
+
 The batch is processed in blocks of samples whose columns take about 2 MiB, so
 that a block of columns is still in the CPU cache when the matrix products read it.
 The zero-padded input, the columns and the other per-batch work arrays are kept in
@@ -267,13 +273,21 @@ class Conv2d(Module):
         return [slice(start, start + step) for start in range(0, g.N, step)]
 
     def _weights(self):
-        """``W`` as the ``(O, k*k*C)`` matrix matching the column order ``(i, j, c)``."""
-        return np.ascontiguousarray(self.W.transpose(0, 2, 3, 1)).reshape(self.out_channels, -1)
+        """``W`` as the ``(O, k*k*C)`` matrix matching the column order ``(i, j, c)``,
+        followed by the column ``b`` when the layer has a bias (matching the row of
+        ones that ends the im2col columns)."""
+        O, k2C = self.out_channels, self.W[0].size
+        W2 = np.empty((O, k2C + self.bias), dtype=self.W.dtype)
+        W2[:, :k2C].reshape(O, self.kernel_size, self.kernel_size, self.in_channels)[...] = self.W.transpose(0, 2, 3, 1)
+        if self.bias:
+            W2[:, k2C] = self.b
+        return W2
 
     def _im2col(self, buf, g, out=None):
-        """Columns ``(n, k*k*C, L)`` of a block ``buf`` ``(n, row)`` of padded samples:
-        ``cols[m, (i, j, c), pos]`` is the input under kernel entry ``(c, i, j)`` of the
-        window at position ``pos``. One copy from a strided view of ``buf``, into
+        """Columns ``(n, k*k*C [+ 1], L)`` of a block ``buf`` ``(n, row)`` of padded
+        samples: ``cols[m, (i, j, c), pos]`` is the input under kernel entry ``(c, i, j)``
+        of the window at position ``pos``, and (with a bias) a last row of ones, so that
+        one matrix product adds the bias. One copy from a strided view of ``buf``, into
         ``out`` when given."""
         n, C, k, s = buf.shape[0], g.C, self.kernel_size, self.stride
         e, sN = buf.itemsize, buf.strides[0]
@@ -283,9 +297,12 @@ class Conv2d(Module):
         else:
             shape, strides = (n, k, k, C, g.Ho, g.Wo), (sN, sH, e, sC, s * sH, s * e)
         windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
+        k2C = k * k * C
         if out is None:
-            out = np.empty((n, k * k * C, g.L), dtype=buf.dtype)
-        np.copyto(out.reshape(shape), windows)
+            out = np.empty((n, k2C + self.bias, g.L), dtype=buf.dtype)
+        np.copyto(out[:, :k2C].reshape(shape), windows)
+        if self.bias:
+            out[:, k2C] = 1
         return out
 
     def _col2im(self, gcols, gbuf, g):
@@ -329,31 +346,25 @@ class Conv2d(Module):
         x = self._match_dtype(x)
         O, k = self.out_channels, self.kernel_size
         cols_all = None
-        keep = self.training and g.N * k * k * g.C * g.L * x.dtype.itemsize <= _CACHE_BYTES
+        keep = self.training and g.N * (k * k * g.C + self.bias) * g.L * x.dtype.itemsize <= _CACHE_BYTES
         # the scratch padded buffer only when it is not kept for the backward pass
         buf = self._padded(x, g, reuse=keep or not self.training)
         if self.training:  # keep the columns (or, when they are too big, the padded input)
             if keep:  # reused from batch to batch
-                cols_all = self._work("cols", (g.N, k * k * g.C, g.L), x.dtype)
+                cols_all = self._work("cols", (g.N, k * k * g.C + self.bias, g.L), x.dtype)
             self._cache_input = input
             self._cache_cols, self._cache_padded = (cols_all, None) if cols_all is not None else (None, buf)
         else:
             self._cache_input = self._cache_cols = self._cache_padded = None
         W2 = self._weights()
-        out = np.empty((g.N, O, g.Ho, g.Wo), dtype=x.dtype)
+        wide = np.empty((g.N, O, g.L), dtype=x.dtype)
         for block in self._blocks(g, x.dtype.itemsize):
             cols = self._im2col(buf[block], g, None if cols_all is None else cols_all[block])
-            pos = W2 @ cols  # (n, O, L)
-            if g.wide:  # keep the valid corner of every plane
-                grid = pos.reshape(-1, O, g.Ho, g.Wp)[..., : g.Wo]
-            else:
-                grid = pos.reshape(-1, O, g.Ho, g.Wo)
-            if self.bias:
-                np.add(grid, self.b[:, None, None], out=out[block])
-            else:
-                out[block] = grid
-        self.output = out
-        return out
+            np.matmul(W2, cols, out=wide[block])
+        # a view of the valid positions (with stride 1 the Wp - Wo columns past the valid
+        # ones are skipped): no copy; the caller may still overwrite it
+        self.output = wide.reshape(g.N, O, g.Ho, -1)[..., : g.Wo]
+        return self.output
 
     def _backward(self, input, gradOutput, *, grad_input, grad_params):
         x = np.asarray(input)
@@ -377,18 +388,19 @@ class Conv2d(Module):
             gW = np.zeros(W2.shape, dtype=W2.dtype)
         if grad_input:
             gbuf = np.zeros((g.N, g.row), dtype=W2.dtype)
+        k = self.kernel_size
+        k2C = k * k * g.C
         for block in self._blocks(g, x.dtype.itemsize):
             gpos = self._grad_positions(gradOutput[block], g)
-            if grad_params:  # sum over the block's samples of (O, L) @ (L, k*k*C)
+            if grad_params:  # sum over the block's samples of (O, L) @ (L, k*k*C [+ 1])
                 cols = cols_all[block] if cols_all is not None else self._im2col(buf[block], g)
                 gW += (gpos @ cols.transpose(0, 2, 1)).sum(axis=0)
             if grad_input:
-                self._col2im(W2.T @ gpos, gbuf[block], g)
+                self._col2im(W2[:, :k2C].T @ gpos, gbuf[block], g)
         if grad_params:
-            k = self.kernel_size
-            self.gradW += gW.reshape(self.out_channels, k, k, g.C).transpose(0, 3, 1, 2)
-            if self.bias:
-                self.gradb += gradOutput.sum(axis=(0, 2, 3))
+            self.gradW += gW[:, :k2C].reshape(self.out_channels, k, k, g.C).transpose(0, 3, 1, 2)
+            if self.bias:  # the row of ones: the sum of gradOutput over samples and positions
+                self.gradb += gW[:, k2C]
         if grad_input:
             p = self._pad
             self.gradInput = np.ascontiguousarray(self._planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W])
