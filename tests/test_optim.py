@@ -59,9 +59,26 @@ def test_adam_class_shares_the_functional_arithmetic(problem):
     for _ in range(3):
         adam([a], [grads], {"learning_rate": 0.01, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, state)
         opt.step(b, grads)
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_array_equal(x, y)
+    for x, y, p in zip(a, b, params, strict=True):  # the class keeps its moments in other units
+        np.testing.assert_allclose(x, y, rtol=1e-13, atol=1e-15)
+        assert np.abs(y - p).min() > 0  # every entry moved
     assert opt.t == 3
+
+
+def test_adam_class_rescales_its_moments_when_the_betas_change(problem):
+    params, grads = problem
+    a = [p.copy() for p in params]
+    b = [p.copy() for p in params]
+    state = {}
+    opt = Adam(learning_rate=0.01)
+    for beta1, beta2 in [(0.9, 0.999), (0.9, 0.999), (0.5, 0.99), (0.8, 0.9)]:
+        adam([a], [grads], {"learning_rate": 0.01, "beta1": beta1, "beta2": beta2, "epsilon": 1e-8}, state)
+        opt.beta_1, opt.beta_2 = beta1, beta2
+        opt.step(b, grads)
+    for x, y in zip(a, b, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-13, atol=1e-15)
+    with pytest.raises(ValueError, match="beta_1 and beta_2 must be in"):
+        Adam(beta_2=1.0).step(b, grads)
 
 
 def test_functional_sgd_momentum_keeps_the_notebook_code_semantics(problem):

@@ -29,7 +29,8 @@ With a bias, the columns end with a row of ones and the weight matrix with the c
 ``b``: the same matrix products add the bias in the forward pass and sum ``gradOutput``
 into ``gradb`` in the backward pass. The output is the view of the valid positions of
 the product (no cropping copy): a new array each call, not C-contiguous when positions
-were discarded.
+were discarded. Likewise ``gradInput`` is the view of the unpadded part of the gradient
+of the padded input.
 
 The batch is processed in blocks of samples whose columns take about 2 MiB, so
 that a block of columns is still in the CPU cache when the matrix products read it.
@@ -403,7 +404,7 @@ class Conv2d(Module):
                 self.gradb += gW[:, k2C]
         if grad_input:
             p = self._pad
-            self.gradInput = np.ascontiguousarray(self._planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W])
+            self.gradInput = self._planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W]  # a view, like the output
         return self.gradInput
 
     def updateGradInput(self, input, gradOutput):
