@@ -30,7 +30,8 @@ ESTIMATORS = [
     NumpyNetClassifier(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
     NumpyNetRegressor(hidden_layer_sizes=(10,), solver="lbfgs", max_iter=200),
     NumpyNetClassifier(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.1, max_iter=100),
-    NumpyNetRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.01, max_iter=100),
+    # plain SGD at 0.01 diverges on the unscaled multi-output targets of one check for ~1 seed in 150
+    NumpyNetRegressor(hidden_layer_sizes=(10,), solver="sgd", learning_rate_init=0.003, max_iter=100),
     NumpyNetClassifier(**FAST, dropout=0.1, batch_norm=True),
     NumpyNetRegressor(**FAST, dropout=0.1, batch_norm=True),
     NumpyNetClassifier(**CNN),
