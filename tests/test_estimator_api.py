@@ -321,3 +321,25 @@ def test_bad_input_changes_nothing():
     with pytest.raises(ValueError):
         fresh.partial_fit(bad_X, Y_IRIS, classes=[0, 1, 2])
     assert not hasattr(fresh, "classes_")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_packed_gradients_start_from_the_l2_penalty(dtype):
+    from sknn_scratch.estimators._base import _Packed
+    from sknn_scratch.nn import Conv2d, Flatten, Linear, Sequential
+
+    net = Sequential(Conv2d(1, 2, 3, rng=0), Flatten(), Linear(2 * 4 * 4, 3, rng=1))
+    packed = _Packed(net, dtype)
+    assert packed.params.ctypes.data % 64 == 0 and packed.grads.ctypes.data % 64 == 0
+    assert packed.is_current(net)
+    packed.grads.fill(np.nan)  # whatever the previous batch left
+    term = packed.start_gradients(0.25)
+    weights = np.concatenate([net[0].W.ravel(), net[2].W.ravel()])
+    assert term == pytest.approx(0.125 * float(weights @ weights), rel=1e-6)
+    np.testing.assert_array_equal(net[0].gradW, (net[0].W * dtype(0.25)))
+    np.testing.assert_array_equal(net[2].gradW, (net[2].W * dtype(0.25)))
+    assert not net[0].gradb.any() and not net[2].gradb.any()
+    packed.grads.fill(1)
+    assert packed.start_gradients(0.0) == 0.0 and not packed.grads.any()
+    net[2].W = net[2].W.copy()  # a module rebound to an array of its own
+    assert not packed.is_current(net)

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from sknn_scratch.nn import Linear, Sequential
-from sknn_scratch.optim import SGD, Adam, adam, sgd_momentum
+from sknn_scratch.optim import SGD, Adam, adam, optimizers, sgd_momentum
+from sknn_scratch.optim.optimizers import adam_step_scaled, aligned_zeros, sgd_step
 
 
 def _reference_adam(params, grads, steps, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
@@ -120,3 +121,48 @@ def test_read_only_parameter_is_a_clear_error():
     w.setflags(write=False)
     with pytest.raises(ValueError, match="read-only"):
         Adam().step([w], [np.ones(3)])
+
+
+@pytest.mark.parametrize("make_opt", [lambda: Adam(0.01), lambda: SGD(0.05, momentum=0.8, nesterov=True)])
+def test_updates_in_cache_sized_chunks_equal_the_whole_update(make_opt, monkeypatch):
+    r = np.random.default_rng(1)
+    params = [r.normal(size=(40, 25)), r.normal(size=7), np.asfortranarray(r.normal(size=(6, 5)))]
+    grads = [r.normal(size=p.shape) for p in params]
+    whole = [p.copy(order="K") for p in params]
+    chunked = [p.copy(order="K") for p in params]
+    opt_whole, opt_chunked = make_opt(), make_opt()
+    for _ in range(3):
+        opt_whole.step(whole, grads)
+    monkeypatch.setattr(optimizers, "CHUNK_BYTES", 8 * 64)  # 64 float64 per chunk: 16 chunks for the first array
+    for _ in range(3):
+        opt_chunked.step(chunked, grads)
+    for w, c, p in zip(whole, chunked, params, strict=True):
+        np.testing.assert_array_equal(w, c)  # element-wise arithmetic: chunking changes nothing
+        assert np.abs(c - p).min() > 0
+
+
+def test_update_kernels_compute_float32_in_float32():
+    # NumPy float64 scalars (e.g. hyperparameters read from a float64 array) would make
+    # the in-place float32 passes compute in float64 and round back: slower, and not
+    # the float32 arithmetic of Python-float hyperparameters
+    r = np.random.default_rng(2)
+    arrays = [r.random(1000).astype(np.float32) for _ in range(5)]
+    results = []
+    for cast in (float, np.float64):
+        var, grad, m, v, scratch = (a.copy() for a in arrays)
+        adam_step_scaled(var, grad, m, v, scratch, cast(1e-3 / 3), cast(0.9), cast(0.999), cast(1e-7 / 3))
+        velocity = arrays[3].copy()
+        sgd_step(grad, arrays[0], velocity, cast(0.1 / 3), cast(0.9 / 7), nesterov=True)
+        results.append((var, m, v, grad, velocity))
+    for a, b in zip(*results, strict=True):
+        assert a.dtype == np.float32
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(1000,), (3, 7, 5), (0,)])
+def test_aligned_zeros(dtype, shape):
+    a = aligned_zeros(shape, dtype)
+    assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
+    assert a.ctypes.data % optimizers.ALIGNMENT == 0 or a.size == 0
+    assert not a.any()

@@ -27,6 +27,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from ..nn import Conv2d, Linear, Sequential, as_generator
 from ..optim import SGD, Adam
+from ..optim.optimizers import aligned_zeros
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
 from ._parallel import MIN_PART, SplitBatch, blas_threads
 
@@ -99,12 +100,11 @@ class _Packed:
         slots.sort(key=lambda slot: slot[1] != "W")  # stable: weights first, in layer order
         sizes = [getattr(m, p).size for m, p, _ in slots]
         total = int(sum(sizes))
-        self.params = np.empty(total, dtype=dtype)
-        self.grads = np.zeros(total, dtype=dtype)
+        self.params = aligned_zeros(total, dtype)
+        self.grads = aligned_zeros(total, dtype)
         n_decay = int(sum(size for (_, pname, _), size in zip(slots, sizes, strict=True) if pname == "W"))
         self.decay_params = self.params[:n_decay]
         self.decay_grads = self.grads[:n_decay]
-        self._scratch = np.empty(n_decay, dtype=dtype)
         offset = 0
         for (module, pname, gname), size in zip(slots, sizes, strict=True):
             value = getattr(module, pname)
@@ -114,18 +114,23 @@ class _Packed:
             setattr(module, gname, self.grads[offset : offset + size].reshape(value.shape))
             offset += size
 
-    def add_weight_decay(self, factor):
-        """Add ``factor * W`` to the weight gradients; return ``sum(W**2)``."""
+    def start_gradients(self, decay=0.0):
+        """Set the gradients to those of the L2 term ``decay/2 * sum(W**2)`` (``decay *
+        W`` for the weights, zero elsewhere), ready for the layers to add theirs; return
+        that term. One pass instead of zeroing and adding the penalty afterwards."""
+        if not decay:
+            self.grads.fill(0)
+            return 0.0
         weights = self.decay_params
-        np.multiply(weights, factor, out=self._scratch)
-        self.decay_grads += self._scratch
-        return float(weights @ weights)
+        np.multiply(weights, decay, out=self.decay_grads)
+        self.grads[weights.size :].fill(0)
+        return 0.5 * decay * float(weights @ weights)
 
     def is_current(self, net):
         """True while every module still holds views into these vectors."""
         for module in _iter_modules(net):
             for pname in module._parameters:
-                if getattr(module, pname).base is not self.params:
+                if getattr(module, pname).base is not self.params.base:  # the buffer behind both
                     return False
         return True
 
@@ -376,19 +381,19 @@ class BaseNumpyNet(BaseEstimator):
         """Zero the gradients, run forward/backward on a batch and add the L2 term.
 
         Returns the batch loss ``sum(w * l) / sum(w) + alpha/2 * ||W||^2 / sum(w)``."""
-        packed.grads.fill(0)
+        decay = 0.0
+        if self.alpha:
+            decay = float(self.alpha) / (X.shape[0] if sample_weight is None else float(sample_weight.sum()))
+        loss = packed.start_gradients(decay)
         X = self._densify(X)
         split = self.__dict__.get("_split")
         if split is not None:
-            loss = split.loss_grad(X, Y, sample_weight)
+            loss += split.loss_grad(X, Y, sample_weight)
         else:
             scores = self._net.forward(X)
-            loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
+            data_loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
             self._net.backward(X, grad, input_grad=False)
-        if self.alpha:
-            sw_sum = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-            factor = self.alpha / sw_sum
-            loss += 0.5 * factor * packed.add_weight_decay(factor)
+            loss += data_loss
         return loss
 
     def _batch_size(self, n_samples):

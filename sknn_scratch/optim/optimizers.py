@@ -2,9 +2,55 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["sgd_step", "adam_step", "adam_step_scaled", "adam_lr", "Optimizer", "SGD", "Adam", "flatten_pairs"]
+__all__ = [
+    "sgd_step",
+    "adam_step",
+    "adam_step_scaled",
+    "adam_lr",
+    "aligned_zeros",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "flatten_pairs",
+]
+
+#: bytes of each array an update kernel works on at a time: the few arrays of one chunk
+#: stay in the core's cache across the kernel's passes instead of streaming from memory
+#: once per pass
+CHUNK_BYTES = 1 << 18
+
+#: alignment of the optimizer's buffers: whole vector registers, and cache lines
+ALIGNMENT = 64
+
+
+def aligned_zeros(shape, dtype):
+    """A zeroed C-contiguous array whose data starts on a :data:`ALIGNMENT` boundary.
+
+    ``np.zeros`` of a large array usually starts 16 bytes into a page, so vector loads
+    straddle cache lines; element-wise passes over aligned buffers run ~10 % faster.
+    """
+    dtype = np.dtype(dtype)
+    size = int(np.prod(shape, dtype=np.int64))
+    raw = np.zeros(size * dtype.itemsize + ALIGNMENT, dtype=np.uint8)
+    start = -raw.ctypes.data % ALIGNMENT
+    return raw[start : start + size * dtype.itemsize].view(dtype).reshape(shape)
+
+
+def _in_chunks(kernel, arrays, *args):
+    """Run ``kernel(*chunks, *args)`` over successive :data:`CHUNK_BYTES` slices of the
+    same-shaped ``arrays`` (whole when any of them is not contiguous)."""
+    flat = [a.reshape(-1) if a.flags.c_contiguous else None for a in arrays]
+    n = arrays[0].size
+    step = max(CHUNK_BYTES // arrays[0].itemsize, 1)
+    if any(a is None for a in flat) or n <= step:
+        kernel(*arrays, *args)
+        return
+    for start in range(0, n, step):
+        kernel(*(a[start : start + step] for a in flat), *args)
 
 
 def sgd_step(var, grad, velocity, learning_rate, momentum, nesterov=False):
@@ -16,8 +62,9 @@ def sgd_step(var, grad, velocity, learning_rate, momentum, nesterov=False):
     flipped. (The notebook's text writes ``v = beta v + (1 - beta) g``; its code, kept
     here, scales the gradient by the learning rate instead.)
     """
+    momentum = float(momentum)  # a NumPy float64 scalar would compute float32 arrays in float64
     velocity *= momentum
-    step = np.multiply(grad, learning_rate, dtype=var.dtype)
+    step = np.multiply(grad, float(learning_rate), dtype=var.dtype)
     velocity += step
     if nesterov:
         step += momentum * velocity
@@ -27,8 +74,8 @@ def sgd_step(var, grad, velocity, learning_rate, momentum, nesterov=False):
 
 
 def adam_lr(learning_rate, beta1, beta2, t):
-    """Adam's bias-corrected step size ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)``."""
-    return learning_rate * np.sqrt(1 - beta2**t) / (1 - beta1**t)
+    """Adam's bias-corrected step size ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)``, a Python float."""
+    return float(learning_rate) * math.sqrt(1 - beta2**t) / (1 - beta1**t)
 
 
 def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
@@ -38,6 +85,7 @@ def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
     ``var -= lr_t * m / (sqrt(v) + epsilon)``. ``scratch`` (shaped like ``var``) avoids
     temporaries when given.
     """
+    beta1, beta2, lr_t, epsilon = float(beta1), float(beta2), float(lr_t), float(epsilon)
     tmp = np.empty_like(var) if scratch is None else scratch
     m *= beta1
     np.multiply(grad, 1 - beta1, out=tmp)
@@ -53,7 +101,7 @@ def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
     var -= tmp
 
 
-def adam_step_scaled(var, grad, M, V, factor, beta1, beta2, epsilon_scaled, scratch):
+def adam_step_scaled(var, grad, M, V, scratch, factor, beta1, beta2, epsilon_scaled):
     """:func:`adam_step` on moments kept in units that save two passes over the data.
 
     With ``M = m / (1 - beta1)`` and ``V = v / (1 - beta2)`` the moment updates lose a
@@ -62,6 +110,7 @@ def adam_step_scaled(var, grad, M, V, factor, beta1, beta2, epsilon_scaled, scra
     with ``factor = lr_t (1 - beta1) / sqrt(1 - beta2)`` and ``epsilon_scaled = eps /
     sqrt(1 - beta2)``: the same step, in ten passes instead of twelve.
     """
+    factor, beta1, beta2, epsilon_scaled = float(factor), float(beta1), float(beta2), float(epsilon_scaled)
     M *= beta1
     M += grad
     V *= beta2
@@ -117,7 +166,7 @@ class Optimizer:
         slots = self.state.setdefault(name, {})
         buf = slots.get(index)
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = slots[index] = np.zeros_like(like)
+            buf = slots[index] = aligned_zeros(like.shape, like.dtype)
         elif not buf.flags.writeable:  # e.g. state loaded from a read-only memory map
             buf = slots[index] = buf.copy()
         return buf
@@ -150,7 +199,7 @@ class SGD(Optimizer):
 
     def _update(self, index, var, grad):
         velocity = self._slot("velocity", index, var)
-        sgd_step(var, grad, velocity, self.learning_rate, self.momentum, self.nesterov)
+        _in_chunks(sgd_step, (var, grad, velocity), float(self.learning_rate), float(self.momentum), self.nesterov)
 
 
 class Adam(Optimizer):
@@ -192,13 +241,14 @@ class Adam(Optimizer):
                 for buf in self.state.get(name, {}).values():
                     buf *= (1 - old) / (1 - new)
         self.state["betas"] = (b1, b2)
+        self._betas = (float(b1), float(b2))
         self.state["t"] = t = self.t + 1
-        root = np.sqrt(1 - b2)
+        root = math.sqrt(1 - b2)
         self._factor = adam_lr(self.learning_rate, b1, b2, t) * (1 - b1) / root
-        self._epsilon_scaled = self.epsilon / root
+        self._epsilon_scaled = float(self.epsilon) / root
 
     def _update(self, index, var, grad):
         M = self._slot("m", index, var)
         V = self._slot("v", index, var)
         scratch = self._slot("scratch", index, var)
-        adam_step_scaled(var, grad, M, V, self._factor, self.beta_1, self.beta_2, self._epsilon_scaled, scratch)
+        _in_chunks(adam_step_scaled, (var, grad, M, V, scratch), self._factor, *self._betas, self._epsilon_scaled)
