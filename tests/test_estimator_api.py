@@ -343,3 +343,29 @@ def test_packed_gradients_start_from_the_l2_penalty(dtype):
     assert packed.start_gradients(0.0) == 0.0 and not packed.grads.any()
     net[2].W = net[2].W.copy()  # a module rebound to an array of its own
     assert not packed.is_current(net)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_prediction_rejects_non_finite_input(value, dtype):
+    import sklearn
+
+    X = X_IRIS.astype(dtype)
+    clf = NumpyNetClassifier(**FAST).fit(X, Y_IRIS)
+    reg = NumpyNetRegressor(**FAST).fit(X, X_IRIS[:, 0])
+    cnn = NumpyNetRegressor(layers=[("conv2d", {"out_channels": 2, "kernel_size": 1})], input_shape=(1, 2, 2))
+    cnn.set_params(max_iter=2).fit(X, X_IRIS[:, 0])
+    clf.coefs_[0][2] = 0.0  # a feature no unit reads: inf * 0 is still NaN
+    bad = X.copy()
+    bad[7, 2] = value
+    message = "Input X contains NaN" if np.isnan(value) else "Input X contains infinity"
+    for call in (clf.predict, clf.predict_proba, reg.predict, cnn.predict, lambda b: clf.score(b, Y_IRIS)):
+        with pytest.raises(ValueError, match=message):
+            call(bad)
+        with pytest.raises(ValueError, match=message):
+            call(sp.csr_matrix(bad))
+    huge = np.full_like(X, np.finfo(dtype).max / 4)  # finite input whose activations overflow
+    assert clf.predict(huge).shape == (150,)
+    with sklearn.config_context(assume_finite=True), np.errstate(invalid="ignore"):
+        clf.predict(bad)  # the user vouches for the data: no check

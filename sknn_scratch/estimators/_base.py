@@ -20,10 +20,11 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
+from sklearn import get_config
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, Options, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, assert_all_finite, check_is_fitted, validate_data
 
 from ..nn import Conv2d, Linear, Sequential, as_generator
 from ..optim import SGD, Adam
@@ -613,7 +614,33 @@ class BaseNumpyNet(BaseEstimator):
         packed.params[...] = result.x
 
     # -- prediction -------------------------------------------------------------------------
-    def _scores(self, X):
+    def _validated_scores(self, X):
+        """Validate ``X`` as prediction input and return the output layer's scores.
+
+        Dense input to a first :class:`Linear` layer is checked for NaN and infinity on
+        that layer's output rather than on ``X``: a non-finite entry makes every
+        pre-activation of its row non-finite (``nan * w`` and ``inf * 0`` are NaN, and
+        ``inf`` survives additions), so one sum over ``n_samples x units`` replaces one
+        over ``n_samples x n_features``. Only when that sum is not finite is ``X``
+        itself examined, for scikit-learn's error message (or, when the sum merely
+        overflowed, to go on).
+        """
+        check_is_fitted(self)
+        defer = isinstance(self._net.modules[0], Linear) and not sp.issparse(X) and not get_config()["assume_finite"]
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+            ensure_all_finite=not defer,
+        )
+        if defer and sp.issparse(X):  # e.g. a sparse DataFrame
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            defer = False
+        return self._scores(X, check_finite=defer)
+
+    def _scores(self, X, check_finite=False):
         """Raw scores of the output layer (evaluation mode, nothing kept afterwards)."""
         net = self._net
         was_training = net.training
@@ -621,7 +648,18 @@ class BaseNumpyNet(BaseEstimator):
         try:
             parts = []
             for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                parts.append(net.forward(self._densify(X[start : start + _PREDICT_CHUNK])))
+                chunk = self._densify(X[start : start + _PREDICT_CHUNK])
+                if not check_finite:
+                    parts.append(net.forward(chunk))
+                    continue
+                with np.errstate(invalid="ignore", over="ignore"):  # reported below, as scikit-learn does
+                    out = net.modules[0].forward(chunk)
+                    finite = np.isfinite(out.sum())
+                if not finite:
+                    assert_all_finite(chunk, input_name="X", estimator_name=type(self).__name__)
+                for module in net.modules[1:]:
+                    out = module.forward(out)
+                parts.append(out)
             return parts[0] if len(parts) == 1 else np.concatenate(parts)
         finally:
             _release(net, outputs_only=not was_training)  # evaluation keeps no gradients or caches

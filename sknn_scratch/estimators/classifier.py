@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..nn.criterion import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
 from ._base import BaseNumpyNet
@@ -313,11 +313,6 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             proba = proba.ravel()
         return proba
 
-    def _validated_scores(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
-        return self._scores(X)
-
     def predict(self, X):
         """Predict class labels (a label indicator matrix for multilabel problems).
 
@@ -329,8 +324,12 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        proba = self._proba_from_scores(self._validated_scores(X))
-        return self._label_binarizer.inverse_transform(proba)
+        scores = self._validated_scores(X)
+        if isinstance(self._head, SoftmaxCrossEntropyCriterion):
+            # softmax keeps the order of each row's scores: the most probable class is the
+            # highest score, so the probabilities are not needed
+            return self._label_binarizer.classes_.take(scores.argmax(axis=1))
+        return self._label_binarizer.inverse_transform(self._proba_from_scores(scores))
 
     def predict_proba(self, X):
         """Probability of each class.

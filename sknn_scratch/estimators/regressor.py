@@ -7,7 +7,7 @@ from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..nn.criterion import ExpPoissonCriterion, SquaredErrorCriterion
 from ._base import BaseNumpyNet
@@ -181,9 +181,8 @@ network_, n_features_in_, feature_names_in_
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
-        pred = self._head.activate(self._scores(X))
+        scores = self._validated_scores(X)
+        pred = self._head.activate(scores)
         return pred.ravel() if pred.shape[1] == 1 else pred
 
     def __sklearn_tags__(self):
