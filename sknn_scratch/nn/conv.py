@@ -12,10 +12,13 @@ Implementation
 --------------
 The windows of a block of samples are gathered into a column matrix of shape
 ``(n, k k C, positions)`` (*im2col*, one copy from a strided view), so that the
-forward pass, ``gradW`` and the gradient with respect to the columns are each one
-batched matrix product. The gradient with respect to the input is scattered back from
-the columns with one vectorised addition per kernel offset (*col2im*): ``k * k``
-additions, never a Python loop over samples, channels or positions.
+forward pass and ``gradW`` are each one batched matrix product. With stride 1 the
+gradient with respect to the input is itself a correlation: of the output gradient
+(bordered by zeros) with the kernel flipped in both axes and its channel axes swapped,
+computed the same way (one im2col copy, one batched product). With a larger stride it
+is scattered back from the gradient of the columns with one vectorised addition per
+kernel offset (*col2im*). There is never a Python loop over samples, channels or
+positions.
 
 With stride 1 (the default) every sample is stored as one flat row of its padded
 channel planes. The window of position ``(h, w)`` at kernel offset ``(i, j)`` then
@@ -387,16 +390,20 @@ class Conv2d(Module):
             if cols_all is None and buf is None:
                 buf = self._padded(x, g)
             gW = np.zeros(W2.shape, dtype=W2.dtype)
-        if grad_input:
-            gbuf = np.zeros((g.N, g.row), dtype=W2.dtype)
         k = self.kernel_size
         k2C = k * k * g.C
+        gz = self._shifted_gradient(gradOutput, g) if g.wide else None
+        if grad_input and not g.wide:
+            gbuf = np.zeros((g.N, g.row), dtype=W2.dtype)
         for block in self._blocks(g, x.dtype.itemsize):
-            gpos = self._grad_positions(gradOutput[block], g)
+            if gz is not None:
+                gpos = gz[block, :, self._shift(g) :][:, :, : g.L]
+            else:
+                gpos = self._grad_positions(gradOutput[block], g)
             if grad_params:  # sum over the block's samples of (O, L) @ (L, k*k*C [+ 1])
                 cols = cols_all[block] if cols_all is not None else self._im2col(buf[block], g)
                 gW += (gpos @ cols.transpose(0, 2, 1)).sum(axis=0)
-            if grad_input:
+            if grad_input and gz is None:
                 self._col2im(W2[:, :k2C].T @ gpos, gbuf[block], g)
         if grad_params:
             self.gradW += gW[:, :k2C].reshape(self.out_channels, k, k, g.C).transpose(0, 3, 1, 2)
@@ -404,8 +411,52 @@ class Conv2d(Module):
                 self.gradb += gW[:, k2C]
         if grad_input:
             p = self._pad
-            self.gradInput = self._planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W]  # a view, like the output
+            if gz is not None:
+                self.gradInput = self._transposed_correlation(gz, g)[..., p : p + g.W]
+            else:
+                self.gradInput = self._planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W]  # a view, like the output
         return self.gradInput
+
+    # -- the input gradient with stride 1: a correlation of the gradient with the flipped kernel
+    def _shift(self, g):
+        """``D = (k - 1) * Wp + (k - 1)``: the zeros before the gradient in :meth:`_shifted_gradient`."""
+        return (self.kernel_size - 1) * (g.Wp + 1)
+
+    def _shifted_gradient(self, gradOutput, g):
+        """``gradOutput`` on the column positions, behind ``D`` zeros and followed by
+        enough zeros: ``gz[n, o, D + h * Wp + w] = gradOutput[n, o, h, w]`` (zero for the
+        discarded positions ``w >= Wo``), shaped ``(N, O, Lz)``. A scratch buffer whose
+        zeros are never written, so they are kept from batch to batch."""
+        D, O = self._shift(g), self.out_channels
+        length = max(D + g.L, (self._pad + g.H) * g.Wp + D)
+        gz = self._work("gz", (g.N, O, length), gradOutput.dtype, zero=True)
+        gz[:, :, D : D + g.L].reshape(g.N, O, g.Ho, g.Wp)[..., : g.Wo] = gradOutput
+        return gz
+
+    def _transposed_correlation(self, gz, g):
+        """The gradient of the padded input's rows ``p .. p + H - 1``, shaped ``(N, C,
+        H, Wp)``: with ``gz`` from :meth:`_shifted_gradient`,
+
+        ``gxp[n, c, m] = sum_{o, i, j} W[o, c, k-1-i, k-1-j] gz[n, o, m + i Wp + j]``,
+
+        an im2col of ``gz`` (one copy) and one batched matrix product, instead of
+        scattering ``k * k`` shifted column gradients."""
+        k, O, C, Wp, e = self.kernel_size, self.out_channels, g.C, g.Wp, gz.itemsize
+        M = g.H * Wp  # the rows of the padded input that hold the input
+        flipped = self.W.transpose(1, 2, 3, 0)[:, ::-1, ::-1, :]
+        W_t = np.ascontiguousarray(flipped).reshape(C, k * k * O)
+        out = np.empty((g.N, C, M), dtype=gz.dtype)
+        step = max(1, _BLOCK_BYTES // (k * k * O * M * e))
+        first = gz[:, :, self._pad * Wp :]
+        for start in range(0, g.N, step):
+            part = first[start : start + step]
+            windows = as_strided(
+                part, shape=(part.shape[0], k, k, O, M), strides=(part.strides[0], Wp * e, e, part.strides[1], e)
+            )
+            cols = self._work(("tcols", part.shape[0]), (part.shape[0], k * k * O, M), gz.dtype)
+            np.copyto(cols.reshape(windows.shape), windows)
+            np.matmul(W_t, cols, out=out[start : start + step])
+        return out.reshape(g.N, C, g.H, Wp)
 
     def updateGradInput(self, input, gradOutput):
         return self._backward(input, gradOutput, grad_input=True, grad_params=False)
