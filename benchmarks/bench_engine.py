@@ -68,52 +68,63 @@ def torch_dataloader_epoch(torch, kind, X, y, batch, dtype):
     return torch_epoch(torch, kind, X, y, batch, dtype, shuffle=False, loader=True)
 
 
-def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False):
+def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fresh=True):
     """One epoch of the same network in PyTorch: a shuffled copy of the data per epoch
-    (as ``fit`` does), then Adam over mini-batches."""
+    (as ``fit`` does), then Adam over mini-batches.
+
+    With ``fresh`` (the default) every call builds a new model and optimizer, so that
+    each timed run is a first epoch from a new initialisation, like ``fit(max_iter=1)``.
+    Without it the calls continue training one model: later epochs of PyTorch slow
+    down (subnormal numbers appear in its float32 training; ``torch.set_flush_denormal``
+    removes the slowdown), which would flatter the ratios."""
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
     tnn = torch.nn
-    if kind == "mlp":
-        model = tnn.Sequential(tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10))
-    else:
-        model = tnn.Sequential(
-            tnn.Conv2d(1, 8, 3, padding=1),
-            tnn.ReLU(),
-            tnn.MaxPool2d(2),
-            tnn.Conv2d(8, 16, 3, padding=1),
-            tnn.ReLU(),
-            tnn.MaxPool2d(2),
-            tnn.Flatten(),
-            tnn.Linear(784, 10),
-        )
-    model = model.to(tdtype)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def build():
+        if kind == "mlp":
+            model = tnn.Sequential(
+                tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10)
+            )
+        else:
+            model = tnn.Sequential(
+                tnn.Conv2d(1, 8, 3, padding=1),
+                tnn.ReLU(),
+                tnn.MaxPool2d(2),
+                tnn.Conv2d(8, 16, 3, padding=1),
+                tnn.ReLU(),
+                tnn.MaxPool2d(2),
+                tnn.Flatten(),
+                tnn.Linear(784, 10),
+            )
+        model = model.to(tdtype)
+        return model, torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    state = {"model": build()}
     loss_fn = tnn.CrossEntropyLoss()
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-
     generator = torch.Generator().manual_seed(0)
+    data = None
     if loader:
         data = torch.utils.data.DataLoader(
             torch.utils.data.TensorDataset(Xt, yt), batch_size=batch, shuffle=True, generator=generator
         )
 
-        def run_loader():
-            for xb, yb in data:
-                opt.zero_grad()
-                loss_fn(model(xb), yb).backward()
-                opt.step()
-
-        return run_loader
-
-    def run():
+    def batches():
+        if data is not None:
+            yield from data
+            return
         Xe, ye = Xt, yt
         if shuffle:
             order = torch.randperm(len(Xt), generator=generator)
             Xe, ye = Xt[order], yt[order]
         for start in range(0, len(Xe), batch):
+            yield Xe[start : start + batch], ye[start : start + batch]
+
+    def run():
+        model, opt = build() if fresh else state["model"]
+        for xb, yb in batches():
             opt.zero_grad()
-            loss = loss_fn(model(Xe[start : start + batch]), ye[start : start + batch])
-            loss.backward()
+            loss_fn(model(xb), yb).backward()
             opt.step()
 
     return run

@@ -3,7 +3,9 @@
     python benchmarks/bench_estimators.py [--repeats 5] [--skip-memory]
 
 1. MLP 784-256-128-10, 20,000 samples, batch 128, Adam: one epoch through ``fit``
-   (max_iter=1), float32 and float64, against MLPClassifier and a PyTorch loop.
+   (max_iter=1), float32 and float64, against MLPClassifier and PyTorch loops. Each
+   PyTorch run trains a new model, as ``fit`` does; the "epochs 5+" rows continue
+   training one model, whose later epochs PyTorch runs slower (subnormal numbers).
 2. CNN conv3x3(1->8) relu maxpool2 conv3x3(8->16) relu maxpool2 flatten linear(784->10),
    28x28 inputs, batch 64, Adam, float32: one epoch through ``fit`` against PyTorch.
 3. predict latency: one row and 10,000 rows, against MLPClassifier.predict.
@@ -65,6 +67,11 @@ def bench_mlp(torch, repeats):
             results[f"mlp_{d}_vs_torch_dataloader"] = row(
                 f"MLP epoch {d} (fit, max_iter=1)", ours, t, "torch (DataLoader loop)"
             )
+            later = torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, dtype, fresh=False)
+            t = median_time(later, repeats, warmup=4)
+            results[f"mlp_{d}_vs_torch_later_epochs"] = row(
+                f"MLP epoch {d} (fit, max_iter=1)", ours, t, "torch (tensor loop, epochs 5+ of one model)"
+            )
     return results
 
 
@@ -78,10 +85,14 @@ def bench_cnn(torch, repeats):
     images, labels = X.reshape(-1, 1, 28, 28), y.astype(np.int64)
     t = median_time(torch_epoch(torch, "cnn", images, labels, 64, np.float32), repeats)
     t2 = median_time(torch_dataloader_epoch(torch, "cnn", images, labels, 64, np.float32), repeats)
+    t3 = median_time(torch_epoch(torch, "cnn", images, labels, 64, np.float32, fresh=False), repeats, warmup=4)
     return {
         "cnn_float32_vs_torch": row("CNN epoch float32 (fit, max_iter=1)", ours, t, "torch (tensor loop)"),
         "cnn_float32_vs_torch_dataloader": row(
             "CNN epoch float32 (fit, max_iter=1)", ours, t2, "torch (DataLoader loop)"
+        ),
+        "cnn_float32_vs_torch_later_epochs": row(
+            "CNN epoch float32 (fit, max_iter=1)", ours, t3, "torch (tensor loop, epochs 5+ of one model)"
         ),
     }
 
