@@ -51,3 +51,20 @@ def test_other_layers_are_not_reordered():
     modules = [Conv2d(1, 1, 3), ReLU(), MaxPool2d(2, stride=1)]
     _pool_before_activation(modules)  # overlapping windows commute too
     assert [type(m) for m in modules] == [Conv2d, MaxPool2d, ReLU]
+
+
+def test_inplace_activation_backward_overwrites_only_contiguous_gradients():
+    x = np.array([[-1.0, 2.0, 3.0, -4.0], [5.0, -6.0, 0.0, 8.0]])
+    expected = (x > 0).astype(float)
+    relu = ReLU(inplace=True)
+    relu.forward(x.copy())
+    g = np.ones((2, 4))
+    assert relu.backward(x, g) is g  # contiguous: written in place
+    np.testing.assert_array_equal(g, expected)
+    wide = np.ones((2, 6))
+    view = wide[:, 1:5]
+    assert not view.flags.c_contiguous
+    got = relu.backward(x, view)
+    assert got is not view and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(wide, np.ones((2, 6)))  # the strided view is untouched

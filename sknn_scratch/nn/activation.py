@@ -17,7 +17,8 @@ class _Elementwise(Module):
     """An element-wise activation that can work in place.
 
     With ``inplace=True`` the forward pass overwrites its input and the backward pass
-    its ``gradOutput`` (saving two allocations per call). Use it only where nobody
+    its ``gradOutput`` when that is C-contiguous (saving two allocations per call; a
+    strided ``gradOutput`` is left alone, a new array being faster). Use it only where nobody
     needs those arrays afterwards, e.g. right after a :class:`Linear` or
     :class:`Conv2d` layer inside a :class:`Sequential` (the estimators do this).
     """
@@ -44,7 +45,10 @@ class _Elementwise(Module):
         return self.output
 
     def updateGradInput(self, input, gradOutput):
-        out = gradOutput if self.inplace and gradOutput.flags.writeable else None
+        # in place only into a contiguous gradient: from a strided view (e.g. Conv2d's
+        # input gradient) a new contiguous array is faster to write
+        inplace = self.inplace and gradOutput.flags.writeable and gradOutput.flags.c_contiguous
+        out = gradOutput if inplace else None
         self.gradInput = self._derivative_times(gradOutput, out)
         return self.gradInput
 
