@@ -311,37 +311,15 @@ class Conv2d(Module):
 
     def _col2im(self, gcols, gbuf, g):
         """Add column gradients ``(n, k*k*C, L)`` into a block ``gbuf`` ``(n, row)`` of
-        the padded-input gradient: one vectorised addition per kernel offset."""
+        the padded-input gradient: one vectorised addition per kernel offset (the
+        strided layout; with stride 1 see :meth:`_transposed_correlation`)."""
         n, C, k, s = gbuf.shape[0], g.C, self.kernel_size, self.stride
-        if g.wide:
-            gcols = gcols.reshape(n, k, k, C, g.L)
-            e = gbuf.itemsize
-            # views[i, j] is the window offset (i, j) of every position: the positions of
-            # one channel span L <= Hp * Wp elements, so it never holds an element twice
-            views = as_strided(
-                gbuf, shape=(k, k, n, C, g.L), strides=(g.Wp * e, e, gbuf.strides[0], g.Hp * g.Wp * e, e)
-            )
-            for i in range(k):
-                for j in range(k):
-                    views[i, j] += gcols[:, i, j]
-        else:
-            planes = self._planes(gbuf, g)
-            gcols = gcols.reshape(n, k, k, C, g.Ho, g.Wo)
-            h_end, w_end = s * (g.Ho - 1) + 1, s * (g.Wo - 1) + 1
-            for i in range(k):
-                for j in range(k):
-                    planes[:, :, i : i + h_end : s, j : j + w_end : s] += gcols[:, i, j]
-
-    def _grad_positions(self, gradOutput, g):
-        """A block of gradOutput ``(n, O, Ho, Wo)`` on the column positions ``(n, O, L)``
-        (zero on the positions whose output is discarded)."""
-        n, O = gradOutput.shape[0], self.out_channels
-        if g.wide and g.Wo != g.Wp:
-            # a scratch buffer per block size: only the valid columns are ever written
-            gpos = self._work(("gpos", n), (n, O, g.Ho, g.Wp), gradOutput.dtype, zero=True)
-            gpos[..., : g.Wo] = gradOutput
-            return gpos.reshape(n, O, g.L)
-        return np.ascontiguousarray(gradOutput).reshape(n, O, g.L)
+        planes = self._planes(gbuf, g)
+        gcols = gcols.reshape(n, k, k, C, g.Ho, g.Wo)
+        h_end, w_end = s * (g.Ho - 1) + 1, s * (g.Wo - 1) + 1
+        for i in range(k):
+            for j in range(k):
+                planes[:, :, i : i + h_end : s, j : j + w_end : s] += gcols[:, i, j]
 
     # -- the Module API ---------------------------------------------------------------
     def updateOutput(self, input):
@@ -395,11 +373,12 @@ class Conv2d(Module):
         gz = self._shifted_gradient(gradOutput, g) if g.wide else None
         if grad_input and not g.wide:
             gbuf = np.zeros((g.N, g.row), dtype=W2.dtype)
+        D = self._shift(g)
         for block in self._blocks(g, x.dtype.itemsize):
-            if gz is not None:
-                gpos = gz[block, :, self._shift(g) :][:, :, : g.L]
-            else:
-                gpos = self._grad_positions(gradOutput[block], g)
+            if gz is not None:  # the gradient on the column positions, from the shifted one
+                gpos = gz[block, :, D : D + g.L]
+            else:  # strided: the positions are the output grid
+                gpos = np.ascontiguousarray(gradOutput[block]).reshape(-1, self.out_channels, g.L)
             if grad_params:  # sum over the block's samples of (O, L) @ (L, k*k*C [+ 1])
                 cols = cols_all[block] if cols_all is not None else self._im2col(buf[block], g)
                 gW += (gpos @ cols.transpose(0, 2, 1)).sum(axis=0)

@@ -78,6 +78,16 @@ def adam_lr(learning_rate, beta1, beta2, t):
     return float(learning_rate) * math.sqrt(1 - beta2**t) / (1 - beta1**t)
 
 
+def _adam_update(var, m, v, scratch, step, epsilon):
+    """``var -= step * m / (sqrt(v) + epsilon)``, through ``scratch``: the update shared
+    by both Adam kernels."""
+    np.sqrt(v, out=scratch)
+    scratch += epsilon
+    np.divide(m, scratch, out=scratch)
+    scratch *= step
+    var -= scratch
+
+
 def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
     """One Adam update, in place, given the bias-corrected step ``lr_t``.
 
@@ -94,11 +104,7 @@ def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
     np.multiply(grad, grad, out=tmp)
     tmp *= 1 - beta2
     v += tmp
-    np.sqrt(v, out=tmp)
-    tmp += epsilon
-    np.divide(m, tmp, out=tmp)
-    tmp *= lr_t
-    var -= tmp
+    _adam_update(var, m, v, tmp, lr_t, epsilon)
 
 
 def adam_step_scaled(var, grad, M, V, scratch, factor, beta1, beta2, epsilon_scaled):
@@ -116,11 +122,7 @@ def adam_step_scaled(var, grad, M, V, scratch, factor, beta1, beta2, epsilon_sca
     V *= beta2
     np.multiply(grad, grad, out=scratch)
     V += scratch
-    np.sqrt(V, out=scratch)
-    scratch += epsilon_scaled
-    np.divide(M, scratch, out=scratch)
-    scratch *= factor
-    var -= scratch
+    _adam_update(var, M, V, scratch, factor, epsilon_scaled)
 
 
 def flatten_pairs(variables, gradients):
@@ -199,7 +201,7 @@ class SGD(Optimizer):
 
     def _update(self, index, var, grad):
         velocity = self._slot("velocity", index, var)
-        _in_chunks(sgd_step, (var, grad, velocity), float(self.learning_rate), float(self.momentum), self.nesterov)
+        _in_chunks(sgd_step, (var, grad, velocity), self.learning_rate, self.momentum, self.nesterov)
 
 
 class Adam(Optimizer):
@@ -241,14 +243,14 @@ class Adam(Optimizer):
                 for buf in self.state.get(name, {}).values():
                     buf *= (1 - old) / (1 - new)
         self.state["betas"] = (b1, b2)
-        self._betas = (float(b1), float(b2))
         self.state["t"] = t = self.t + 1
         root = math.sqrt(1 - b2)
         self._factor = adam_lr(self.learning_rate, b1, b2, t) * (1 - b1) / root
-        self._epsilon_scaled = float(self.epsilon) / root
+        self._epsilon_scaled = self.epsilon / root
 
     def _update(self, index, var, grad):
         M = self._slot("m", index, var)
         V = self._slot("v", index, var)
         scratch = self._slot("scratch", index, var)
-        _in_chunks(adam_step_scaled, (var, grad, M, V, scratch), self._factor, *self._betas, self._epsilon_scaled)
+        b1, b2 = self.state["betas"]
+        _in_chunks(adam_step_scaled, (var, grad, M, V, scratch), self._factor, b1, b2, self._epsilon_scaled)
