@@ -2,6 +2,7 @@
 
 import contextlib
 import pickle
+import threading
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 import sknn_scratch.estimators._base as base
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor
 from sknn_scratch.estimators._parallel import MIN_PART, SplitBatch, blas_threads
+from sknn_scratch.fpenv import flush_denormals_supported
 from sknn_scratch.nn import (
     Conv2d,
     Flatten,
@@ -97,6 +99,28 @@ def test_split_batch_gradient_equals_whole_batch(weighted, n_parts):
     assert split_loss == pytest.approx(loss, rel=1e-12)
     np.testing.assert_allclose(packed[1].grads, packed[0].grads, rtol=1e-10, atol=1e-14)
     assert np.abs(packed[0].grads).max() > 0
+
+
+@pytest.mark.skipif(not flush_denormals_supported(), reason="no flush-to-zero on this platform")
+def test_split_batch_workers_flush_subnormals(monkeypatch):
+    # the estimators train inside flush_denormals(), which is per thread: each part
+    # run by the pool sets it again, whatever mode the pool's threads started with
+    seen = {}
+    original = Conv2d.updateOutput
+
+    def spy(self, input):
+        seen[threading.get_ident()] = bool(np.float32(1e-38) * np.float32(0.5) == 0)
+        return original(self, input)
+
+    monkeypatch.setattr(Conv2d, "updateOutput", spy)
+    net = _cnn()
+    packed = base._Packed(net, np.float32)
+    X = np.random.default_rng(0).standard_normal((4 * MIN_PART, 1, 8, 8)).astype(np.float32)
+    with SplitBatch(net, SoftmaxCrossEntropyCriterion(), packed.grads, 2) as split:
+        split.loss_grad(X, np.arange(X.shape[0]) % 5, None)
+    caller = seen.pop(threading.get_ident())
+    assert caller is False  # this thread is not in a flush_denormals() block
+    assert list(seen.values()) == [True]
 
 
 def test_split_batch_replicas_share_parameters_not_gradients():

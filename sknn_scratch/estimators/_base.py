@@ -26,6 +26,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, assert_all_finite, check_is_fitted, validate_data
 
+from ..fpenv import flush_denormals
 from ..nn import Conv2d, Linear, Sequential, as_generator
 from ..optim import SGD, Adam
 from ..optim.optimizers import aligned_zeros
@@ -333,7 +334,9 @@ class BaseNumpyNet(BaseEstimator):
         self._net.train()
         diverged_at = None
         try:
-            with self._split_batches(X.shape[0], packed) as split:
+            # flush-to-zero: weights decaying to zero otherwise pass through the slow
+            # subnormal range (see sknn_scratch.fpenv)
+            with flush_denormals(), self._split_batches(X.shape[0], packed) as split:
                 self._split = split
                 if self.solver in _STOCHASTIC_SOLVERS:
                     diverged_at = self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental)

@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor, wait
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from ..fpenv import flush_denormals
+
 __all__ = ["SplitBatch", "blas_threads"]
 
 #: fewest samples in one part: smaller parts do not repay the cost of a thread
@@ -145,7 +147,11 @@ class SplitBatch:
             weights = None if sample_weight is None else sample_weight[rows]
             return self._run(self._workers[k], X[rows], Y[rows], weights, total)
 
-        futures = [self._pool.submit(part, k) for k in range(1, len(bounds) - 1)]
+        def in_worker(k):
+            with flush_denormals():  # the mode is per thread: as in the caller's
+                return part(k)
+
+        futures = [self._pool.submit(in_worker, k) for k in range(1, len(bounds) - 1)]
         try:
             loss = part(0)
         finally:
