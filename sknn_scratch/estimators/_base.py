@@ -429,8 +429,11 @@ class BaseNumpyNet(BaseEstimator):
             if wb is not None and not wb.any():
                 continue  # a batch of zero weight carries no gradient
             if gather:
-                xb = np.take(X, rows, axis=0, out=x_buffer[: stop - start])
-                yb = np.take(Y, rows, axis=0, out=y_buffer[: stop - start])
+                # rows come from a permutation, so mode="clip" changes nothing but
+                # lets take write straight into out (with "raise" it goes through a
+                # temporary buffer: twice the time)
+                xb = np.take(X, rows, axis=0, out=x_buffer[: stop - start], mode="clip")
+                yb = np.take(Y, rows, axis=0, out=y_buffer[: stop - start], mode="clip")
             else:
                 xb, yb = X[rows], Y[rows]
             loss = self._loss_grad(xb, yb, wb, packed)
