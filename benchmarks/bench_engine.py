@@ -68,7 +68,7 @@ def torch_dataloader_epoch(torch, kind, X, y, batch, dtype):
     return torch_epoch(torch, kind, X, y, batch, dtype, shuffle=False, loader=True)
 
 
-def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fresh=True):
+def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fresh=True, epochs=1):
     """One epoch of the same network in PyTorch: a shuffled copy of the data per epoch
     (as ``fit`` does), then Adam over mini-batches.
 
@@ -76,7 +76,8 @@ def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fre
     each timed run is a first epoch from a new initialisation, like ``fit(max_iter=1)``.
     Without it the calls continue training one model: later epochs of PyTorch slow
     down (subnormal numbers appear in its float32 training; ``torch.set_flush_denormal``
-    removes the slowdown), which would flatter the ratios."""
+    removes the slowdown), which would flatter the ratios. ``epochs`` trains that many
+    epochs per call (a new model's whole training, like ``fit(max_iter=epochs)``)."""
     tdtype = torch.float32 if dtype == np.float32 else torch.float64
     tnn = torch.nn
 
@@ -122,10 +123,11 @@ def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fre
 
     def run():
         model, opt = build() if fresh else state["model"]
-        for xb, yb in batches():
-            opt.zero_grad()
-            loss_fn(model(xb), yb).backward()
-            opt.step()
+        for _ in range(epochs):
+            for xb, yb in batches():
+                opt.zero_grad()
+                loss_fn(model(xb), yb).backward()
+                opt.step()
 
     return run
 

@@ -6,6 +6,7 @@
    (max_iter=1), float32 and float64, against MLPClassifier and PyTorch loops. Each
    PyTorch run trains a new model, as ``fit`` does; the "epochs 5+" rows continue
    training one model, whose later epochs PyTorch runs slower (subnormal numbers).
+   The whole-training row fits a new model for 15 epochs (max_iter=15, no early stop).
 2. CNN conv3x3(1->8) relu maxpool2 conv3x3(8->16) relu maxpool2 flatten linear(784->10),
    28x28 inputs, batch 64, Adam, float32: one epoch through ``fit`` against PyTorch.
 3. predict latency: one row and 10,000 rows, against MLPClassifier.predict.
@@ -32,6 +33,8 @@ from sknn_scratch import NumpyNetClassifier
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 N = 20_000
+#: epochs of the whole-training row
+LONG_EPOCHS = 15
 CNN_LAYERS = [
     ("conv2d", {"out_channels": 8, "kernel_size": 3}),
     "relu",
@@ -43,7 +46,8 @@ CNN_LAYERS = [
 
 
 def mlp_params(**extra):
-    return dict(hidden_layer_sizes=(256, 128), batch_size=128, max_iter=1, shuffle=True, random_state=0, **extra)
+    params = dict(hidden_layer_sizes=(256, 128), batch_size=128, max_iter=1, shuffle=True, random_state=0)
+    return {**params, **extra}
 
 
 def row(name, ours, ref, ref_name):
@@ -72,6 +76,23 @@ def bench_mlp(torch, repeats):
             results[f"mlp_{d}_vs_torch_later_epochs"] = row(
                 f"MLP epoch {d} (fit, max_iter=1)", ours, t, "torch (tensor loop, epochs 5+ of one model)"
             )
+    return results
+
+
+def bench_long_mlp(torch, repeats, epochs=LONG_EPOCHS):
+    """A whole training run: a new model trained ``epochs`` epochs, float32. Later epochs
+    differ from the first: weights of units that never activate decay to zero through
+    the slow subnormal range (``fit`` flushes them, see ``sknn_scratch.fpenv``)."""
+    X, y = mnist_like(N, np.float32)
+    long = dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1)
+    name = f"MLP {epochs} epochs float32 (max_iter={epochs})"
+    ours = median_time(lambda: NumpyNetClassifier(**mlp_params(**long)).fit(X, y), repeats, warmup=0)
+    sk = median_time(lambda: MLPClassifier(**mlp_params(**long)).fit(X, y), repeats, warmup=0)
+    results = {"mlp_long_float32_vs_sklearn": row(name, ours, sk, "MLPClassifier")}
+    if torch is not None:
+        run = torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, np.float32, epochs=epochs)
+        t = median_time(run, repeats, warmup=0)
+        results["mlp_long_float32_vs_torch"] = row(name, ours, t, "torch (tensor loop, new model)")
     return results
 
 
@@ -157,6 +178,7 @@ def main():
     print(f"{'workload':<44}{'ours s':>10}{'reference s':>12}  ratio")
     results = {}
     results.update(bench_mlp(torch, args.repeats))
+    results.update(bench_long_mlp(torch, min(args.repeats, 3)))
     results.update(bench_cnn(torch, args.repeats))
     results.update(bench_predict(args.repeats))
     if not args.skip_memory:
