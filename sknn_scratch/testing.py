@@ -7,7 +7,8 @@
 * float32 input gives float32 parameters, output, ``gradInput`` and gradients, with
   values close to the float64 ones;
 * the output has the expected shape and ``gradInput`` the shape of the input;
-* parameter gradients accumulate: two ``backward`` calls give twice the gradient;
+* parameter gradients accumulate: two ``backward`` calls give twice the gradient, and
+  ``setGradParameters`` gives the gradient of one, whatever the arrays held before;
 * ``train()`` / ``evaluate()`` set ``training``; evaluation is deterministic and does
   not change the module's parameters or buffers.
 
@@ -211,6 +212,18 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
     m.zeroGradParameters()
     for index, (_, g) in enumerate(_flat_params(m)):
         assert not np.any(g), f"{name}: zeroGradParameters left parameter gradient {index} non-zero"
+
+    # setGradParameters: the gradient of one backward, whatever the arrays held before
+    m = _fresh(template, True)
+    m.forward(x)
+    for _, g in _flat_params(m):
+        g.fill(7.0)
+    m.updateGradInput(x, R)
+    m.setGradParameters(x, R)
+    for index, (g1, (_, g2)) in enumerate(zip(once, _flat_params(m), strict=True)):
+        assert np.allclose(g2, g1, rtol=1e-10, atol=1e-12), (
+            f"{name}: setGradParameters does not give the gradient of one backward for parameter {index}"
+        )
 
     # float32 end to end; the parameters follow the input dtype
     m32 = _fresh(template, True)

@@ -99,9 +99,9 @@ def test_fit_trains_flushing_and_restores_the_mode(monkeypatch, solver):
     seen = []
     original = NumpyNetClassifier._loss_grad
 
-    def spy(self, *args):
+    def spy(self, *args, **kwargs):
         seen.append(flushing())
-        return original(self, *args)
+        return original(self, *args, **kwargs)
 
     monkeypatch.setattr(NumpyNetClassifier, "_loss_grad", spy)
     clf = NumpyNetClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=2, random_state=0)
@@ -116,7 +116,7 @@ def test_fit_restores_the_mode_when_training_raises(monkeypatch):
     X, y = load_digits(return_X_y=True)
     calls = []
 
-    def failing(self, *args):
+    def failing(self, *args, **kwargs):
         calls.append(flushing())
         raise RuntimeError("stop")
 

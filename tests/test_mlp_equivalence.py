@@ -50,6 +50,8 @@ def test_initial_weights_equal_mlp(activation):
     "params",
     [
         dict(solver="adam", alpha=1e-3),
+        dict(solver="adam", alpha=5.0),  # the L2 term dominates the gradients
+        dict(solver="sgd", alpha=2.0, momentum=0.9, nesterovs_momentum=False, learning_rate_init=0.05),
         dict(solver="sgd", momentum=0.9, nesterovs_momentum=True, learning_rate_init=0.05),
         dict(solver="sgd", momentum=0.5, nesterovs_momentum=False, learning_rate="invscaling", learning_rate_init=0.5),
         dict(solver="lbfgs", alpha=1e-2),

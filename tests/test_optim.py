@@ -163,3 +163,51 @@ def test_aligned_zeros(dtype, shape):
     assert a.shape == shape and a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable
     assert a.ctypes.data % optimizers.ALIGNMENT == 0 or a.size == 0
     assert not a.any()
+
+
+@pytest.mark.parametrize("make_opt", [lambda: Adam(0.01), lambda: SGD(0.05, momentum=0.8, nesterov=True)])
+def test_weight_decay_adds_the_l2_gradient_per_parameter(problem, make_opt):
+    params, grads = problem
+    decays = (0.3, 0.0)
+    with_decay = [p.copy() for p in params]
+    by_hand = [p.copy() for p in params]
+    opt_decay, opt_hand = make_opt(), make_opt()
+    for _ in range(3):
+        work_grads = [g.copy() for g in grads]
+        opt_decay.step(with_decay, work_grads, weight_decay=decays)
+        full = [g + d * p for g, d, p in zip(grads, decays, by_hand, strict=True)]
+        # the gradients are completed in place: afterwards they hold the full gradient
+        for got, want in zip(work_grads, full, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-14)
+        opt_hand.step(by_hand, full)
+    for a, b, p in zip(with_decay, by_hand, params, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+        assert np.abs(a - p).min() > 0
+    # one value applies to every parameter
+    one, each = [p.copy() for p in params], [p.copy() for p in params]
+    make_opt().step(one, [g.copy() for g in grads], weight_decay=0.2)
+    make_opt().step(each, [g.copy() for g in grads], weight_decay=[0.2, 0.2])
+    for a, b in zip(one, each, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [[0.1], [0.1, 0.2, 0.3], -0.1, [0.1, float("nan")]])
+def test_bad_weight_decay_is_an_error_before_any_change(problem, bad):
+    params, grads = problem
+    work, work_grads = [p.copy() for p in params], [g.copy() for g in grads]
+    opt = Adam()
+    with pytest.raises(ValueError, match="weight_decay"):
+        opt.step(work, work_grads, weight_decay=bad)
+    assert opt.t == 0 and opt.state == {}
+    for a, b in zip(work + work_grads, params + grads, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_read_only_parameter_leaves_the_others_and_the_state_unchanged():
+    a, b = np.ones(3), np.ones(3)
+    b.setflags(write=False)
+    opt = Adam()
+    with pytest.raises(ValueError, match="parameter 1 is read-only"):
+        opt.step([a, b], [np.ones(3), np.ones(3)])
+    assert opt.t == 0
+    np.testing.assert_array_equal(a, 1.0)

@@ -58,9 +58,9 @@ def two_threads(monkeypatch):
     monkeypatch.setattr(base, "blas_threads", lambda: threads.n)
     original = SplitBatch.loss_grad
 
-    def spy(self, X, Y, sample_weight):
+    def spy(self, X, Y, sample_weight, accumulate=True):
         threads.calls.append(X.shape[0])
-        return original(self, X, Y, sample_weight)
+        return original(self, X, Y, sample_weight, accumulate)
 
     monkeypatch.setattr(SplitBatch, "loss_grad", spy)
     return threads

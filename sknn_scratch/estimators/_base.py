@@ -105,8 +105,8 @@ class _Packed:
         self.params = aligned_zeros(total, dtype)
         self.grads = aligned_zeros(total, dtype)
         n_decay = int(sum(size for (_, pname, _), size in zip(slots, sizes, strict=True) if pname == "W"))
-        self.decay_params = self.params[:n_decay]
-        self.decay_grads = self.grads[:n_decay]
+        self.decay_params, self.other_params = self.params[:n_decay], self.params[n_decay:]
+        self.decay_grads, self.other_grads = self.grads[:n_decay], self.grads[n_decay:]
         offset = 0
         for (module, pname, gname), size in zip(slots, sizes, strict=True):
             value = getattr(module, pname)
@@ -123,10 +123,21 @@ class _Packed:
         if not decay:
             self.grads.fill(0)
             return 0.0
+        np.multiply(self.decay_params, decay, out=self.decay_grads)
+        self.other_grads.fill(0)
+        return self.penalty(decay)
+
+    def penalty(self, decay):
+        """The L2 term ``decay/2 * sum(W**2)``."""
         weights = self.decay_params
-        np.multiply(weights, decay, out=self.decay_grads)
-        self.grads[weights.size :].fill(0)
-        return 0.5 * decay * float(weights @ weights)
+        return 0.5 * decay * float(weights @ weights) if decay else 0.0
+
+    def step(self, optimizer, decay):
+        """One optimizer step on gradients that lack the L2 term: the optimizer adds
+        ``decay * W`` to the weights' gradients as it updates them."""
+        optimizer.step(
+            [self.decay_params, self.other_params], [self.decay_grads, self.other_grads], weight_decay=(decay, 0.0)
+        )
 
     def is_current(self, net):
         """True while every module still holds views into these vectors."""
@@ -381,22 +392,34 @@ class BaseNumpyNet(BaseEstimator):
             return X.toarray()
         return X
 
-    def _loss_grad(self, X, Y, sample_weight, packed):
-        """Zero the gradients, run forward/backward on a batch and add the L2 term.
+    def _decay(self, X, sample_weight):
+        """The L2 coefficient of a batch: ``alpha`` over its weight, as in MLP."""
+        if not self.alpha:
+            return 0.0
+        return float(self.alpha) / (X.shape[0] if sample_weight is None else float(sample_weight.sum()))
 
-        Returns the batch loss ``sum(w * l) / sum(w) + alpha/2 * ||W||^2 / sum(w)``."""
-        decay = 0.0
-        if self.alpha:
-            decay = float(self.alpha) / (X.shape[0] if sample_weight is None else float(sample_weight.sum()))
-        loss = packed.start_gradients(decay)
+    def _loss_grad(self, X, Y, sample_weight, packed, with_penalty_gradient=True):
+        """Run forward/backward on a batch; return the batch loss ``sum(w * l) / sum(w)
+        + alpha/2 * ||W||^2 / sum(w)``.
+
+        The gradients are *set* to those of the batch (no zeroing needed), including
+        the L2 term's unless ``with_penalty_gradient=False``, which leaves it to
+        :meth:`_Packed.step`."""
+        decay = self._decay(X, sample_weight)
+        if with_penalty_gradient:
+            loss = packed.start_gradients(decay)
+            accumulate = True
+        else:
+            loss = packed.penalty(decay)
+            accumulate = False
         X = self._densify(X)
         split = self.__dict__.get("_split")
         if split is not None:
-            loss += split.loss_grad(X, Y, sample_weight)
+            loss += split.loss_grad(X, Y, sample_weight, accumulate=accumulate)
         else:
             scores = self._net.forward(X)
             data_loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
-            self._net.backward(X, grad, input_grad=False)
+            self._net.backward(X, grad, input_grad=False, accumulate=accumulate)
             loss += data_loss
         return loss
 
@@ -436,8 +459,8 @@ class BaseNumpyNet(BaseEstimator):
                 yb = np.take(Y, rows, axis=0, out=y_buffer[: stop - start], mode="clip")
             else:
                 xb, yb = X[rows], Y[rows]
-            loss = self._loss_grad(xb, yb, wb, packed)
-            optimizer.step([packed.params], [packed.grads])
+            loss = self._loss_grad(xb, yb, wb, packed, with_penalty_gradient=False)
+            packed.step(optimizer, self._decay(xb, wb))
             total += loss * (stop - start)
         return total / n
 

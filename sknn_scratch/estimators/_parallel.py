@@ -123,29 +123,28 @@ class SplitBatch:
         return np.linspace(0, n, parts + 1).round().astype(int) if parts >= 2 else None
 
     @staticmethod
-    def _run(worker, X, Y, sample_weight, total_weight):
+    def _run(worker, X, Y, sample_weight, total_weight, accumulate):
         net, head, own = worker
-        if own is not None:
-            own.fill(0)
         scores = net.forward(X)
         loss, grad = head.loss_and_grad(scores, Y, sample_weight, total_weight=total_weight)
-        net.backward(X, grad, input_grad=False)
+        # a replica's own gradients are always set: only the sum over parts counts
+        net.backward(X, grad, input_grad=False, accumulate=accumulate and own is None)
         return loss
 
-    def loss_grad(self, X, Y, sample_weight):
+    def loss_grad(self, X, Y, sample_weight, accumulate=True):
         """Loss of the batch ``(X, Y)`` (weighted mean), with its gradient added into
-        ``grads`` (which the caller zeroes). Batches too small to split run whole in
-        the calling thread."""
+        ``grads`` (``accumulate=False``: written over ``grads``). Batches too small to
+        split run whole in the calling thread."""
         n = X.shape[0]
         bounds = self._bounds(n)
         if bounds is None:
-            return self._run(self._workers[0], X, Y, sample_weight, None)
+            return self._run(self._workers[0], X, Y, sample_weight, None, accumulate)
         total = float(n) if sample_weight is None else float(sample_weight.sum())
 
         def part(k):
             rows = slice(bounds[k], bounds[k + 1])
             weights = None if sample_weight is None else sample_weight[rows]
-            return self._run(self._workers[k], X[rows], Y[rows], weights, total)
+            return self._run(self._workers[k], X[rows], Y[rows], weights, total, accumulate)
 
         def in_worker(k):
             with flush_denormals():  # the mode is per thread: as in the caller's

@@ -52,13 +52,18 @@ class Sequential(Module):
         self.output = out
         return out
 
-    def backward(self, input, gradOutput, *, input_grad=True):
+    def backward(self, input, gradOutput, *, input_grad=True, accumulate=True):
         """Back-propagate through the chain, last module first.
 
         ``input_grad=False`` skips the gradient with respect to ``input``: modules before
-        the first one with parameters are skipped, that one only accumulates its parameter
+        the first one with parameters are skipped, that one only computes its parameter
         gradients, and ``gradInput`` is None. A network's first layer never needs it
         during training.
+
+        ``accumulate=False`` *sets* the parameter gradients to this batch's instead of
+        adding to them, so no :meth:`zeroGradParameters` is needed first: modules that
+        override :meth:`~Module.setGradParameters` write them directly, the others are
+        zeroed and then run their own ``backward``.
         """
         grad = gradOutput
         first = 0
@@ -68,10 +73,22 @@ class Sequential(Module):
             module = self.modules[i]
             layer_input = self.modules[i - 1].output if i > 0 else input
             try:
-                if i == first and not input_grad and not isinstance(module, Sequential):
-                    module.accGradParameters(layer_input, grad)
+                if isinstance(module, Sequential):
+                    grad = module.backward(layer_input, grad, accumulate=accumulate)
+                elif i == first and not input_grad:
+                    if accumulate:
+                        module.accGradParameters(layer_input, grad)
+                    else:
+                        module.setGradParameters(layer_input, grad)
                     grad = None
+                elif accumulate:
+                    grad = module.backward(layer_input, grad)
+                elif type(module).setGradParameters is not Module.setGradParameters:
+                    grad_output = grad
+                    grad = module.updateGradInput(layer_input, grad_output)
+                    module.setGradParameters(layer_input, grad_output)
                 else:
+                    module.zeroGradParameters()
                     grad = module.backward(layer_input, grad)
             except Exception as exc:
                 exc.add_note(f"in backward of layer {i} of Sequential: {module!r}")

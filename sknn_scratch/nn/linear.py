@@ -101,5 +101,14 @@ class Linear(Module):
         if self.bias:
             self.gradb += gradOutput.sum(axis=0)
 
+    def setGradParameters(self, input, gradOutput):
+        if sp.issparse(input):
+            return super().setGradParameters(input, gradOutput)
+        np.matmul(gradOutput.T, input, out=self.gradW)  # written in place: no temporary
+        if self.bias:
+            np.sum(gradOutput, axis=0, out=self.gradb)
+        else:
+            self.gradb.fill(0)
+
     def extra_repr(self):
         return f"{self.n_in}, {self.n_out}" + ("" if self.bias else ", bias=False")

@@ -3,7 +3,8 @@
 A module maps an input array to ``output`` in :meth:`Module.updateOutput` and maps
 ``dLoss/dOutput`` to ``gradInput = dLoss/dInput`` in :meth:`Module.updateGradInput`.
 Parameter gradients *accumulate* in :meth:`Module.accGradParameters` (``+=``), so a
-training loop calls :meth:`Module.zeroGradParameters` before each backward pass.
+training loop calls :meth:`Module.zeroGradParameters` before each backward pass (or
+sets them with :meth:`Module.setGradParameters`, which skips the zeroing).
 
 Beyond the notebook, every module declares the names of its parameter arrays in
 ``_parameters`` and of their gradients in ``_gradients``; the base class derives
@@ -89,6 +90,15 @@ class Module:
 
     def accGradParameters(self, input, gradOutput):
         """Accumulate the gradients of the parameters (no-op without parameters)."""
+
+    def setGradParameters(self, input, gradOutput):
+        """Set the parameter gradients to those of this batch instead of adding to them:
+        :meth:`zeroGradParameters` then :meth:`accGradParameters`. Layers override it
+        to write the gradients directly (no zeroing pass, no temporary sum); an override
+        must give what the default gives. ``Sequential.backward(..., accumulate=False)``
+        uses it."""
+        self.zeroGradParameters()
+        self.accGradParameters(input, gradOutput)
 
     def zeroGradParameters(self):
         """Set every parameter gradient to zero, in place."""

@@ -53,18 +53,30 @@ def _in_chunks(kernel, arrays, *args):
         kernel(*(a[start : start + step] for a in flat), *args)
 
 
-def sgd_step(var, grad, velocity, learning_rate, momentum, nesterov=False):
+def _add_decay(var, grad, decay, scratch):
+    """``grad += decay * var`` (the gradient of the L2 term ``decay/2 * ||var||**2``),
+    through ``scratch``."""
+    np.multiply(var, decay, out=scratch)
+    grad += scratch
+
+
+def sgd_step(var, grad, velocity, learning_rate, momentum, nesterov=False, weight_decay=0.0, scratch=None):
     """One SGD-with-momentum update, in place.
 
     ``velocity = momentum * velocity + learning_rate * grad`` and ``var -= velocity``
     (with Nesterov: ``var -= momentum * velocity + learning_rate * grad``). This is the
     seed notebook's code; it equals scikit-learn's MLP update with the velocity's sign
     flipped. (The notebook's text writes ``v = beta v + (1 - beta) g``; its code, kept
-    here, scales the gradient by the learning rate instead.)
+    here, scales the gradient by the learning rate instead.) A non-zero
+    ``weight_decay`` first adds ``weight_decay * var`` to ``grad`` (in place).
+    ``scratch`` (shaped like ``var``) avoids temporaries when given.
     """
     momentum = float(momentum)  # a NumPy float64 scalar would compute float32 arrays in float64
+    step = np.empty_like(var) if scratch is None else scratch
+    if weight_decay:
+        _add_decay(var, grad, float(weight_decay), step)
     velocity *= momentum
-    step = np.multiply(grad, float(learning_rate), dtype=var.dtype)
+    np.multiply(grad, float(learning_rate), out=step)
     velocity += step
     if nesterov:
         step += momentum * velocity
@@ -107,22 +119,40 @@ def adam_step(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch=None):
     _adam_update(var, m, v, tmp, lr_t, epsilon)
 
 
-def adam_step_scaled(var, grad, M, V, scratch, factor, beta1, beta2, epsilon_scaled):
+def adam_step_scaled(var, grad, M, V, scratch, factor, beta1, beta2, epsilon_scaled, weight_decay=0.0):
     """:func:`adam_step` on moments kept in units that save two passes over the data.
 
     With ``M = m / (1 - beta1)`` and ``V = v / (1 - beta2)`` the moment updates lose a
     multiplication each (``M = beta1 M + g``, ``V = beta2 V + g**2``), and the update
     ``lr_t m / (sqrt(v) + eps)`` becomes ``factor * M / (sqrt(V) + epsilon_scaled)``
     with ``factor = lr_t (1 - beta1) / sqrt(1 - beta2)`` and ``epsilon_scaled = eps /
-    sqrt(1 - beta2)``: the same step, in ten passes instead of twelve.
+    sqrt(1 - beta2)``: the same step, in ten passes instead of twelve. A non-zero
+    ``weight_decay`` first adds ``weight_decay * var`` to ``grad`` (in place).
     """
     factor, beta1, beta2, epsilon_scaled = float(factor), float(beta1), float(beta2), float(epsilon_scaled)
+    if weight_decay:
+        _add_decay(var, grad, float(weight_decay), scratch)
     M *= beta1
     M += grad
     V *= beta2
     np.multiply(grad, grad, out=scratch)
     V += scratch
     _adam_update(var, M, V, scratch, factor, epsilon_scaled)
+
+
+def _sgd_kernel(var, grad, velocity, scratch, learning_rate, momentum, nesterov, weight_decay):
+    sgd_step(var, grad, velocity, learning_rate, momentum, nesterov, weight_decay, scratch)
+
+
+def _weight_decays(weight_decay, n):
+    """``weight_decay`` as one float per parameter (validated before any update)."""
+    values = [weight_decay] * n if np.ndim(weight_decay) == 0 else list(weight_decay)
+    if len(values) != n:
+        raise ValueError(f"weight_decay has {len(values)} values for {n} parameters")
+    values = [float(v) for v in values]
+    if not all(np.isfinite(v) and v >= 0 for v in values):
+        raise ValueError(f"weight_decay must be finite and non-negative, got {weight_decay!r}")
+    return values
 
 
 def flatten_pairs(variables, gradients):
@@ -154,15 +184,30 @@ class Optimizer:
         """Forget the accumulated state (moments, step count)."""
         self.state = {}
 
-    def step(self, params, grads):
+    def step(self, params, grads, weight_decay=0.0):
+        """Update ``params`` in place from ``grads``.
+
+        Parameters
+        ----------
+        params, grads : lists of ndarrays
+            Aligned, flat or nested (as ``Sequential.getParameters()`` returns them).
+        weight_decay : float or sequence of floats, default=0.0
+            Coefficient of an L2 term ``weight_decay/2 * ||param||**2`` whose gradient
+            ``weight_decay * param`` is added to ``grads`` (in place) before the
+            update: one value for every parameter, or one per parameter in the
+            flattened order. Cheaper than adding it beforehand: the update reads the
+            parameter anyway.
+        """
         pairs = flatten_pairs(params, grads)
-        self._begin_step()
-        for index, (var, grad) in enumerate(pairs):
+        decays = _weight_decays(weight_decay, len(pairs))
+        for index, (var, _) in enumerate(pairs):
             if not var.flags.writeable:
                 raise ValueError(
                     f"parameter {index} is read-only (e.g. loaded from a memory map); copy it before training"
                 )
-            self._update(index, var, grad)
+        self._begin_step()
+        for index, ((var, grad), decay) in enumerate(zip(pairs, decays, strict=True)):
+            self._update(index, var, grad, decay)
 
     def _slot(self, name, index, like):
         slots = self.state.setdefault(name, {})
@@ -176,7 +221,7 @@ class Optimizer:
     def _begin_step(self):
         pass
 
-    def _update(self, index, var, grad):
+    def _update(self, index, var, grad, weight_decay):
         raise NotImplementedError
 
     def __repr__(self):
@@ -199,9 +244,12 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def _update(self, index, var, grad):
+    def _update(self, index, var, grad, weight_decay):
         velocity = self._slot("velocity", index, var)
-        _in_chunks(sgd_step, (var, grad, velocity), self.learning_rate, self.momentum, self.nesterov)
+        scratch = self._slot("scratch", index, var)
+        _in_chunks(
+            _sgd_kernel, (var, grad, velocity, scratch), self.learning_rate, self.momentum, self.nesterov, weight_decay
+        )
 
 
 class Adam(Optimizer):
@@ -248,9 +296,11 @@ class Adam(Optimizer):
         self._factor = adam_lr(self.learning_rate, b1, b2, t) * (1 - b1) / root
         self._epsilon_scaled = self.epsilon / root
 
-    def _update(self, index, var, grad):
+    def _update(self, index, var, grad, weight_decay):
         M = self._slot("m", index, var)
         V = self._slot("v", index, var)
         scratch = self._slot("scratch", index, var)
         b1, b2 = self.state["betas"]
-        _in_chunks(adam_step_scaled, (var, grad, M, V, scratch), self._factor, b1, b2, self._epsilon_scaled)
+        _in_chunks(
+            adam_step_scaled, (var, grad, M, V, scratch), self._factor, b1, b2, self._epsilon_scaled, weight_decay
+        )
