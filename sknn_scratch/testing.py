@@ -83,15 +83,14 @@ def _rel_error(a, b):
 def _fd_grad(fun, x, eps):
     """Central finite differences of scalar ``fun()`` w.r.t. array ``x`` (perturbed in place)."""
     grad = np.zeros(x.shape, dtype=np.float64)
-    flat, gflat = x.reshape(-1), grad.reshape(-1)
-    for i in range(flat.size):
-        orig = flat[i]
-        flat[i] = orig + eps
+    for i in np.ndindex(x.shape):  # indexing works in place whatever the memory layout
+        orig = x[i]
+        x[i] = orig + eps
         plus = fun()
-        flat[i] = orig - eps
+        x[i] = orig - eps
         minus = fun()
-        flat[i] = orig
-        gflat[i] = (plus - minus) / (2 * eps)
+        x[i] = orig
+        grad[i] = (plus - minus) / (2 * eps)
     return grad
 
 

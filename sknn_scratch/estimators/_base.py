@@ -29,7 +29,7 @@ from sklearn.utils.validation import _check_sample_weight, assert_all_finite, ch
 from ..fpenv import flush_denormals
 from ..nn import Conv2d, Linear, Sequential, as_generator
 from ..optim import SGD, Adam
-from ..optim.optimizers import aligned_zeros
+from ..optim.optimizers import aligned_zeros, memory_order, shaped_like_order
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
 from ._parallel import MIN_PART, SplitBatch, blas_threads
 
@@ -110,10 +110,11 @@ class _Packed:
         offset = 0
         for (module, pname, gname), size in zip(slots, sizes, strict=True):
             value = getattr(module, pname)
-            view = self.params[offset : offset + size].reshape(value.shape)
+            order = memory_order(value)  # e.g. Linear's column-major W
+            view = shaped_like_order(self.params[offset : offset + size], value.shape, order)
             view[...] = value
             setattr(module, pname, view)
-            setattr(module, gname, self.grads[offset : offset + size].reshape(value.shape))
+            setattr(module, gname, shaped_like_order(self.grads[offset : offset + size], value.shape, order))
             offset += size
 
     def start_gradients(self, decay=0.0):

@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from ..fpenv import flush_denormals
+from ..optim.optimizers import memory_order, shaped_like_order
 
 __all__ = ["SplitBatch", "blas_threads"]
 
@@ -71,7 +72,7 @@ def _replicate(net, grads):
         for name in original._gradients:
             value = getattr(original, name)
             start = (value.__array_interface__["data"][0] - base) // value.itemsize
-            setattr(twin, name, own[start : start + value.size].reshape(value.shape))
+            setattr(twin, name, shaped_like_order(own[start : start + value.size], value.shape, memory_order(value)))
     return replica, own
 
 

@@ -27,8 +27,9 @@ CHUNK_BYTES = 1 << 18
 ALIGNMENT = 64
 
 
-def aligned_zeros(shape, dtype):
-    """A zeroed C-contiguous array whose data starts on a :data:`ALIGNMENT` boundary.
+def aligned_zeros(shape, dtype, order="C"):
+    """A zeroed contiguous array (``order`` "C" or "F") whose data starts on an
+    :data:`ALIGNMENT` boundary.
 
     ``np.zeros`` of a large array usually starts 16 bytes into a page, so vector loads
     straddle cache lines; element-wise passes over aligned buffers run ~10 % faster.
@@ -37,13 +38,29 @@ def aligned_zeros(shape, dtype):
     size = int(np.prod(shape, dtype=np.int64))
     raw = np.zeros(size * dtype.itemsize + ALIGNMENT, dtype=np.uint8)
     start = -raw.ctypes.data % ALIGNMENT
-    return raw[start : start + size * dtype.itemsize].view(dtype).reshape(shape)
+    return shaped_like_order(raw[start : start + size * dtype.itemsize].view(dtype), shape, order)
+
+
+def shaped_like_order(flat, shape, order="C"):
+    """The 1-D contiguous ``flat`` as an array of ``shape`` laid out in ``order``
+    (a view)."""
+    if order == "F":
+        return flat.reshape(tuple(shape)[::-1]).T
+    return flat.reshape(shape)
+
+
+def memory_order(array):
+    """ "F" for an array that is Fortran- but not C-contiguous, else "C"."""
+    return "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
 def _in_chunks(kernel, arrays, *args):
     """Run ``kernel(*chunks, *args)`` over successive :data:`CHUNK_BYTES` slices of the
-    same-shaped ``arrays`` (whole when any of them is not contiguous)."""
-    flat = [a.reshape(-1) if a.flags.c_contiguous else None for a in arrays]
+    same-shaped ``arrays`` in memory order (whole when they are not all contiguous in
+    the same order)."""
+    order = memory_order(arrays[0])
+    contiguous = "C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"
+    flat = [a.ravel(order="K") if a.flags[contiguous] else None for a in arrays]
     n = arrays[0].size
     step = max(CHUNK_BYTES // arrays[0].itemsize, 1)
     if any(a is None for a in flat) or n <= step:
@@ -213,7 +230,7 @@ class Optimizer:
         slots = self.state.setdefault(name, {})
         buf = slots.get(index)
         if buf is None or buf.shape != like.shape or buf.dtype != like.dtype:
-            buf = slots[index] = aligned_zeros(like.shape, like.dtype)
+            buf = slots[index] = aligned_zeros(like.shape, like.dtype, memory_order(like))
         elif not buf.flags.writeable:  # e.g. state loaded from a read-only memory map
             buf = slots[index] = buf.copy()
         return buf
