@@ -323,6 +323,57 @@ def test_bad_input_changes_nothing():
     assert not hasattr(fresh, "classes_")
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam"),
+        dict(solver="sgd", shuffle=False),
+        dict(solver="adam", early_stopping=True),  # the bad row may land in the validation part
+        dict(solver="lbfgs"),
+    ],
+    ids=["adam", "sgd-no-shuffle", "early-stopping", "lbfgs"],
+)
+def test_fit_rejects_non_finite_input_in_any_row(value, params):
+    # a new network's fit checks each batch as it is gathered; the error is the same
+    message = "Input X contains NaN" if np.isnan(value) else "Input X contains infinity"
+    for row in (0, 77, 149):
+        bad = X_IRIS.astype(np.float32)
+        bad[row, 3] = value
+        clf = NumpyNetClassifier(hidden_layer_sizes=(4,), batch_size=16, max_iter=2, random_state=0, **params)
+        with pytest.raises(ValueError, match=message):
+            clf.fit(bad, Y_IRIS)
+        assert not hasattr(clf, "coefs_") and not hasattr(clf, "classes_")
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_fit_checks_rows_of_zero_weight_and_refits_change_nothing_on_error():
+    bad = X_IRIS.copy()
+    bad[140:, 0] = np.nan
+    weights = np.ones(150)
+    weights[135:] = 0.0  # the last batch (rows 135-149 without shuffling) carries no gradient
+    clf = NumpyNetClassifier(hidden_layer_sizes=(4,), batch_size=15, shuffle=False, max_iter=2, random_state=0)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        clf.fit(bad, Y_IRIS, sample_weight=weights)
+    fitted = NumpyNetClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(X_IRIS, Y_IRIS)
+    before = fitted.predict_proba(X_IRIS)
+    for warm_start in (False, True):  # a new network, or the fitted one trained further
+        with pytest.raises(ValueError, match="Input X contains NaN"):
+            fitted.set_params(warm_start=warm_start).fit(bad, Y_IRIS)
+        np.testing.assert_array_equal(fitted.predict_proba(X_IRIS), before)
+
+
+def test_batch_check_tells_overflow_from_non_finite_input():
+    clf = NumpyNetClassifier()
+    huge = np.full((4, 3), np.finfo(np.float32).max / 2, dtype=np.float32)  # its sum overflows
+    ones = np.ones(3, dtype=np.float32)
+    clf._check_finite_rows(huge, ones)  # finite: no error
+    huge[2, 1] = -np.inf
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        clf._check_finite_rows(huge, ones)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_packed_gradients_start_from_the_l2_penalty(dtype):
     from sknn_scratch.estimators._base import _Packed
