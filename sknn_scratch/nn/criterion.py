@@ -278,6 +278,18 @@ class SoftmaxCrossEntropyCriterion(_Head):
     def _loss_terms(self, z, y, pred):
         return -y * log_softmax(z)
 
+    def loss_and_grad(self, input, target, sample_weight=None, *, total_weight=None):
+        # the base class's computation with the log-softmax evaluated once, not twice
+        y = self._target(input, target)
+        scale = _sample_scale(input, sample_weight, total_weight)
+        log_p = log_softmax(input)
+        self.output = _mean(-y * log_p, scale)
+        pred = np.exp(log_p, out=log_p)
+        pred -= y
+        pred *= scale
+        self.gradInput = pred
+        return self.output, self.gradInput
+
 
 class SigmoidBCECriterion(_Head):
     """Logistic + binary cross-entropy on scores (binary and multilabel log-loss),
