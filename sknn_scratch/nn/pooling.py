@@ -77,6 +77,7 @@ class MaxPool2d(Module):
             )
         self._cache_input = None
         self._cache_argmax = None
+        self._cache_corners = None
 
     def _geometry(self, shape):
         if len(shape) != 4:
@@ -134,6 +135,22 @@ class MaxPool2d(Module):
             np.maximum(argmax, offset, out=argmax)
         return out.reshape(N, C, Ho, Wo), argmax.reshape(N, C, Ho, Wo)
 
+    def _max_positions(self, argmax, padded_shape, Ho, Wo):
+        """Flat index into the padded input ``padded_shape`` of each window's maximum:
+        the window's first element (kept from batch to batch while the shapes match)
+        plus the offset ``i * Wp + j`` of kernel entry ``argmax = i * k + j``."""
+        N, C, Hp, Wp = padded_shape
+        k, s = self.kernel_size, self.stride
+        key = (padded_shape, Ho, Wo)
+        cached = getattr(self, "_cache_corners", None)  # absent from models pickled before it existed
+        if cached is None or cached[0] != key:
+            rows = (np.arange(N * C).reshape(-1, 1, 1) * Hp + s * np.arange(Ho).reshape(1, -1, 1)) * Wp
+            corners = (rows + s * np.arange(Wo)).reshape(N, C, Ho, Wo)
+            offsets = (np.arange(k).reshape(-1, 1) * Wp + np.arange(k)).reshape(-1)
+            cached = self._cache_corners = (key, corners.astype(np.intp), offsets.astype(np.intp))
+        _, corners, offsets = cached
+        return np.add(corners, np.take(offsets, argmax))
+
     def updateOutput(self, input):
         x = np.asarray(input)
         shape = self._geometry(x.shape)
@@ -160,20 +177,16 @@ class MaxPool2d(Module):
         if input is not self._cache_input or argmax is None:  # not the forward input: recompute
             argmax = self._pool(x, shape)[1]
         k, s, p = self.kernel_size, self.stride, self.padding
-        if s == k and not p and H == s * Ho and W == s * Wo:  # the windows tile the input
-            gxp = np.empty((N, C, H, W), dtype=x.dtype)
+        gxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=x.dtype)
+        if s >= k:  # windows do not overlap: each maximum's input element gets one value
+            gxp.reshape(-1)[self._max_positions(argmax, gxp.shape, Ho, Wo).reshape(-1)] = gradOutput.reshape(-1)
         else:
-            gxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=x.dtype)
-        sN, sC, sH, sW = gxp.strides
-        # view[i, j, n, c, h, w] is gxp[n, c, h * s + i, w * s + j]; distinct elements for fixed (i, j)
-        view = as_strided(gxp, shape=(k, k, N, C, Ho, Wo), strides=(sH, sW, sN, sC, s * sH, s * sW))
-        for i in range(k):
-            for j in range(k):
-                hit = argmax == i * k + j
-                if s >= k:  # windows do not overlap: each input element gets at most one value
-                    np.multiply(gradOutput, hit, out=view[i, j])
-                else:
-                    view[i, j] += gradOutput * hit
+            sN, sC, sH, sW = gxp.strides
+            # view[i, j, n, c, h, w] is gxp[n, c, h * s + i, w * s + j]; distinct elements for fixed (i, j)
+            view = as_strided(gxp, shape=(k, k, N, C, Ho, Wo), strides=(sH, sW, sN, sC, s * sH, s * sW))
+            for i in range(k):
+                for j in range(k):
+                    view[i, j] += gradOutput * (argmax == i * k + j)
         if p:
             gxp = np.ascontiguousarray(gxp[:, :, p : p + H, p : p + W])
         self.gradInput = gxp

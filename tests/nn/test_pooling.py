@@ -213,3 +213,14 @@ def test_empty_batch():
     out = pool.forward(x)
     assert out.shape == (0, 3, 2, 2)
     assert pool.backward(x, out).shape == x.shape
+
+
+def test_gradient_after_the_batch_shape_changes():
+    # the window positions kept from the last batch must follow a new shape
+    rng = np.random.default_rng(3)
+    pool = MaxPool2d(2)
+    for shape in [(3, 2, 6, 6), (3, 2, 6, 6), (2, 2, 6, 6), (2, 3, 4, 8), (3, 2, 6, 6)]:
+        x = np.maximum(rng.normal(size=shape), 0)  # ReLU-like: windows of tied zeros
+        out = pool.forward(x)
+        R = rng.normal(size=out.shape)
+        np.testing.assert_array_equal(pool.backward(x, R), naive_grad(x, naive_pool(x, 2, None, 0)[1], R))
