@@ -61,9 +61,10 @@ class Sequential(Module):
         during training.
 
         ``accumulate=False`` *sets* the parameter gradients to this batch's instead of
-        adding to them, so no :meth:`zeroGradParameters` is needed first: modules that
-        override :meth:`~Module.setGradParameters` write them directly, the others are
-        zeroed and then run their own ``backward``.
+        adding to them, so no :meth:`zeroGradParameters` is needed first: a module that
+        overrides :meth:`~Module.setGradParameters` runs ``updateGradInput`` and then
+        ``setGradParameters`` (writing its gradients directly), the others are zeroed
+        and run their own ``backward``.
         """
         grad = gradOutput
         first = 0

@@ -50,7 +50,7 @@ def shaped_like_order(flat, shape, order="C"):
 
 
 def memory_order(array):
-    """ "F" for an array that is Fortran- but not C-contiguous, else "C"."""
+    """The layout of ``array``: ``"F"`` when it is Fortran- but not C-contiguous, else ``"C"``."""
     return "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
