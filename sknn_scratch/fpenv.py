@@ -94,13 +94,13 @@ def _environment():
     saved = env.enter()
     if saved is None:
         return None
-    try:
-        flushed = tiny * half == 0
-    finally:
-        env.exit(saved)
-    if not flushed or tiny * half == 0:
-        return None
-    return env
+    with np.errstate(under="ignore"):  # even under np.seterr(all="raise")
+        try:
+            flushed = tiny * half == 0
+        finally:
+            env.exit(saved)
+        restored = tiny * half != 0
+    return env if flushed and restored else None
 
 
 def flush_denormals_supported() -> bool:

@@ -125,3 +125,15 @@ def test_fit_restores_the_mode_when_training_raises(monkeypatch):
         NumpyNetClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X[:50], y[:50])
     assert calls == [True]
     assert not flushing()
+
+
+def test_probe_works_when_numpy_raises_on_underflow():
+    fpenv._environment.cache_clear()
+    try:
+        with np.errstate(all="raise"):  # the probe multiplies into the subnormal range
+            supported = flush_denormals_supported()
+            with flush_denormals() as active:
+                assert active == supported
+        assert supported or not KNOWN_PLATFORM
+    finally:
+        fpenv._environment.cache_clear()
