@@ -416,25 +416,24 @@ class Conv2d(Module):
         """The gradient of the padded input's rows ``p .. p + H - 1``, shaped ``(N, C,
         H, Wp)``: with ``gz`` from :meth:`_shifted_gradient`,
 
-        ``gxp[n, c, m] = sum_{o, i, j} W[o, c, k-1-i, k-1-j] gz[n, o, m + i Wp + j]``,
+        ``gxp[n, c, m] = sum_{i, j} sum_o W[o, c, k-1-i, k-1-j] gz[n, o, m + i Wp + j]``,
 
-        an im2col of ``gz`` (one copy) and one batched matrix product, instead of
-        scattering ``k * k`` shifted column gradients."""
-        k, O, C, Wp, e = self.kernel_size, self.out_channels, g.C, g.Wp, gz.itemsize
+        one batched product per kernel offset ``(i, j)``, each reading a shifted window
+        of ``gz`` in place (no im2col copy, which would be ``k * k`` times the size of
+        ``gz``)."""
+        k, C, Wp = self.kernel_size, g.C, g.Wp
         M = g.H * Wp  # the rows of the padded input that hold the input
-        flipped = self.W.transpose(1, 2, 3, 0)[:, ::-1, ::-1, :]
-        W_t = np.ascontiguousarray(flipped).reshape(C, k * k * O)
-        out = np.empty((g.N, C, M), dtype=gz.dtype)
-        step = max(1, _BLOCK_BYTES // (k * k * O * M * e))
         first = gz[:, :, self._pad * Wp :]
-        for start in range(0, g.N, step):
-            part = first[start : start + step]
-            windows = as_strided(
-                part, shape=(part.shape[0], k, k, O, M), strides=(part.strides[0], Wp * e, e, part.strides[1], e)
-            )
-            cols = self._work(("tcols", part.shape[0]), (part.shape[0], k * k * O, M), gz.dtype)
-            np.copyto(cols.reshape(windows.shape), windows)
-            np.matmul(W_t, cols, out=out[start : start + step])
+        # flipped[i, j] = W[:, :, k-1-i, k-1-j].T, shaped (C, O)
+        flipped = np.ascontiguousarray(self.W[:, :, ::-1, ::-1].transpose(2, 3, 1, 0))
+        out = np.empty((g.N, C, M), dtype=gz.dtype)
+        term = self._work("tterm", (g.N, C, M), gz.dtype)
+        for i in range(k):
+            for j in range(k):
+                window = first[:, :, i * Wp + j : i * Wp + j + M]
+                np.matmul(flipped[i, j], window, out=out if i == j == 0 else term)
+                if i or j:
+                    out += term
         return out.reshape(g.N, C, g.H, Wp)
 
     def updateGradInput(self, input, gradOutput):
