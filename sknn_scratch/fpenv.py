@@ -90,16 +90,16 @@ def _environment():
     if libm is None:
         return None
     env = _Environment(libm)
-    tiny, half = np.float32(1e-38), np.float32(0.5)
+    small, factor = np.float32(3e-38), np.float32(0.3)  # an inexact subnormal product: 9e-39
     saved = env.enter()
     if saved is None:
         return None
     with np.errstate(under="ignore"):  # even under np.seterr(all="raise")
         try:
-            flushed = tiny * half == 0
+            flushed = small * factor == 0
         finally:
             env.exit(saved)
-        restored = tiny * half != 0
+        restored = small * factor != 0
     return env if flushed and restored else None
 
 

@@ -341,7 +341,7 @@ class BaseNumpyNet(BaseEstimator):
         defer_check = first_pass and self.solver in _STOCHASTIC_SOLVERS and not get_config()["assume_finite"]
         X, Y, y_raw = self._validate_input(X, y, incremental, reset=first_pass, check_finite=not defer_check)
         if defer_check and sp.issparse(X):  # sparse input is checked on its stored values, cheaply
-            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            self._assert_finite(X)
             defer_check = False
         sample_weight = self._sample_weight(sample_weight, X, y_raw)
         rng = _training_rng(self.random_state)
@@ -408,14 +408,13 @@ class BaseNumpyNet(BaseEstimator):
             return 0.0
         return float(self.alpha) / (X.shape[0] if sample_weight is None else float(sample_weight.sum()))
 
-    def _loss_grad(self, X, Y, sample_weight, packed, with_penalty_gradient=True):
+    def _loss_grad(self, X, Y, sample_weight, packed, decay, with_penalty_gradient=True):
         """Run forward/backward on a batch; return the batch loss ``sum(w * l) / sum(w)
-        + alpha/2 * ||W||^2 / sum(w)``.
+        + decay/2 * ||W||^2`` (``decay`` from :meth:`_decay`).
 
         The gradients are *set* to those of the batch (no zeroing needed), including
         the L2 term's unless ``with_penalty_gradient=False``, which leaves it to
         :meth:`_Packed.step`."""
-        decay = self._decay(X, sample_weight)
         if with_penalty_gradient:
             loss = packed.start_gradients(decay)
             accumulate = True
@@ -474,21 +473,24 @@ class BaseNumpyNet(BaseEstimator):
                 xb, yb = X[rows], Y[rows]
             if check_finite:
                 self._check_finite_rows(xb, ones)
-            loss = self._loss_grad(xb, yb, wb, packed, with_penalty_gradient=False)
-            packed.step(optimizer, self._decay(xb, wb))
+            decay = self._decay(xb, wb)
+            loss = self._loss_grad(xb, yb, wb, packed, decay, with_penalty_gradient=False)
+            packed.step(optimizer, decay)
             total += loss * (stop - start)
         return total / n
 
     def _check_finite_rows(self, X, ones):
         """scikit-learn's NaN/infinity error for a batch of rows, from the sum of the
         batch while it is in cache: ``X @ ones``, a BLAS product three times faster than
-        ``X.sum()`` (a NaN or infinity anywhere makes it NaN or infinite). The entries
-        are examined one by one only when the sum is not finite, which a large finite
-        sum can also cause."""
+        ``X.sum()`` (a NaN or infinity anywhere makes it NaN or infinite)."""
         with np.errstate(over="ignore", invalid="ignore"):
             finite = np.isfinite((X @ ones).sum())
-        if not finite:
-            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+        if not finite:  # or a large finite X overflowed the sum: then nothing is raised
+            self._assert_finite(X)
+
+    def _assert_finite(self, X):
+        """scikit-learn's error for NaN or infinity in ``X``, checked entry by entry."""
+        assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
 
     # -- stochastic solvers ----------------------------------------------------------------
     def _make_optimizer(self):
@@ -531,7 +533,7 @@ class BaseNumpyNet(BaseEstimator):
         if early_stopping:
             (X, Y, sample_weight), validation = self._split_validation(X, Y, y_raw, sample_weight, rng)
             if check_finite:  # validation rows are never in a batch
-                assert_all_finite(validation[0], input_name="X", estimator_name=type(self).__name__)
+                self._assert_finite(validation[0])
             best_params = getattr(self, "_best_params", None)
             if best_params is None or best_params.shape != packed.params.shape:
                 self._best_params = packed.params.copy()
@@ -644,7 +646,7 @@ class BaseNumpyNet(BaseEstimator):
     def _fit_lbfgs(self, X, Y, sample_weight, packed):
         def fun(theta):
             packed.params[...] = theta
-            loss = self._loss_grad(X, Y, sample_weight, packed)
+            loss = self._loss_grad(X, Y, sample_weight, packed, self._decay(X, sample_weight))
             return loss, packed.grads.astype(np.float64)
 
         iteration = [0]
@@ -694,7 +696,7 @@ class BaseNumpyNet(BaseEstimator):
             ensure_all_finite=not defer,
         )
         if defer and sp.issparse(X):  # e.g. a sparse DataFrame
-            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            self._assert_finite(X)
             defer = False
         return self._scores(X, check_finite=defer)
 
@@ -714,7 +716,7 @@ class BaseNumpyNet(BaseEstimator):
                     out = net.modules[0].forward(chunk)
                     finite = np.isfinite(out.sum())
                 if not finite:
-                    assert_all_finite(chunk, input_name="X", estimator_name=type(self).__name__)
+                    self._assert_finite(chunk)
                 for module in net.modules[1:]:
                     out = module.forward(out)
                 parts.append(out)

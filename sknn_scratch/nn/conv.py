@@ -15,7 +15,8 @@ The windows of a block of samples are gathered into a column matrix of shape
 forward pass and ``gradW`` are each one batched matrix product. With stride 1 the
 gradient with respect to the input is itself a correlation: of the output gradient
 (bordered by zeros) with the kernel flipped in both axes and its channel axes swapped,
-computed the same way (one im2col copy, one batched product). With a larger stride it
+computed as one batched product per kernel offset on shifted windows of the gradient
+(no copy). With a larger stride it
 is scattered back from the gradient of the columns with one vectorised addition per
 kernel offset (*col2im*). There is never a Python loop over samples, channels or
 positions.

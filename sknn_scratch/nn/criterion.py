@@ -235,6 +235,11 @@ class _Head(Criterion):
         """Extra constant factor of the gradient (1 for the canonical links)."""
         return 1
 
+    def _terms_and_prediction(self, z, y):
+        """The per-sample loss terms and the predictions (a new array) from scores ``z``."""
+        pred = self.activate(z)
+        return self._loss_terms(z, y, pred), pred
+
     def loss_and_grad(self, input, target, sample_weight=None, *, total_weight=None):
         """Return ``(loss, gradInput)`` from one evaluation of the activation.
 
@@ -244,8 +249,8 @@ class _Head(Criterion):
         """
         y = self._target(input, target)
         scale = _sample_scale(input, sample_weight, total_weight)
-        pred = self.activate(input)
-        self.output = _mean(self._loss_terms(input, y, pred), scale)
+        terms, pred = self._terms_and_prediction(input, y)
+        self.output = _mean(terms, scale)
         pred -= y
         pred *= scale * self._grad_factor(input)
         self.gradInput = pred
@@ -253,7 +258,7 @@ class _Head(Criterion):
 
     def updateOutput(self, input, target, sample_weight=None):
         y = self._target(input, target)
-        terms = self._loss_terms(input, y, self.activate(input))
+        terms = self._terms_and_prediction(input, y)[0]
         self.output = _mean(terms, _sample_scale(input, sample_weight))
         return self.output
 
@@ -275,20 +280,11 @@ class SoftmaxCrossEntropyCriterion(_Head):
     def activate(self, z):
         return np.exp(log_softmax(z))
 
-    def _loss_terms(self, z, y, pred):
-        return -y * log_softmax(z)
-
-    def loss_and_grad(self, input, target, sample_weight=None, *, total_weight=None):
-        # the base class's computation with the log-softmax evaluated once, not twice
-        y = self._target(input, target)
-        scale = _sample_scale(input, sample_weight, total_weight)
-        log_p = log_softmax(input)
-        self.output = _mean(-y * log_p, scale)
-        pred = np.exp(log_p, out=log_p)
-        pred -= y
-        pred *= scale
-        self.gradInput = pred
-        return self.output, self.gradInput
+    def _terms_and_prediction(self, z, y):
+        # the log-softmax once, for both the loss and the probabilities
+        log_p = log_softmax(z)
+        terms = -y * log_p
+        return terms, np.exp(log_p, out=log_p)
 
 
 class SigmoidBCECriterion(_Head):

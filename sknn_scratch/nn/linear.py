@@ -96,24 +96,25 @@ class Linear(Module):
         self.gradInput = gradOutput @ self.W
         return self.gradInput
 
+    def _weight_gradient(self, input, gradOutput, out=None):
+        """``gradOutput.T @ input`` for dense input, computed in ``gradW``'s memory
+        order (into ``out`` when given)."""
+        if self.gradW.flags.f_contiguous:
+            return np.matmul(input.T, gradOutput, out=None if out is None else out.T).T
+        return np.matmul(gradOutput.T, input, out=out)
+
     def accGradParameters(self, input, gradOutput):
         if sp.issparse(input):
             self.gradW += np.asarray((input.T @ gradOutput).T)
-        elif self.gradW.flags.f_contiguous:  # the product in gradW's memory order
-            self.gradW += (input.T @ gradOutput).T
         else:
-            self.gradW += gradOutput.T @ input
+            self.gradW += self._weight_gradient(input, gradOutput)
         if self.bias:
             self.gradb += gradOutput.sum(axis=0)
 
     def setGradParameters(self, input, gradOutput):
         if sp.issparse(input):
             return super().setGradParameters(input, gradOutput)
-        # written in place, in gradW's memory order: no temporary
-        if self.gradW.flags.f_contiguous:
-            np.matmul(input.T, gradOutput, out=self.gradW.T)
-        else:
-            np.matmul(gradOutput.T, input, out=self.gradW)
+        self._weight_gradient(input, gradOutput, out=self.gradW)  # in place: no temporary
         if self.bias:
             np.sum(gradOutput, axis=0, out=self.gradb)
         else:
