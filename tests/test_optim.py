@@ -211,3 +211,56 @@ def test_read_only_parameter_leaves_the_others_and_the_state_unchanged():
         opt.step([a, b], [np.ones(3), np.ones(3)])
     assert opt.t == 0
     np.testing.assert_array_equal(a, 1.0)
+
+
+@pytest.mark.parametrize(
+    "make_opt", [lambda: Adam(learning_rate=0.01), lambda: SGD(learning_rate=0.05, momentum=0.9, nesterov=True)]
+)
+def test_regional_views_update_parts_like_the_whole(make_opt):
+    """Views over disjoint regions of the parameters, stepped one after the other,
+    give the whole optimizer's updates and leave it the state it would have had."""
+    r = np.random.default_rng(0)
+    params = [r.normal(size=50), r.normal(size=7)]
+    grads = [[r.normal(size=50), r.normal(size=7)] for _ in range(4)]
+    whole, split = make_opt(), make_opt()
+    expected = [p.copy() for p in params]
+    got = [p.copy() for p in params]
+    whole.step(expected, [g.copy() for g in grads[0]], weight_decay=[0.1, 0.0])
+    split.step(got, [g.copy() for g in grads[0]], weight_decay=[0.1, 0.0])  # state exists already
+    split._move_state(got, aligned_zeros)
+    regions = [[(0, 0, 32)], [(0, 32, 50), (1, 0, 7)]]
+    views = [split._regional(region) for region in regions]
+    for step, grad in enumerate(grads[1:], start=1):
+        whole.learning_rate = split.learning_rate = 0.01 / step  # a schedule
+        whole.step(expected, [g.copy() for g in grad], weight_decay=[0.1, 0.0])
+        for view, region in zip(views, regions, strict=True):
+            vars(view).update(split._hyperparameters())
+            view.step(
+                [got[i][a:b] for i, a, b in region],
+                [grad[i][a:b].copy() for i, a, b in region],
+                weight_decay=[0.1 if i == 0 else 0.0 for i, _, _ in region],
+            )
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    for name in split._carried:  # the views updated the optimizer's own state
+        for index in (0, 1):
+            np.testing.assert_allclose(split.state[name][index], whole.state[name][index], rtol=1e-12, atol=1e-15)
+    assert views[0].state.get("t") == whole.state.get("t")
+    assert "learning_rate" in split._hyperparameters() and "state" not in split._hyperparameters()
+
+
+def test_move_state_copies_existing_state_and_creates_missing():
+    opt = Adam()
+    params = [np.ones(5), np.ones(3)]
+    opt.step(params[:1], [np.full(5, 0.5)])
+    m0 = opt.state["m"][0].copy()
+    moved = []
+
+    def allocate(shape, dtype, order="C"):
+        moved.append((shape, order))
+        return aligned_zeros(shape, dtype, order)
+
+    opt._move_state(params, allocate)
+    assert len(moved) == 4  # m and v of both parameters
+    np.testing.assert_array_equal(opt.state["m"][0], m0)
+    np.testing.assert_array_equal(opt.state["m"][1], 0)

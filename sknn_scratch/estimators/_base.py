@@ -31,6 +31,7 @@ from ..nn import Conv2d, Linear, Sequential, as_generator
 from ..optim import SGD, Adam
 from ..optim.optimizers import aligned_zeros, memory_order, shaped_like_order
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
+from ._forked import ForkedTraining, forked_training_supported
 from ._parallel import MIN_PART, SplitBatch, blas_threads
 
 __all__ = ["BaseNumpyNet"]
@@ -42,6 +43,13 @@ _PREDICT_CHUNK = 16384
 #: (measured with benchmarks/bench_estimators.py: a dense network is faster on one
 #: thread driving a multi-threaded BLAS)
 _PARALLEL_LAYERS = (Conv2d,)
+#: a training run is split across processes (see ``_forked``) when a step has at least
+#: this much work (multiply-adds of the batch's passes plus ~12 per parameter for the
+#: update: some 0.1 ms on one core; measured on 2 cores, dense networks gain from ~2e6) ...
+_FORK_MIN_STEP_WORK = 3_000_000
+#: ... and it runs at least this many steps (forking and stopping a worker take a few
+#: milliseconds)
+_FORK_MIN_STEPS = 100
 
 
 def _iter_modules(module):
@@ -64,6 +72,22 @@ def _release(net, outputs_only=False):
             module.gradInput = None
             for key in [k for k in vars(module) if k.startswith("_cache")]:
                 setattr(module, key, None)
+
+
+def _work_per_sample(net, modules, x):
+    """Multiply-adds per sample of a forward pass of ``net`` (whose leaf ``modules`` are
+    given), from a pass on the one row ``x``: a layer with weights ``W`` of shape
+    ``(outputs, ...)`` (Linear, Conv2d) does ``W.size / outputs`` per output value, any
+    other layer about one operation per output value; gathering the row counts four per
+    input value."""
+    net.forward(x)
+    work = 4 * x.size
+    for module in modules:
+        size = module.output.size
+        W = getattr(module, "W", None) if "W" in module._parameters else None
+        work += size * (W.size // max(W.shape[0], 1)) if W is not None and W.ndim >= 2 else size
+    _release(net, outputs_only=True)
+    return work
 
 
 def _training_rng(random_state):
@@ -94,27 +118,51 @@ class _Packed:
     dense network the layout is MLP's packing (all weights, then all intercepts).
     """
 
-    def __init__(self, net, dtype):
+    def __init__(self, net, dtype, allocate=aligned_zeros):
+        self._lay_out(net, np.dtype(dtype), allocate)
+
+    @staticmethod
+    def _slots(net):
+        """``(module, parameter name, gradient name, order)`` of every parameter, weights
+        first (in layer order), then the rest."""
         slots = []
         for module in _iter_modules(net):
             for pname, gname in zip(module._parameters, module._gradients, strict=True):
-                slots.append((module, pname, gname))
+                slots.append((module, pname, gname, memory_order(getattr(module, pname))))
         slots.sort(key=lambda slot: slot[1] != "W")  # stable: weights first, in layer order
-        sizes = [getattr(m, p).size for m, p, _ in slots]
+        return slots
+
+    def _lay_out(self, net, dtype, allocate):
+        slots = self._slots(net)
+        sizes = [getattr(m, p).size for m, p, _, _ in slots]
         total = int(sum(sizes))
-        self.params = aligned_zeros(total, dtype)
-        self.grads = aligned_zeros(total, dtype)
-        n_decay = int(sum(size for (_, pname, _), size in zip(slots, sizes, strict=True) if pname == "W"))
+        self.params = allocate((total,), dtype)
+        self.grads = allocate((total,), dtype)
+        n_decay = int(sum(size for (_, pname, _, _), size in zip(slots, sizes, strict=True) if pname == "W"))
         self.decay_params, self.other_params = self.params[:n_decay], self.params[n_decay:]
         self.decay_grads, self.other_grads = self.grads[:n_decay], self.grads[n_decay:]
         offset = 0
-        for (module, pname, gname), size in zip(slots, sizes, strict=True):
+        for (module, pname, gname, order), size in zip(slots, sizes, strict=True):
             value = getattr(module, pname)
-            order = memory_order(value)  # e.g. Linear's column-major W
             view = shaped_like_order(self.params[offset : offset + size], value.shape, order)
             view[...] = value
             setattr(module, pname, view)
             setattr(module, gname, shaped_like_order(self.grads[offset : offset + size], value.shape, order))
+            offset += size
+
+    def relocate(self, net, allocate):
+        """Move both vectors into new ones from ``allocate(shape, dtype)`` (the
+        parameters' values kept, the gradients zeroed), the modules' views following."""
+        self._lay_out(net, self.params.dtype, allocate)
+
+    def bind_gradients(self, net, grads):
+        """Point the modules' gradients at views into ``grads`` (a vector shaped like
+        :attr:`grads`) instead, at the same offsets."""
+        offset = 0
+        for module, _, gname, order in self._slots(net):
+            shape = getattr(module, gname).shape
+            size = int(np.prod(shape, dtype=np.int64))
+            setattr(module, gname, shaped_like_order(grads[offset : offset + size], shape, order))
             offset += size
 
     def start_gradients(self, decay=0.0):
@@ -353,13 +401,14 @@ class BaseNumpyNet(BaseEstimator):
         self._net.train()
         diverged_at = None
         try:
+            processes = self._training_processes(X, packed, incremental)
             # flush-to-zero: weights decaying to zero otherwise pass through the slow
-            # subnormal range (see sknn_scratch.fpenv)
-            with flush_denormals(), self._split_batches(X.shape[0], packed) as split:
+            # subnormal range (see sknn_scratch.fpenv); forked workers inherit it
+            with flush_denormals(), self._split_batches(X.shape[0], packed, processes) as split:
                 self._split = split
                 if self.solver in _STOCHASTIC_SOLVERS:
                     diverged_at = self._fit_stochastic(
-                        X, Y, y_raw, sample_weight, rng, packed, incremental, defer_check
+                        X, Y, y_raw, sample_weight, rng, packed, incremental, defer_check, processes
                     )
                 else:
                     self._fit_lbfgs(X, Y, sample_weight, packed)
@@ -376,15 +425,15 @@ class BaseNumpyNet(BaseEstimator):
             )
         return self
 
-    def _split_batches(self, n_samples, packed):
+    def _split_batches(self, n_samples, packed, processes=0):
         """A :class:`SplitBatch` over the threads BLAS may use, for a convolutional
-        network of sample-wise layers whose batches are large enough; otherwise a null
-        context (each batch runs whole in this thread, BLAS using its threads)."""
+        network of sample-wise layers whose batches are large enough; otherwise (or when
+        the run is split across ``processes`` instead) a null context (each batch runs
+        whole in this thread, BLAS using its threads)."""
+        if processes:
+            return contextlib.nullcontext()
         modules = list(_iter_modules(self._net))
-        if self.solver == "lbfgs":
-            batch = n_samples
-        else:
-            batch = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
+        batch = self._nominal_batch(n_samples)
         if not (
             any(isinstance(m, _PARALLEL_LAYERS) for m in modules)
             and all(m._samplewise for m in modules)
@@ -396,17 +445,41 @@ class BaseNumpyNet(BaseEstimator):
             return contextlib.nullcontext()
         return SplitBatch(self._net, self._head, packed.grads, threads)
 
+    def _nominal_batch(self, n_samples):
+        """The batch size of a run over ``n_samples`` rows (without warning about it)."""
+        if self.solver == "lbfgs":
+            return n_samples
+        return min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
+
+    def _training_processes(self, X, packed, incremental):
+        """How many processes the stochastic training run on ``X`` is split across (see
+        :mod:`._forked`), 0 for none: on x86-64 Linux, for dense data and a network of
+        sample-wise layers, when BLAS may use several threads (``threadpoolctl`` limits
+        are obeyed) and the run is large enough to repay the workers."""
+        if self.solver not in _STOCHASTIC_SOLVERS or not forked_training_supported() or not isinstance(X, np.ndarray):
+            return 0
+        modules = list(_iter_modules(self._net))
+        if not all(m._samplewise for m in modules) or X.shape[0] == 0:
+            return 0
+        batch = self._nominal_batch(X.shape[0])
+        processes = min(blas_threads(), batch // MIN_PART)
+        steps = -(-X.shape[0] // batch) * (1 if incremental else self.max_iter)
+        if processes < 2 or steps < _FORK_MIN_STEPS:
+            return 0
+        work = batch * _work_per_sample(self._net, modules, X[:1]) + 12 * packed.params.size
+        return processes if work >= _FORK_MIN_STEP_WORK else 0
+
     # -- one pass over the data --------------------------------------------------------
     def _densify(self, X):
         if sp.issparse(X) and not isinstance(self._net.modules[0], Linear):
             return X.toarray()
         return X
 
-    def _decay(self, X, sample_weight):
-        """The L2 coefficient of a batch: ``alpha`` over its weight, as in MLP."""
+    def _decay(self, n_rows, sample_weight):
+        """The L2 coefficient of a batch of ``n_rows``: ``alpha`` over its weight, as in MLP."""
         if not self.alpha:
             return 0.0
-        return float(self.alpha) / (X.shape[0] if sample_weight is None else float(sample_weight.sum()))
+        return float(self.alpha) / (n_rows if sample_weight is None else float(sample_weight.sum()))
 
     def _loss_grad(self, X, Y, sample_weight, packed, decay, with_penalty_gradient=True):
         """Run forward/backward on a batch; return the batch loss ``sum(w * l) / sum(w)
@@ -439,9 +512,11 @@ class BaseNumpyNet(BaseEstimator):
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, packed, check_finite=False):
+    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, packed, check_finite=False, forked=None):
         n = X.shape[0]
         order = rng.permutation(n) if self.shuffle else None
+        if forked is not None:
+            return self._run_forked_epoch(X, sample_weight, batch_size, order, forked, check_finite)
         # dense shuffled batches are gathered into two reused buffers: no copy of X and
         # no allocation per batch
         gather = order is not None and isinstance(X, np.ndarray)
@@ -473,10 +548,29 @@ class BaseNumpyNet(BaseEstimator):
                 xb, yb = X[rows], Y[rows]
             if check_finite:
                 self._check_finite_rows(xb, ones)
-            decay = self._decay(xb, wb)
+            decay = self._decay(stop - start, wb)
             loss = self._loss_grad(xb, yb, wb, packed, decay, with_penalty_gradient=False)
             packed.step(optimizer, decay)
             total += loss * (stop - start)
+        return total / n
+
+    def _run_forked_epoch(self, X, sample_weight, batch_size, order, forked, check_finite):
+        """:meth:`_run_epoch` with the steps split across processes (``forked``)."""
+        n = X.shape[0]
+        forked.begin_epoch(order)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            wb = None
+            if sample_weight is not None:
+                rows = forked.rows(start, stop)
+                wb = sample_weight[rows]
+                if not wb.any():
+                    if check_finite:
+                        self._assert_finite(np.take(X, rows, axis=0))
+                    continue  # a batch of zero weight carries no gradient
+            decay = self._decay(stop - start, wb)
+            total += forked.step(start, stop, decay, check_finite) * (stop - start)
         return total / n
 
     def _check_finite_rows(self, X, ones):
@@ -524,7 +618,7 @@ class BaseNumpyNet(BaseEstimator):
     def _stratify_target(self, Y, y_raw):
         return None
 
-    def _fit_stochastic(self, X, Y, y_raw, sample_weight, rng, packed, incremental, check_finite=False):
+    def _fit_stochastic(self, X, Y, y_raw, sample_weight, rng, packed, incremental, check_finite=False, processes=0):
         if not incremental or self._optimizer is None:
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
@@ -545,51 +639,62 @@ class BaseNumpyNet(BaseEstimator):
 
         self.n_iter_ = 0
         diverged_at = None
+        forked = None
+        if processes:
+            forked = ForkedTraining(self, X, Y, sample_weight, packed, self._optimizer, processes, batch_size)
         try:
-            for _ in range(self.max_iter):
-                first_epoch = check_finite and self.n_iter_ == 0  # sees every training row
-                self.loss_ = self._run_epoch(X, Y, sample_weight, batch_size, rng, packed, first_epoch)
-                if not np.isfinite(self.loss_):
-                    diverged_at = self.n_iter_ + 1
-                    break  # _fit raises MLP's non-finite-weights error
-                self.n_iter_ += 1
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                self._update_no_improvement_count(early_stopping, validation if early_stopping else None, packed)
-                if self.learning_rate == "invscaling" and self.solver == "sgd":
-                    self._optimizer.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                stop = False
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if early_stopping else "Training loss"
-                    msg = (
-                        f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
-                        "consecutive epochs."
-                    )
-                    stop = self._trigger_stopping(msg)
-                    if not stop:
-                        self._no_improvement_count = 0
-                if callbacks:
-                    info = {
-                        "iteration": self.n_iter_,
-                        "loss": self.loss_,
-                        "validation_score": self.validation_scores_[-1] if early_stopping else None,
-                        "validation_loss": self.validation_loss_curve_[-1] if early_stopping else None,
-                    }
-                    for callback in callbacks:
-                        if callback(self, info) is True:
-                            stop = True
-                            if self.verbose:
-                                print(f"Stopped by callback {callback!r}.")
-                if stop or incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
-                        "hasn't converged yet.",
-                        ConvergenceWarning,
-                    )
+            # the workers are stopped, and the parameters back in this process's memory,
+            # before anything below (or an interrupt's handler) reads them
+            with contextlib.ExitStack() as stack:
+                if forked is not None:
+                    try:
+                        stack.enter_context(forked)
+                    except OSError:  # no process to be had (a resource limit): train in this one
+                        forked = None
+                for _ in range(self.max_iter):
+                    first_epoch = check_finite and self.n_iter_ == 0  # sees every training row
+                    self.loss_ = self._run_epoch(X, Y, sample_weight, batch_size, rng, packed, first_epoch, forked)
+                    if not np.isfinite(self.loss_):
+                        diverged_at = self.n_iter_ + 1
+                        break  # _fit raises MLP's non-finite-weights error
+                    self.n_iter_ += 1
+                    self.t_ += n_samples
+                    self.loss_curve_.append(self.loss_)
+                    if self.verbose:
+                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                    self._update_no_improvement_count(early_stopping, validation if early_stopping else None, packed)
+                    if self.learning_rate == "invscaling" and self.solver == "sgd":
+                        self._optimizer.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                    stop = False
+                    if self._no_improvement_count > self.n_iter_no_change:
+                        what = "Validation score" if early_stopping else "Training loss"
+                        msg = (
+                            f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
+                            "consecutive epochs."
+                        )
+                        stop = self._trigger_stopping(msg)
+                        if not stop:
+                            self._no_improvement_count = 0
+                    if callbacks:
+                        info = {
+                            "iteration": self.n_iter_,
+                            "loss": self.loss_,
+                            "validation_score": self.validation_scores_[-1] if early_stopping else None,
+                            "validation_loss": self.validation_loss_curve_[-1] if early_stopping else None,
+                        }
+                        for callback in callbacks:
+                            if callback(self, info) is True:
+                                stop = True
+                                if self.verbose:
+                                    print(f"Stopped by callback {callback!r}.")
+                    if stop or incremental:
+                        break
+                    if self.n_iter_ == self.max_iter:
+                        warnings.warn(
+                            f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                            "hasn't converged yet.",
+                            ConvergenceWarning,
+                        )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         if early_stopping:
@@ -646,7 +751,7 @@ class BaseNumpyNet(BaseEstimator):
     def _fit_lbfgs(self, X, Y, sample_weight, packed):
         def fun(theta):
             packed.params[...] = theta
-            loss = self._loss_grad(X, Y, sample_weight, packed, self._decay(X, sample_weight))
+            loss = self._loss_grad(X, Y, sample_weight, packed, self._decay(X.shape[0], sample_weight))
             return loss, packed.grads.astype(np.float64)
 
         iteration = [0]

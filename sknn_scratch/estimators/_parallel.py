@@ -31,7 +31,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from ..fpenv import flush_denormals
 from ..optim.optimizers import memory_order, shaped_like_order
 
-__all__ = ["SplitBatch", "blas_threads"]
+__all__ = ["SplitBatch", "blas_threads", "part_bounds"]
 
 #: fewest samples in one part: smaller parts do not repay the cost of a thread
 MIN_PART = 8
@@ -42,6 +42,13 @@ def blas_threads():
     joblib in its workers); 1 when no BLAS library is loaded."""
     counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
     return max(counts, default=1)
+
+
+def part_bounds(n, n_parts):
+    """Row bounds of ``n_parts`` near-equal parts of a batch of ``n`` rows (fewer parts
+    if they would hold under :data:`MIN_PART` rows), or None when it does not split."""
+    parts = min(n_parts, n // MIN_PART)
+    return np.linspace(0, n, parts + 1).round().astype(int) if parts >= 2 else None
 
 
 def _leaves(module):
@@ -120,8 +127,7 @@ class SplitBatch:
             self._workers = self._workers[:1]  # drop the replicas and their buffers
 
     def _bounds(self, n):
-        parts = min(self.n_parts, n // MIN_PART)
-        return np.linspace(0, n, parts + 1).round().astype(int) if parts >= 2 else None
+        return part_bounds(n, self.n_parts)
 
     @staticmethod
     def _run(worker, X, Y, sample_weight, total_weight, accumulate):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
@@ -193,6 +194,10 @@ class Optimizer:
     flattened list and reset by :meth:`reset`.
     """
 
+    #: names of the per-parameter state arrays carried from one step to the next
+    #: (any other per-parameter array is scratch)
+    _carried = ()
+
     def __init__(self, learning_rate):
         self.learning_rate = learning_rate
         self.state = {}
@@ -241,6 +246,34 @@ class Optimizer:
     def _update(self, index, var, grad, weight_decay):
         raise NotImplementedError
 
+    # -- updating parts of the parameters elsewhere ------------------------------------
+    def _move_state(self, params, allocate):
+        """Move the carried state of ``params`` (the flat list :meth:`step` receives)
+        into arrays from ``allocate(shape, dtype, order)``, zero where there was none."""
+        for name in self._carried:
+            slots = self.state.setdefault(name, {})
+            for index, var in enumerate(params):
+                old = slots.get(index)
+                new = slots[index] = allocate(var.shape, var.dtype, memory_order(var))
+                if old is not None and old.shape == var.shape and old.dtype == var.dtype:
+                    new[...] = old
+
+    def _regional(self, regions):
+        """A copy that updates parts of our 1-D parameters: its parameter ``j`` is the
+        elements ``start:stop`` of our parameter ``index`` for ``regions[j] = (index,
+        start, stop)``. Its carried state is views of ours (see :meth:`_move_state`),
+        its scratch its own, its step count and hyperparameters copies of ours."""
+        view = copy.copy(self)
+        view.state = {key: value for key, value in self.state.items() if not isinstance(value, dict)}
+        for name in self._carried:
+            slots = self.state[name]
+            view.state[name] = {j: slots[index][start:stop] for j, (index, start, stop) in enumerate(regions)}
+        return view
+
+    def _hyperparameters(self):
+        """The public settings (a schedule may change them between epochs)."""
+        return {key: value for key, value in vars(self).items() if key != "state" and not key.startswith("_")}
+
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
         return f"{type(self).__name__}({args})"
@@ -255,6 +288,8 @@ class SGD(Optimizer):
     momentum : float, default=0.0
     nesterov : bool, default=False
     """
+
+    _carried = ("velocity",)
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False):
         super().__init__(learning_rate)
@@ -286,6 +321,8 @@ class Adam(Optimizer):
     v / (1 - beta_2)`` (see :func:`adam_step_scaled`); changing ``beta_1`` or ``beta_2``
     between steps rescales them.
     """
+
+    _carried = ("m", "v")
 
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
         super().__init__(learning_rate)
