@@ -183,8 +183,9 @@ class _Packed:
 
     def step(self, optimizer, decay):
         """One optimizer step on gradients that lack the L2 term: the optimizer adds
-        ``decay * W`` to the weights' gradients as it updates them."""
-        optimizer.step(
+        ``decay * W`` to the weights' gradients as it updates them. Returns the L2 term
+        ``decay/2 * sum(W**2)`` of the weights before the step."""
+        return optimizer.step(
             [self.decay_params, self.other_params], [self.decay_grads, self.other_grads], weight_decay=(decay, 0.0)
         )
 
@@ -481,18 +482,18 @@ class BaseNumpyNet(BaseEstimator):
             return 0.0
         return float(self.alpha) / (n_rows if sample_weight is None else float(sample_weight.sum()))
 
-    def _loss_grad(self, X, Y, sample_weight, packed, decay, with_penalty_gradient=True):
+    def _loss_grad(self, X, Y, sample_weight, packed, decay, with_penalty=True):
         """Run forward/backward on a batch; return the batch loss ``sum(w * l) / sum(w)
         + decay/2 * ||W||^2`` (``decay`` from :meth:`_decay`).
 
         The gradients are *set* to those of the batch (no zeroing needed), including
-        the L2 term's unless ``with_penalty_gradient=False``, which leaves it to
-        :meth:`_Packed.step`."""
-        if with_penalty_gradient:
+        the L2 term's. With ``with_penalty=False`` the L2 term is left out of both, for
+        :meth:`_Packed.step` to add its gradient and return its value."""
+        if with_penalty:
             loss = packed.start_gradients(decay)
             accumulate = True
         else:
-            loss = packed.penalty(decay)
+            loss = 0.0
             accumulate = False
         X = self._densify(X)
         split = self.__dict__.get("_split")
@@ -549,8 +550,8 @@ class BaseNumpyNet(BaseEstimator):
             if check_finite:
                 self._check_finite_rows(xb, ones)
             decay = self._decay(stop - start, wb)
-            loss = self._loss_grad(xb, yb, wb, packed, decay, with_penalty_gradient=False)
-            packed.step(optimizer, decay)
+            loss = self._loss_grad(xb, yb, wb, packed, decay, with_penalty=False)
+            loss += packed.step(optimizer, decay)
             total += loss * (stop - start)
         return total / n
 

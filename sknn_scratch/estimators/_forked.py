@@ -48,17 +48,16 @@ import traceback
 import warnings
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from ..optim.optimizers import aligned_zeros, shaped_like_order
-from ._parallel import SplitBatch, part_bounds
+from ._parallel import SplitBatch, limit_blas_threads, part_bounds
 
 __all__ = ["ForkedTraining", "forked_training_supported", "shared_zeros"]
 
 # slots of the parent's line of the control block (int64, or float64 where noted)
 _SEQ, _GO, _ABORT, _START, _STOP, _PARTS, _FLAGS, _DECAY, _TOTAL = range(9)  # _DECAY, _TOTAL: float64
 # slots of worker k's line, which starts at _LINE * k
-_DONE, _UPDATED, _NONFINITE, _FAILED, _STOPPED, _LOSS, _PENALTY = range(7)  # _LOSS, _PENALTY: float64
+_DONE, _UPDATED, _NONFINITE, _FAILED, _LOSS, _PENALTY = range(6)  # _LOSS, _PENALTY: float64
 #: slots per line: lines of 128 bytes keep each process's counters off the others' cache lines
 _LINE = 16
 #: flags of a step
@@ -73,9 +72,6 @@ _SETTINGS_BYTES = 1 << 16
 _REAP_SECONDS = 10.0
 #: parameter regions start on multiples of this many elements (whole cache lines)
 _REGION_ALIGN = 16
-#: workers that had stopped but not yet exited when their run ended: reaped later, so
-#: that a run does not wait for a worker's memory to be torn down
-_UNREAPED = set()
 
 
 def forked_training_supported():
@@ -136,6 +132,7 @@ class ForkedTraining:
         self._buffers = None
         self._seq = 0
         self._new_epoch = False
+        self._bounds = {}
 
     # -- set-up and tear-down (parent) ---------------------------------------------------------
     def __enter__(self):
@@ -150,7 +147,7 @@ class ForkedTraining:
         self.close()
 
     def _open(self):
-        self._limits = threadpool_limits(limits=1, user_api="blas")
+        self._limits = limit_blas_threads(1)
         control = mmap.mmap(-1, 8 * _LINE * self.n_parts)
         self._ints, self._floats = memoryview(control).cast("q"), memoryview(control).cast("d")
         self._messages = mmap.mmap(-1, _MESSAGE_BYTES * self.n_parts)
@@ -195,23 +192,18 @@ class ForkedTraining:
                     self._limits = None
 
     def _reap(self):
-        """Wait until every worker has stopped (it touches nothing shared any more),
-        killing one that does not within :data:`_REAP_SECONDS`; reap those that have
-        exited, and leave the others to a later run."""
+        """Wait for every worker to exit (killing one that has not within
+        :data:`_REAP_SECONDS`). Waiting for its memory to be torn down costs a few
+        milliseconds, but leaving that to overlap the next run costs that run more."""
         deadline = time.monotonic() + _REAP_SECONDS
-        for k, pid in enumerate(self._pids, start=1):
-            while not (self._ints[_LINE * k + _STOPPED] or _reaped(pid)):
+        for pid in self._pids:
+            while not _reaped(pid):
                 if time.monotonic() > deadline:
                     os.kill(pid, signal.SIGKILL)
                     os.waitpid(pid, 0)
                     break
                 time.sleep(_NAP_SECONDS / 4)
-            else:
-                _UNREAPED.add(pid)
         self._pids = []
-        for pid in list(_UNREAPED):
-            if _reaped(pid):
-                _UNREAPED.discard(pid)
 
     def _param_blocks(self):
         packed = self._packed
@@ -267,7 +259,7 @@ class ForkedTraining:
         ints, floats = self._ints, self._floats
         self._seq = seq = self._seq + 1
         rows = self._order[start:stop]
-        bounds = part_bounds(stop - start, self.n_parts)
+        bounds = self._part_bounds(stop - start)
         parts = 1 if bounds is None else len(bounds) - 1
         total = None
         if bounds is not None:
@@ -288,7 +280,7 @@ class ForkedTraining:
         penalty = self._update(self._view, 0, decay, parts)
         self._wait_workers(_UPDATED, seq)
         penalty += sum(floats[_LINE * k + _PENALTY] for k in range(1, self.n_parts))
-        return loss + 0.5 * decay * penalty
+        return loss + penalty
 
     def _wait_workers(self, slot, value):
         ints = self._ints
@@ -304,6 +296,13 @@ class ForkedTraining:
                 raise WorkerError(f"a training worker process (pid {pid}) ended unexpectedly")
 
     # -- either process ------------------------------------------------------------------------
+    def _part_bounds(self, n):
+        """:func:`part_bounds` of a batch of ``n`` rows, as Python ints (kept per ``n``)."""
+        if n not in self._bounds:
+            bounds = part_bounds(n, self.n_parts)
+            self._bounds[n] = None if bounds is None else tuple(int(b) for b in bounds)
+        return self._bounds[n]
+
     def _loss_grad(self, rows, total, check_finite, raise_):
         """Forward and backward passes of this process on ``rows``; its loss."""
         estimator = self._estimator
@@ -328,26 +327,21 @@ class ForkedTraining:
         return SplitBatch._run((estimator._net, estimator._head, None), xb, yb, wb, total, False)
 
     def _update(self, view, k, decay, parts):
-        """Process ``k``'s share of the update: its region's gradient summed over the
-        ``parts`` that computed one, then the optimizer's step. Returns the region's
-        ``sum(W**2)`` before the step."""
+        """Process ``k``'s share of the update: the optimizer's step on its region,
+        whose gradient is summed over the ``parts`` that computed one. Returns the
+        region's L2 term ``decay/2 * sum(W**2)`` before the step."""
         packed = self._packed
         param_blocks = self._param_blocks()
         grad_blocks = [packed.decay_grads, packed.other_grads]
-        n_decay = packed.decay_params.size
-        params, grads, decays, penalty = [], [], [], 0.0
+        offsets = [0, packed.decay_params.size]
+        params, grads, addends, decays = [], [], [], []
         for index, start, stop in self._regions[k]:
-            p, g = param_blocks[index][start:stop], grad_blocks[index][start:stop]
-            offset = 0 if index == 0 else n_decay
-            for other in self._worker_grads[: parts - 1]:
-                g += other[offset + start : offset + stop]
-            if index == 0 and decay:
-                penalty += float(p @ p)
-            params.append(p)
-            grads.append(g)
+            params.append(param_blocks[index][start:stop])
+            grads.append(grad_blocks[index][start:stop])
+            lo, hi = offsets[index] + start, offsets[index] + stop
+            addends.append([other[lo:hi] for other in self._worker_grads[: parts - 1]])
             decays.append(decay if index == 0 else 0.0)
-        view.step(params, grads, weight_decay=decays)
-        return penalty
+        return view.step(params, grads, weight_decay=decays, addends=addends)
 
     # -- the worker ----------------------------------------------------------------------------
     def _serve(self, k):  # pragma: no cover - runs in the worker process
@@ -375,7 +369,7 @@ class ForkedTraining:
                 parts = ints[_PARTS]
                 if k < parts:
                     start, stop = ints[_START], ints[_STOP]
-                    bounds = part_bounds(stop - start, self.n_parts)
+                    bounds = self._part_bounds(stop - start)
                     rows = self._order[start + bounds[k] : start + bounds[k + 1]]
                     floats[line + _LOSS] = self._loss_grad(rows, floats[_TOTAL], bool(ints[_FLAGS] & _CHECK), False)
                 ints[line + _DONE] = seq
@@ -389,7 +383,6 @@ class ForkedTraining:
             self._messages[_MESSAGE_BYTES * k : _MESSAGE_BYTES * k + len(report)] = report
             self._ints[_LINE * k + _FAILED] = 1
         finally:
-            self._ints[_LINE * k + _STOPPED] = 1
             os._exit(status)
 
     def _wait_parent(self, slot, value):  # pragma: no cover - runs in the worker process

@@ -26,22 +26,39 @@ import copy
 from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from ..fpenv import flush_denormals
 from ..optim.optimizers import memory_order, shaped_like_order
 
-__all__ = ["SplitBatch", "blas_threads", "part_bounds"]
+__all__ = ["SplitBatch", "blas_threads", "limit_blas_threads", "part_bounds"]
 
 #: fewest samples in one part: smaller parts do not repay the cost of a thread
 MIN_PART = 8
 
 
+_BLAS = []
+
+
+def _blas():
+    """The loaded BLAS libraries (NumPy's and SciPy's), as a ``threadpoolctl``
+    selection. Found once: finding them reads the process's list of loaded libraries
+    (milliseconds), while asking or setting their thread counts takes microseconds."""
+    if not _BLAS:
+        _BLAS.append(ThreadpoolController().select(user_api="blas"))
+    return _BLAS[0]
+
+
 def blas_threads():
     """How many threads BLAS may use right now (as limited by ``threadpoolctl`` or by
     joblib in its workers); 1 when no BLAS library is loaded."""
-    counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
-    return max(counts, default=1)
+    return max((info["num_threads"] for info in _blas().info()), default=1)
+
+
+def limit_blas_threads(limit):
+    """Limit BLAS to ``limit`` threads until the returned object's
+    ``restore_original_limits()`` (as ``threadpoolctl.threadpool_limits``)."""
+    return _blas().limit(limits=limit)
 
 
 def part_bounds(n, n_parts):
@@ -115,7 +132,7 @@ class SplitBatch:
         self._limits = None
 
     def __enter__(self):
-        self._limits = threadpool_limits(limits=1, user_api="blas")
+        self._limits = limit_blas_threads(1)
         self._pool = ThreadPoolExecutor(max_workers=self.n_parts - 1, thread_name_prefix="sknn_scratch")
         return self
 

@@ -55,20 +55,41 @@ def memory_order(array):
     return "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
-def _in_chunks(kernel, arrays, *args):
+def _in_chunks(kernel, arrays, *args, addends=(), norm=False):
     """Run ``kernel(*chunks, *args)`` over successive :data:`CHUNK_BYTES` slices of the
     same-shaped ``arrays`` in memory order (whole when they are not all contiguous in
-    the same order)."""
+    the same order).
+
+    ``arrays[0]`` is the parameter and ``arrays[1]`` its gradient: the ``addends``
+    (arrays shaped like them) are first added into the gradient, slice by slice while
+    it is in cache. With ``norm`` the sum of squares of the parameter before the kernel
+    is returned (summed over the slices in float64), else 0.0.
+    """
     order = memory_order(arrays[0])
     contiguous = "C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"
-    flat = [a.ravel(order="K") if a.flags[contiguous] else None for a in arrays]
+    everything = (*arrays, *addends)
+    flat = [a.ravel(order="K") if a.flags[contiguous] else None for a in everything]
     n = arrays[0].size
     step = max(CHUNK_BYTES // arrays[0].itemsize, 1)
     if any(a is None for a in flat) or n <= step:
-        kernel(*arrays, *args)
-        return
+        return _run_chunk(kernel, arrays, addends, args, norm)
+    total = 0.0
     for start in range(0, n, step):
-        kernel(*(a[start : start + step] for a in flat), *args)
+        chunks = [a[start : start + step] for a in flat]
+        total += _run_chunk(kernel, chunks[: len(arrays)], chunks[len(arrays) :], args, norm)
+    return total
+
+
+def _run_chunk(kernel, arrays, addends, args, norm):
+    var, grad = arrays[0], arrays[1]
+    for addend in addends:
+        grad += addend
+    squares = 0.0
+    if norm:
+        flat = var.ravel(order="K")
+        squares = float(flat @ flat)
+    kernel(*arrays, *args)
+    return squares
 
 
 def _add_decay(var, grad, decay, scratch):
@@ -206,8 +227,8 @@ class Optimizer:
         """Forget the accumulated state (moments, step count)."""
         self.state = {}
 
-    def step(self, params, grads, weight_decay=0.0):
-        """Update ``params`` in place from ``grads``.
+    def step(self, params, grads, weight_decay=0.0, addends=None):
+        """Update ``params`` in place from ``grads``; return the L2 term.
 
         Parameters
         ----------
@@ -219,17 +240,36 @@ class Optimizer:
             update: one value for every parameter, or one per parameter in the
             flattened order. Cheaper than adding it beforehand: the update reads the
             parameter anyway.
+        addends : list of sequences of ndarrays, optional
+            Per parameter (in the flattened order), arrays shaped like it that are
+            added into its gradient (in place) before the update: the gradients of
+            other parts of a batch. Summed while the update has the gradient in cache.
+
+        Returns
+        -------
+        penalty : float
+            The L2 term ``sum(weight_decay/2 * ||param||**2)`` of the parameters as
+            they were before the update (0.0 without ``weight_decay``): a training
+            loss needs it, and the update reads the parameters anyway.
         """
         pairs = flatten_pairs(params, grads)
         decays = _weight_decays(weight_decay, len(pairs))
-        for index, (var, _) in enumerate(pairs):
+        addends = [()] * len(pairs) if addends is None else [tuple(extra) for extra in addends]
+        if len(addends) != len(pairs):
+            raise ValueError(f"addends has {len(addends)} entries for {len(pairs)} parameters")
+        for index, ((var, _), extra) in enumerate(zip(pairs, addends, strict=True)):
             if not var.flags.writeable:
                 raise ValueError(
                     f"parameter {index} is read-only (e.g. loaded from a memory map); copy it before training"
                 )
+            if any(np.shape(a) != var.shape for a in extra):
+                raise ValueError(f"an addend of parameter {index} does not have its shape {var.shape}")
         self._begin_step()
-        for index, ((var, grad), decay) in enumerate(zip(pairs, decays, strict=True)):
-            self._update(index, var, grad, decay)
+        penalty = 0.0
+        for index, ((var, grad), decay, extra) in enumerate(zip(pairs, decays, addends, strict=True)):
+            squares = self._update(index, var, grad, decay, extra)
+            penalty += 0.5 * decay * squares
+        return penalty
 
     def _slot(self, name, index, like):
         slots = self.state.setdefault(name, {})
@@ -243,7 +283,9 @@ class Optimizer:
     def _begin_step(self):
         pass
 
-    def _update(self, index, var, grad, weight_decay):
+    def _update(self, index, var, grad, weight_decay, addends=()):
+        """Update parameter ``index`` (the ``addends`` added into ``grad`` first);
+        return ``sum(var**2)`` before the update when ``weight_decay`` is non-zero."""
         raise NotImplementedError
 
     # -- updating parts of the parameters elsewhere ------------------------------------
@@ -296,12 +338,11 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def _update(self, index, var, grad, weight_decay):
+    def _update(self, index, var, grad, weight_decay, addends=()):
         velocity = self._slot("velocity", index, var)
         scratch = self._slot("scratch", index, var)
-        _in_chunks(
-            _sgd_kernel, (var, grad, velocity, scratch), self.learning_rate, self.momentum, self.nesterov, weight_decay
-        )
+        args = (self.learning_rate, self.momentum, self.nesterov, weight_decay)
+        return _in_chunks(_sgd_kernel, (var, grad, velocity, scratch), *args, addends=addends, norm=bool(weight_decay))
 
 
 class Adam(Optimizer):
@@ -350,11 +391,10 @@ class Adam(Optimizer):
         self._factor = adam_lr(self.learning_rate, b1, b2, t) * (1 - b1) / root
         self._epsilon_scaled = self.epsilon / root
 
-    def _update(self, index, var, grad, weight_decay):
+    def _update(self, index, var, grad, weight_decay, addends=()):
         M = self._slot("m", index, var)
         V = self._slot("v", index, var)
         scratch = self._slot("scratch", index, var)
         b1, b2 = self.state["betas"]
-        _in_chunks(
-            adam_step_scaled, (var, grad, M, V, scratch), self._factor, b1, b2, self._epsilon_scaled, weight_decay
-        )
+        args = (self._factor, b1, b2, self._epsilon_scaled, weight_decay)
+        return _in_chunks(adam_step_scaled, (var, grad, M, V, scratch), *args, addends=addends, norm=bool(weight_decay))
