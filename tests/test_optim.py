@@ -264,3 +264,37 @@ def test_move_state_copies_existing_state_and_creates_missing():
     assert len(moved) == 4  # m and v of both parameters
     np.testing.assert_array_equal(opt.state["m"][0], m0)
     np.testing.assert_array_equal(opt.state["m"][1], 0)
+
+
+@pytest.mark.parametrize("chunk_bytes", [8 * 64, optimizers.CHUNK_BYTES])
+@pytest.mark.parametrize("make_opt", [lambda: Adam(0.01), lambda: SGD(0.05, momentum=0.8)])
+def test_addends_are_summed_into_the_gradient_and_the_l2_term_returned(make_opt, chunk_bytes, monkeypatch):
+    monkeypatch.setattr(optimizers, "CHUNK_BYTES", chunk_bytes)
+    r = np.random.default_rng(2)
+    params = [r.normal(size=(40, 25)), np.asfortranarray(r.normal(size=(6, 5))), r.normal(size=7)]
+    grads = [r.normal(size=p.shape) for p in params]
+    extra = [[r.normal(size=p.shape) for _ in range(2)] for p in params]
+    decays = [0.3, 0.1, 0.0]
+    summed, parted = [p.copy(order="K") for p in params], [p.copy(order="K") for p in params]
+    opt_summed, opt_parted = make_opt(), make_opt()
+    expected = sum(0.5 * d * float(np.sum(p**2)) for d, p in zip(decays, params, strict=True))
+    total = [g + a + b for g, (a, b) in zip(grads, extra, strict=True)]
+    assert opt_summed.step(summed, total, weight_decay=decays) == pytest.approx(expected, rel=1e-12)
+    parted_grads = [g.copy(order="K") for g in grads]
+    assert opt_parted.step(parted, parted_grads, weight_decay=decays, addends=extra) == pytest.approx(expected)
+    for s, p in zip(summed, parted, strict=True):
+        np.testing.assert_allclose(s, p, rtol=1e-13, atol=1e-15)
+    assert opt_parted.step(parted, grads) == 0.0  # no weight decay: no L2 term
+
+
+def test_bad_addends_are_an_error_before_any_change(problem):
+    params, grads = problem
+    opt = Adam()
+    before = [p.copy() for p in params]
+    with pytest.raises(ValueError, match="addend of parameter 1"):
+        opt.step(params, grads, addends=[[np.ones((3, 4))], [np.ones(5)]])
+    with pytest.raises(ValueError, match="addends has 1 entries for 2 parameters"):
+        opt.step(params, grads, addends=[[]])
+    for p, b in zip(params, before, strict=True):
+        np.testing.assert_array_equal(p, b)
+    assert opt.state == {}
