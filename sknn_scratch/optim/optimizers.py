@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
+import threading
 
 import numpy as np
 
@@ -56,9 +57,11 @@ def memory_order(array):
 
 
 def _in_chunks(kernel, arrays, *args, addends=(), norm=False):
-    """Run ``kernel(*chunks, *args)`` over successive :data:`CHUNK_BYTES` slices of the
-    same-shaped ``arrays`` in memory order (whole when they are not all contiguous in
-    the same order).
+    """Run ``kernel(*chunks, scratch, *args)`` over successive :data:`CHUNK_BYTES`
+    slices of the same-shaped ``arrays`` in memory order (whole when they are not all
+    contiguous in the same order); ``scratch`` is a work array shaped like the slice,
+    one small buffer per thread reused for every slice (a whole-size scratch array
+    would stream through the cache for nothing).
 
     ``arrays[0]`` is the parameter and ``arrays[1]`` its gradient: the ``addends``
     (arrays shaped like them) are first added into the gradient, slice by slice while
@@ -72,12 +75,30 @@ def _in_chunks(kernel, arrays, *args, addends=(), norm=False):
     n = arrays[0].size
     step = max(CHUNK_BYTES // arrays[0].itemsize, 1)
     if any(a is None for a in flat) or n <= step:
-        return _run_chunk(kernel, arrays, addends, args, norm)
+        scratch = _scratch(arrays[0].dtype, n).reshape(arrays[0].shape)
+        return _run_chunk(kernel, (*arrays, scratch), addends, args, norm)
+    buffer = _scratch(arrays[0].dtype, step)
     total = 0.0
     for start in range(0, n, step):
         chunks = [a[start : start + step] for a in flat]
-        total += _run_chunk(kernel, chunks[: len(arrays)], chunks[len(arrays) :], args, norm)
+        scratch = buffer[: chunks[0].size]
+        total += _run_chunk(kernel, (*chunks[: len(arrays)], scratch), chunks[len(arrays) :], args, norm)
     return total
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(dtype, n):
+    """This thread's work buffer of ``dtype``, at least ``n`` elements long (the first
+    ``n`` returned)."""
+    buffers = getattr(_SCRATCH, "buffers", None)
+    if buffers is None:
+        buffers = _SCRATCH.buffers = {}
+    buffer = buffers.get(dtype)
+    if buffer is None or buffer.size < n:
+        buffer = buffers[dtype] = aligned_zeros(max(n, CHUNK_BYTES // dtype.itemsize), dtype)
+    return buffer[:n]
 
 
 def _run_chunk(kernel, arrays, addends, args, norm):
@@ -216,7 +237,6 @@ class Optimizer:
     """
 
     #: names of the per-parameter state arrays carried from one step to the next
-    #: (any other per-parameter array is scratch)
     _carried = ()
 
     def __init__(self, learning_rate):
@@ -304,7 +324,7 @@ class Optimizer:
         """A copy that updates parts of our 1-D parameters: its parameter ``j`` is the
         elements ``start:stop`` of our parameter ``index`` for ``regions[j] = (index,
         start, stop)``. Its carried state is views of ours (see :meth:`_move_state`),
-        its scratch its own, its step count and hyperparameters copies of ours."""
+        its step count and hyperparameters copies of ours."""
         view = copy.copy(self)
         view.state = {key: value for key, value in self.state.items() if not isinstance(value, dict)}
         for name in self._carried:
@@ -317,7 +337,7 @@ class Optimizer:
         return {key: value for key, value in vars(self).items() if key != "state" and not key.startswith("_")}
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state")
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if k != "state" and not k.startswith("_"))
         return f"{type(self).__name__}({args})"
 
 
@@ -340,9 +360,8 @@ class SGD(Optimizer):
 
     def _update(self, index, var, grad, weight_decay, addends=()):
         velocity = self._slot("velocity", index, var)
-        scratch = self._slot("scratch", index, var)
         args = (self.learning_rate, self.momentum, self.nesterov, weight_decay)
-        return _in_chunks(_sgd_kernel, (var, grad, velocity, scratch), *args, addends=addends, norm=bool(weight_decay))
+        return _in_chunks(_sgd_kernel, (var, grad, velocity), *args, addends=addends, norm=bool(weight_decay))
 
 
 class Adam(Optimizer):
@@ -394,7 +413,6 @@ class Adam(Optimizer):
     def _update(self, index, var, grad, weight_decay, addends=()):
         M = self._slot("m", index, var)
         V = self._slot("v", index, var)
-        scratch = self._slot("scratch", index, var)
         b1, b2 = self.state["betas"]
         args = (self._factor, b1, b2, self._epsilon_scaled, weight_decay)
-        return _in_chunks(adam_step_scaled, (var, grad, M, V, scratch), *args, addends=addends, norm=bool(weight_decay))
+        return _in_chunks(adam_step_scaled, (var, grad, M, V), *args, addends=addends, norm=bool(weight_decay))
