@@ -151,9 +151,10 @@ class _Packed:
             offset += size
 
     def relocate(self, net, allocate):
-        """Move both vectors into new ones from ``allocate(shape, dtype)`` (the
+        """Move both vectors into the ones ``allocate(shape, dtype)`` returns (the
         parameters' values kept, the gradients zeroed), the modules' views following."""
         self._lay_out(net, self.params.dtype, allocate)
+        self.grads.fill(0)
 
     def bind_gradients(self, net, grads):
         """Point the modules' gradients at views into ``grads`` (a vector shaped like

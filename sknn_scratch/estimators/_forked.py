@@ -57,7 +57,7 @@ __all__ = ["ForkedTraining", "forked_training_supported", "shared_zeros"]
 # slots of the parent's line of the control block (int64, or float64 where noted)
 _SEQ, _GO, _ABORT, _START, _STOP, _PARTS, _FLAGS, _DECAY, _TOTAL = range(9)  # _DECAY, _TOTAL: float64
 # slots of worker k's line, which starts at _LINE * k
-_DONE, _UPDATED, _NONFINITE, _FAILED, _LOSS, _PENALTY = range(6)  # _LOSS, _PENALTY: float64
+_DONE, _UPDATED, _NONFINITE, _FAILED, _STOPPED, _LOSS, _PENALTY = range(7)  # _LOSS, _PENALTY: float64
 #: slots per line: lines of 128 bytes keep each process's counters off the others' cache lines
 _LINE = 16
 #: flags of a step
@@ -154,6 +154,10 @@ class ForkedTraining:
         self._settings = mmap.mmap(-1, _SETTINGS_BYTES)
         self._order = shared_zeros((self._X.shape[0],), np.intp)
         net, packed = self._estimator._net, self._packed
+        # the arrays in this process's memory are kept for the way back: their pages
+        # are mapped already (fresh ones would fault in page by page)
+        self._private = (packed.params, packed.grads)
+        self._private_state = {name: dict(self._optimizer.state.get(name, {})) for name in self._optimizer._carried}
         packed.relocate(net, shared_zeros)
         self._relocated = True
         self._optimizer._move_state(self._param_blocks(), shared_zeros)
@@ -171,37 +175,53 @@ class ForkedTraining:
             self._pids.append(pid)
 
     def close(self):
-        """Stop and reap the workers, then move the parameters and the optimizer's
-        state back into this process's memory. Safe to call more than once."""
+        """Stop the workers, move the parameters and the optimizer's state back into
+        this process's memory (while the workers' memory is torn down), and reap them.
+        Safe to call more than once."""
         try:
-            if self._ints is not None:
-                self._ints[_ABORT] = 1
-            self._reap()
+            self._stop()
         finally:
             try:
-                if self._relocated:
-                    self._relocated = False
-                    self._packed.relocate(self._estimator._net, aligned_zeros)
-                    self._optimizer._move_state(self._param_blocks(), aligned_zeros)
-                    if self._view is not None:  # the step count and the like went on in the view
-                        scalars = {k: v for k, v in self._view.state.items() if not isinstance(v, dict)}
-                        self._optimizer.state.update(scalars)
+                self._move_back()
             finally:
-                if self._limits is not None:
-                    self._limits.restore_original_limits()
-                    self._limits = None
+                try:
+                    self._reap()
+                finally:
+                    if self._limits is not None:
+                        self._limits.restore_original_limits()
+                        self._limits = None
 
-    def _reap(self):
-        """Wait for every worker to exit (killing one that has not within
-        :data:`_REAP_SECONDS`). Waiting for its memory to be torn down costs a few
-        milliseconds, but leaving that to overlap the next run costs that run more."""
+    def _stop(self):
+        """Tell the workers to stop and wait until each has (it touches nothing shared
+        any more), killing one that has not within :data:`_REAP_SECONDS`."""
+        if self._ints is None:
+            return
+        self._ints[_ABORT] = 1
         deadline = time.monotonic() + _REAP_SECONDS
-        for pid in self._pids:
-            while not _reaped(pid):
+        for k, pid in enumerate(self._pids, start=1):
+            while not self._ints[_LINE * k + _STOPPED] and not _reaped(pid):
                 if time.monotonic() > deadline:
                     os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
                     break
+                time.sleep(_NAP_SECONDS / 4)
+
+    def _move_back(self):
+        if not self._relocated:
+            return
+        self._relocated = False
+        private = iter(self._private)
+        self._packed.relocate(self._estimator._net, lambda shape, dtype: next(private))
+        self._optimizer._move_state(self._param_blocks(), aligned_zeros, reuse=self._private_state)
+        if self._view is not None:  # the step count and the like went on in the view
+            scalars = {k: v for k, v in self._view.state.items() if not isinstance(v, dict)}
+            self._optimizer.state.update(scalars)
+
+    def _reap(self):
+        """Wait for every (stopped) worker to exit: waiting for its memory to be torn
+        down costs a few milliseconds, but leaving that to overlap the next run costs
+        that run more."""
+        for pid in self._pids:
+            while not _reaped(pid):
                 time.sleep(_NAP_SECONDS / 4)
         self._pids = []
 
@@ -383,6 +403,7 @@ class ForkedTraining:
             self._messages[_MESSAGE_BYTES * k : _MESSAGE_BYTES * k + len(report)] = report
             self._ints[_LINE * k + _FAILED] = 1
         finally:
+            self._ints[_LINE * k + _STOPPED] = 1
             os._exit(status)
 
     def _wait_parent(self, slot, value):  # pragma: no cover - runs in the worker process

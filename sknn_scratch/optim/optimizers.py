@@ -309,16 +309,26 @@ class Optimizer:
         raise NotImplementedError
 
     # -- updating parts of the parameters elsewhere ------------------------------------
-    def _move_state(self, params, allocate):
+    def _move_state(self, params, allocate, reuse=None):
         """Move the carried state of ``params`` (the flat list :meth:`step` receives)
-        into arrays from ``allocate(shape, dtype, order)``, zero where there was none."""
+        into arrays from ``allocate(shape, dtype, order)``, zero where there was none;
+        an array of ``reuse[name][index]`` shaped like the state is used instead of a
+        new one."""
+        reuse = reuse or {}
         for name in self._carried:
             slots = self.state.setdefault(name, {})
             for index, var in enumerate(params):
                 old = slots.get(index)
-                new = slots[index] = allocate(var.shape, var.dtype, memory_order(var))
+                new = reuse.get(name, {}).get(index)
+                reused = new is not None and new.shape == var.shape and new.dtype == var.dtype
+                reused = reused and new.flags.writeable and memory_order(new) == memory_order(var)
+                if not reused:
+                    new = allocate(var.shape, var.dtype, memory_order(var))
                 if old is not None and old.shape == var.shape and old.dtype == var.dtype:
                     new[...] = old
+                elif reused:
+                    new[...] = 0
+                slots[index] = new
 
     def _regional(self, regions):
         """A copy that updates parts of our 1-D parameters: its parameter ``j`` is the
