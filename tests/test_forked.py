@@ -18,7 +18,8 @@ from threadpoolctl import threadpool_info
 import sknn_scratch.estimators._base as base
 import sknn_scratch.estimators._forked as forked_module
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor
-from sknn_scratch.estimators._forked import ForkedTraining, WorkerError, forked_training_supported, shared_zeros
+from sknn_scratch.estimators import WorkerError
+from sknn_scratch.estimators._forked import ForkedTraining, forked_training_supported, shared_zeros
 from sknn_scratch.nn import Linear, ReLU, Sequential
 from sknn_scratch.optim.optimizers import aligned_zeros
 

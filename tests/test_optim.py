@@ -298,3 +298,17 @@ def test_bad_addends_are_an_error_before_any_change(problem):
     for p, b in zip(params, before, strict=True):
         np.testing.assert_array_equal(p, b)
     assert opt.state == {}
+
+
+def test_move_state_reuses_given_arrays():
+    opt = Adam()
+    params = [np.ones(5), np.ones(3)]
+    opt.step(params[:1], [np.full(5, 0.5)])
+    m0, v0 = opt.state["m"][0].copy(), opt.state["v"][0].copy()
+    reuse = {"m": {0: np.full(5, 7.0), 1: np.full(3, 7.0)}, "v": {0: np.full(4, 7.0)}}  # v's does not fit
+    opt._move_state(params, aligned_zeros, reuse=reuse)
+    assert opt.state["m"][0] is reuse["m"][0] and opt.state["m"][1] is reuse["m"][1]
+    np.testing.assert_array_equal(opt.state["m"][0], m0)  # the state copied in
+    np.testing.assert_array_equal(opt.state["m"][1], 0)  # no state yet: zeroed
+    assert opt.state["v"][0] is not reuse["v"][0]
+    np.testing.assert_array_equal(opt.state["v"][0], v0)

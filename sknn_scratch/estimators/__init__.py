@@ -1,6 +1,7 @@
 """scikit-learn estimators built on the layer engine."""
 
+from ._forked import WorkerError
 from .classifier import NumpyNetClassifier
 from .regressor import NumpyNetRegressor
 
-__all__ = ["NumpyNetClassifier", "NumpyNetRegressor"]
+__all__ = ["NumpyNetClassifier", "NumpyNetRegressor", "WorkerError"]

@@ -52,7 +52,7 @@ import numpy as np
 from ..optim.optimizers import aligned_zeros, shaped_like_order
 from ._parallel import SplitBatch, limit_blas_threads, part_bounds
 
-__all__ = ["ForkedTraining", "forked_training_supported", "shared_zeros"]
+__all__ = ["ForkedTraining", "WorkerError", "forked_training_supported", "shared_zeros"]
 
 # slots of the parent's line of the control block (int64, or float64 where noted)
 _SEQ, _GO, _ABORT, _START, _STOP, _PARTS, _FLAGS, _DECAY, _TOTAL = range(9)  # _DECAY, _TOTAL: float64
