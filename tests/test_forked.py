@@ -45,6 +45,7 @@ class _Runs:
         monkeypatch.setattr(base, "_FORK_MIN_STEPS", 0)
         monkeypatch.setattr(base, "_FORK_MIN_STEP_WORK", 0)
         monkeypatch.setattr(base, "blas_threads", lambda: self.n)
+        monkeypatch.setattr(base, "_usable_cpus", lambda: self.n)
         original = ForkedTraining._open
         runs = self.runs
 
@@ -338,6 +339,7 @@ def _processes(est, X, y, incremental=False):
 
 def test_which_runs_fork(monkeypatch):
     monkeypatch.setattr(base, "blas_threads", lambda: 2)
+    monkeypatch.setattr(base, "_usable_cpus", lambda: 2)
     rng = np.random.default_rng(0)
     X, y = rng.random((1000, 784)), rng.integers(0, 3, 1000)
     big = dict(hidden_layer_sizes=(256, 128), batch_size=128)
@@ -352,6 +354,11 @@ def test_which_runs_fork(monkeypatch):
     monkeypatch.setattr(base, "forked_training_supported", lambda: False)
     assert _processes(NumpyNetClassifier(**big), X, y) == 0
     monkeypatch.setattr(base, "forked_training_supported", lambda: True)
+    monkeypatch.setattr(base, "blas_threads", lambda: 8)
+    assert _processes(NumpyNetClassifier(**big), X, y) == 2  # the CPUs there are
+    monkeypatch.setattr(base, "_usable_cpus", lambda: 8)
+    assert _processes(NumpyNetClassifier(**big), X, y) == 8  # 16 rows each
+    assert _processes(NumpyNetClassifier(**dict(big, batch_size=40)), X, y) == 2
     monkeypatch.setattr(base, "blas_threads", lambda: 1)  # e.g. under threadpoolctl's limit
     assert _processes(NumpyNetClassifier(**big), X, y) == 0
 

@@ -17,6 +17,7 @@ import contextlib
 import warnings
 from numbers import Integral, Real
 
+import joblib
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -48,8 +49,11 @@ _PARALLEL_LAYERS = (Conv2d,)
 #: update: some 0.1 ms on one core; measured on 2 cores, dense networks gain from ~2e6) ...
 _FORK_MIN_STEP_WORK = 3_000_000
 #: ... and it runs at least this many steps (forking and stopping a worker take a few
-#: milliseconds)
+#: milliseconds) ...
 _FORK_MIN_STEPS = 100
+#: ... and each process gets at least this many rows of a batch (matrix products on
+#: fewer rows lose much of their speed)
+_FORK_MIN_PART = 16
 
 
 def _iter_modules(module):
@@ -72,6 +76,11 @@ def _release(net, outputs_only=False):
             module.gradInput = None
             for key in [k for k in vars(module) if k.startswith("_cache")]:
                 setattr(module, key, None)
+
+
+def _usable_cpus():
+    """CPUs this process may use: its affinity, and a cgroup quota (containers)."""
+    return joblib.cpu_count()
 
 
 def _work_per_sample(net, modules, x):
@@ -457,14 +466,16 @@ class BaseNumpyNet(BaseEstimator):
         """How many processes the stochastic training run on ``X`` is split across (see
         :mod:`._forked`), 0 for none: on x86-64 Linux, for dense data and a network of
         sample-wise layers, when BLAS may use several threads (``threadpoolctl`` limits
-        are obeyed) and the run is large enough to repay the workers."""
+        are obeyed) and the run is large enough to repay the workers. At most one per
+        CPU the process may use (affinity and cgroup quotas, as joblib counts them: a
+        waiting process spins) and one per :data:`_FORK_MIN_PART` rows of a batch."""
         if self.solver not in _STOCHASTIC_SOLVERS or not forked_training_supported() or not isinstance(X, np.ndarray):
             return 0
         modules = list(_iter_modules(self._net))
         if not all(m._samplewise for m in modules) or X.shape[0] == 0:
             return 0
         batch = self._nominal_batch(X.shape[0])
-        processes = min(blas_threads(), batch // MIN_PART)
+        processes = min(blas_threads(), _usable_cpus(), batch // _FORK_MIN_PART)
         steps = -(-X.shape[0] // batch) * (1 if incremental else self.max_iter)
         if processes < 2 or steps < _FORK_MIN_STEPS:
             return 0
