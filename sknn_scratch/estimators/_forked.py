@@ -72,6 +72,10 @@ _SETTINGS_BYTES = 1 << 16
 _REAP_SECONDS = 10.0
 #: parameter regions start on multiples of this many elements (whole cache lines)
 _REGION_ALIGN = 16
+#: the parent's share of the update relative to a worker's: a worker's region spans the
+#: small tail of the vector (biases too), which costs it more per element (measured on
+#: 2 cores, the parent then waits ~2 us for the update instead of ~35 us)
+_PARENT_WEIGHT = 1.17
 
 
 def forked_training_supported():
@@ -234,9 +238,8 @@ class ForkedTraining:
         the parameter vector (blocks: the weights, then the rest)."""
         sizes = [block.size for block in self._param_blocks()]
         total = sum(sizes)
-        cuts = [
-            min(total, round(total * k / self.n_parts / _REGION_ALIGN) * _REGION_ALIGN) for k in range(self.n_parts)
-        ]
+        weights = np.cumsum([0.0, _PARENT_WEIGHT] + [1.0] * (self.n_parts - 1))
+        cuts = [min(total, round(total * w / weights[-1] / _REGION_ALIGN) * _REGION_ALIGN) for w in weights[:-1]]
         cuts.append(total)
         regions = []
         for lo, hi in zip(cuts[:-1], cuts[1:], strict=True):
