@@ -5,6 +5,7 @@ import contextlib
 import mmap
 import os
 import pickle
+import threading
 import time
 import warnings
 
@@ -361,6 +362,12 @@ def test_which_runs_fork(monkeypatch):
     assert _processes(NumpyNetClassifier(**dict(big, batch_size=40)), X, y) == 2
     monkeypatch.setattr(base, "blas_threads", lambda: 1)  # e.g. under threadpoolctl's limit
     assert _processes(NumpyNetClassifier(**big), X, y) == 0
+    monkeypatch.setattr(base, "blas_threads", lambda: 2)
+    decided = []
+    thread = threading.Thread(target=lambda: decided.append(_processes(NumpyNetClassifier(**big), X, y)))
+    thread.start()
+    thread.join()
+    assert decided == [0]  # only the main thread forks
 
 
 def test_packed_vectors_move_and_gradients_rebind():

@@ -14,6 +14,7 @@ best weights with one copy.
 from __future__ import annotations
 
 import contextlib
+import threading
 import warnings
 from numbers import Integral, Real
 
@@ -468,8 +469,14 @@ class BaseNumpyNet(BaseEstimator):
         sample-wise layers, when BLAS may use several threads (``threadpoolctl`` limits
         are obeyed) and the run is large enough to repay the workers. At most one per
         CPU the process may use (affinity and cgroup quotas, as joblib counts them: a
-        waiting process spins) and one per :data:`_FORK_MIN_PART` rows of a batch."""
+        waiting process spins) and one per :data:`_FORK_MIN_PART` rows of a batch.
+
+        Only the main thread forks: a fit in another thread may run while yet other
+        threads are inside NumPy or BLAS, whose locks a forked worker would inherit
+        held."""
         if self.solver not in _STOCHASTIC_SOLVERS or not forked_training_supported() or not isinstance(X, np.ndarray):
+            return 0
+        if threading.current_thread() is not threading.main_thread():
             return 0
         modules = list(_iter_modules(self._net))
         if not all(m._samplewise for m in modules) or X.shape[0] == 0:
