@@ -394,3 +394,23 @@ def test_packed_vectors_move_and_gradients_rebind():
     packed.relocate(net, aligned_zeros)
     assert not isinstance(_memory_owner(packed.params), mmap.mmap)
     assert first.W[0, 0] == 5.0
+
+
+def test_objects_are_frozen_for_the_run_only(digits, forked, monkeypatch):
+    """The objects there are when the workers fork stay out of garbage collection
+    (a full collection would copy every page it visits) until the run ends."""
+    import gc
+
+    X, y = digits
+    counts = []
+    original = ForkedTraining.step
+
+    def spy(self, *args, **kwargs):
+        counts.append(gc.get_freeze_count())
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ForkedTraining, "step", spy)
+    assert gc.get_freeze_count() == 0
+    _fit(NumpyNetClassifier, X, y, hidden_layer_sizes=(16,), max_iter=1, random_state=0, batch_size=50)
+    assert counts and min(counts) > 0
+    assert gc.get_freeze_count() == 0

@@ -37,6 +37,7 @@ restriction.
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import pickle
@@ -133,6 +134,7 @@ class ForkedTraining:
         self._ints = self._floats = None
         self._view = None
         self._relocated = False
+        self._unfreeze = False
         self._buffers = None
         self._seq = 0
         self._new_epoch = False
@@ -168,6 +170,11 @@ class ForkedTraining:
         self._worker_grads = [shared_zeros(packed.grads.shape, packed.grads.dtype) for _ in range(self.n_parts - 1)]
         self._regions = self._split_regions()
         self._view = self._optimizer._regional(self._regions[0])
+        # the objects there are now are left out of garbage collection until the end: a
+        # full collection writes to every object it visits, and each page written
+        # would be copied, the worker keeping the original
+        self._unfreeze = gc.get_freeze_count() == 0
+        gc.freeze()
         for k in range(1, self.n_parts):
             with warnings.catch_warnings():
                 # Python >= 3.12 warns on forking a process that runs other threads (here
@@ -194,6 +201,9 @@ class ForkedTraining:
                     if self._limits is not None:
                         self._limits.restore_original_limits()
                         self._limits = None
+                    if self._unfreeze:  # (objects frozen before, by someone else, stay so)
+                        self._unfreeze = False
+                        gc.unfreeze()
 
     def _stop(self):
         """Tell the workers to stop and wait until each has (it touches nothing shared
@@ -373,6 +383,7 @@ class ForkedTraining:
         status = 1
         try:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # ^C is the parent's, which stops us
+            gc.disable()  # a short life, and a collection would copy the pages it visits
             warnings.simplefilter("ignore")  # nobody would see them: the parent's part warns alike
             self._k, self._parent = k, os.getppid()
             self._pids = []
