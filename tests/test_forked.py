@@ -414,3 +414,19 @@ def test_objects_are_frozen_for_the_run_only(digits, forked, monkeypatch):
     _fit(NumpyNetClassifier, X, y, hidden_layer_sizes=(16,), max_iter=1, random_state=0, batch_size=50)
     assert counts and min(counts) > 0
     assert gc.get_freeze_count() == 0
+
+
+def test_sparse_sample_weights_with_shuffling_match_one_process(digits, forked):
+    """One row of non-zero weight: a single batch is trained per epoch, elsewhere each
+    time. The batch a worker gathers ahead is never the next one of the epoch, and
+    sometimes sits where the next epoch's batch does, in the previous epoch's order."""
+    X, y = digits
+    w = np.zeros(len(y))
+    w[7] = 1.0
+    params = dict(
+        hidden_layer_sizes=(16,), max_iter=40, n_iter_no_change=1000, random_state=3, batch_size=32, shuffle=True
+    )
+    split = _fit(NumpyNetClassifier, X, y, sample_weight=w, **params)
+    with forked.serial():
+        serial = _fit(NumpyNetClassifier, X, y, sample_weight=w, **params)
+    _assert_same_training(split, serial)

@@ -336,9 +336,8 @@ class ForkedTraining:
             self._bounds[n] = None if bounds is None else tuple(int(b) for b in bounds)
         return self._bounds[n]
 
-    def _loss_grad(self, rows, total, check_finite, raise_):
-        """Forward and backward passes of this process on ``rows``; its loss."""
-        estimator = self._estimator
+    def _gather(self, rows):
+        """The rows ``rows`` of X and Y, in this process's buffers."""
         if self._buffers is None:
             X, Y, n = self._X, self._Y, self._batch_size
             self._buffers = (
@@ -346,11 +345,19 @@ class ForkedTraining:
                 np.empty((n, *Y.shape[1:]), dtype=Y.dtype),
                 np.ones(X.shape[1], dtype=X.dtype),
             )
-        x_buffer, y_buffer, ones = self._buffers
+        x_buffer, y_buffer, _ = self._buffers
         n = len(rows)
         # rows come from a permutation: "clip" changes nothing and spares a temporary
         xb = np.take(self._X, rows, axis=0, out=x_buffer[:n], mode="clip")
         yb = np.take(self._Y, rows, axis=0, out=y_buffer[:n], mode="clip")
+        return xb, yb
+
+    def _loss_grad(self, rows, total, check_finite, raise_, gathered=None):
+        """Forward and backward passes of this process on ``rows`` (``gathered``: their
+        ``(X, Y)`` rows, gathered already); its loss."""
+        estimator = self._estimator
+        xb, yb = self._gather(rows) if gathered is None else gathered
+        ones = self._buffers[2]
         if check_finite:
             if raise_:
                 estimator._check_finite_rows(xb, ones)
@@ -392,6 +399,7 @@ class ForkedTraining:
             view = self._optimizer._regional(self._regions[k])
             line = _LINE * k
             seq = self._seq
+            prefetched, gathered = None, None
             while True:
                 seq += 1
                 if not self._wait_parent(_SEQ, seq):
@@ -401,16 +409,21 @@ class ForkedTraining:
                     size = int.from_bytes(self._settings[:8], "little")
                     vars(view).update(pickle.loads(self._settings[8 : 8 + size]))
                 parts = ints[_PARTS]
+                start, stop = ints[_START], ints[_STOP]
                 if k < parts:
-                    start, stop = ints[_START], ints[_STOP]
                     bounds = self._part_bounds(stop - start)
                     rows = self._order[start + bounds[k] : start + bounds[k + 1]]
-                    floats[line + _LOSS] = self._loss_grad(rows, floats[_TOTAL], bool(ints[_FLAGS] & _CHECK), False)
+                    ready = gathered if prefetched == (start, stop) and not ints[_FLAGS] & _NEW_EPOCH else None
+                    floats[line + _LOSS] = self._loss_grad(
+                        rows, floats[_TOTAL], bool(ints[_FLAGS] & _CHECK), False, ready
+                    )
                 ints[line + _DONE] = seq
                 if not self._wait_parent(_GO, seq):
                     break
                 floats[line + _PENALTY] = self._update(view, k, floats[_DECAY], parts)
                 ints[line + _UPDATED] = seq
+                prefetched, gathered = self._prefetch(k, stop)
+
             status = 0
         except BaseException:
             report = traceback.format_exc().encode(errors="replace")[-(_MESSAGE_BYTES - 1) :]
@@ -419,6 +432,18 @@ class ForkedTraining:
         finally:
             self._ints[_LINE * k + _STOPPED] = 1
             os._exit(status)
+
+    def _prefetch(self, k, start):  # pragma: no cover - runs in the worker process
+        """Gather this worker's rows of the batch that most likely comes next (the one
+        starting at ``start``), while the parent ends its step: ``((start, stop),
+        (X rows, Y rows))``, or ``(None, None)`` at the end of an epoch. A step on
+        another batch (after one of zero weight, or in a new epoch) gathers anew."""
+        n = self._order.size
+        stop = min(start + self._batch_size, n)
+        bounds = self._part_bounds(stop - start) if start < n else None
+        if bounds is None or k >= len(bounds) - 1:
+            return None, None
+        return (start, stop), self._gather(self._order[start + bounds[k] : start + bounds[k + 1]])
 
     def _wait_parent(self, slot, value):  # pragma: no cover - runs in the worker process
         """Wait for the parent's counter ``slot`` to reach ``value``; False when the
