@@ -336,6 +336,14 @@ class ForkedTraining:
             self._bounds[n] = None if bounds is None else tuple(int(b) for b in bounds)
         return self._bounds[n]
 
+    def _part_rows(self, k, start, stop):
+        """Part ``k``'s rows of the batch ``start:stop`` of the epoch, or None when the
+        batch is not split or has fewer parts."""
+        bounds = self._part_bounds(stop - start)
+        if bounds is None or k >= len(bounds) - 1:
+            return None
+        return self._order[start + bounds[k] : start + bounds[k + 1]]
+
     def _gather(self, rows):
         """The rows ``rows`` of X and Y, in this process's buffers."""
         if self._buffers is None:
@@ -411,8 +419,7 @@ class ForkedTraining:
                 parts = ints[_PARTS]
                 start, stop = ints[_START], ints[_STOP]
                 if k < parts:
-                    bounds = self._part_bounds(stop - start)
-                    rows = self._order[start + bounds[k] : start + bounds[k + 1]]
+                    rows = self._part_rows(k, start, stop)
                     ready = gathered if prefetched == (start, stop) and not ints[_FLAGS] & _NEW_EPOCH else None
                     floats[line + _LOSS] = self._loss_grad(
                         rows, floats[_TOTAL], bool(ints[_FLAGS] & _CHECK), False, ready
@@ -423,7 +430,6 @@ class ForkedTraining:
                 floats[line + _PENALTY] = self._update(view, k, floats[_DECAY], parts)
                 ints[line + _UPDATED] = seq
                 prefetched, gathered = self._prefetch(k, stop)
-
             status = 0
         except BaseException:
             report = traceback.format_exc().encode(errors="replace")[-(_MESSAGE_BYTES - 1) :]
@@ -440,10 +446,8 @@ class ForkedTraining:
         another batch (after one of zero weight, or in a new epoch) gathers anew."""
         n = self._order.size
         stop = min(start + self._batch_size, n)
-        bounds = self._part_bounds(stop - start) if start < n else None
-        if bounds is None or k >= len(bounds) - 1:
-            return None, None
-        return (start, stop), self._gather(self._order[start + bounds[k] : start + bounds[k + 1]])
+        rows = self._part_rows(k, start, stop) if start < n else None
+        return (None, None) if rows is None else ((start, stop), self._gather(rows))
 
     def _wait_parent(self, slot, value):  # pragma: no cover - runs in the worker process
         """Wait for the parent's counter ``slot`` to reach ``value``; False when the
