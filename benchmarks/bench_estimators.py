@@ -11,9 +11,7 @@
    28x28 inputs, batch 64, Adam, float32: one epoch through ``fit`` against PyTorch.
 3. predict latency: one row and 10,000 rows, against MLPClassifier.predict.
 4. Peak memory of fit on 60,000 x 784 float32 (one epoch), in a fresh process each:
-   NumPy's allocations in the process (tracemalloc), plus, when the training is split
-   across processes, the shared memory it allocates and the worker's private memory
-   (its resident pages that are not shared, sampled every 2 ms from /proc).
+   NumPy's allocations in the process (tracemalloc).
 
 Every timing is the median of ``--repeats`` runs, all in this one process (except 4).
 """
@@ -144,46 +142,18 @@ def bench_predict(repeats):
 
 
 _MEMORY_SNIPPET = """
-import glob, os, sys, threading, time, tracemalloc, warnings
+import sys, tracemalloc, warnings
 import numpy as np
 warnings.simplefilter("ignore")
-shared = [0]
 if sys.argv[1] == "ours":
     from sknn_scratch import NumpyNetClassifier as C
-    import sknn_scratch.estimators._forked as forked
-    allocate = forked.shared_zeros
-    def counted(shape, dtype, order="C"):
-        array = allocate(shape, dtype, order)
-        shared[0] += array.nbytes
-        return array
-    forked.shared_zeros = counted
 else:
     from sklearn.neural_network import MLPClassifier as C
 X = np.random.default_rng(0).random((60000, 784), dtype=np.float32)
 y = np.random.default_rng(1).integers(0, 10, 60000)
-workers = [0]
-done = threading.Event()
-def private_kib(pid):
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            return sum(int(line.split()[1]) for line in fh if line.startswith(("Private_Dirty", "Private_Clean")))
-    except OSError:
-        return 0
-def watch():
-    while not done.wait(0.002):
-        kids = []
-        for path in glob.glob(f"/proc/{os.getpid()}/task/*/children"):
-            with open(path) as fh:
-                kids += fh.read().split()
-        workers[0] = max(workers[0], sum(private_kib(pid) for pid in kids) * 1024)
-watcher = threading.Thread(target=watch, daemon=True)
-watcher.start()
 tracemalloc.start()  # NumPy reports its array allocations to tracemalloc
 C(hidden_layer_sizes=(256, 128), batch_size=128, max_iter=1, random_state=0).fit(X, y)
-peak = tracemalloc.get_traced_memory()[1]
-done.set()
-watcher.join()
-print(peak / 2**20, shared[0] / 2**20, workers[0] / 2**20, X.nbytes / 2**20)
+print(tracemalloc.get_traced_memory()[1] / 2**20, X.nbytes / 2**20)
 """
 
 
@@ -191,10 +161,8 @@ def bench_memory():
     out = {}
     for who in ("ours", "sklearn"):
         res = subprocess.run([sys.executable, "-c", _MEMORY_SNIPPET, who], capture_output=True, text=True, check=True)
-        own, shared, workers, x_mb = map(float, res.stdout.split())
-        out[who] = total = own + shared + workers
-        detail = f" (this process {own:.1f} + shared {shared:.1f} + worker {workers:.1f})" if shared or workers else ""
-        print(f"peak memory of fit beyond X ({who:<7}): {total:8.1f} MiB{detail}   (X itself: {x_mb:.1f} MiB)")
+        out[who], x_mb = map(float, res.stdout.split())
+        print(f"peak memory of fit beyond X ({who:<7}): {out[who]:8.1f} MiB   (X itself: {x_mb:.1f} MiB)")
     return {"memory_extra_mib_ours": out["ours"], "memory_extra_mib_sklearn": out["sklearn"]}
 
 

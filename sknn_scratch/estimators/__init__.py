@@ -1,7 +1,6 @@
 """scikit-learn estimators built on the layer engine."""
 
-from ._forked import WorkerError
 from .classifier import NumpyNetClassifier
 from .regressor import NumpyNetRegressor
 
-__all__ = ["NumpyNetClassifier", "NumpyNetRegressor", "WorkerError"]
+__all__ = ["NumpyNetClassifier", "NumpyNetRegressor"]

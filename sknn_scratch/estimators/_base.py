@@ -13,12 +13,10 @@ best weights with one copy.
 
 from __future__ import annotations
 
-import contextlib
-import threading
+import copy
 import warnings
 from numbers import Integral, Real
 
-import joblib
 import numpy as np
 import scipy.optimize
 import scipy.sparse as sp
@@ -28,33 +26,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, assert_all_finite, check_is_fitted, validate_data
 
+from .._plain import from_plain, to_plain
 from ..fpenv import flush_denormals
-from ..nn import Conv2d, Linear, Sequential, as_generator
+from ..nn import Linear, Sequential, as_generator
 from ..optim import SGD, Adam
 from ..optim.optimizers import aligned_zeros, memory_order, shaped_like_order
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
-from ._forked import ForkedTraining, forked_training_supported
-from ._parallel import MIN_PART, SplitBatch, blas_threads
 
 __all__ = ["BaseNumpyNet"]
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 #: rows per forward pass at prediction time (bounds the memory of activations)
 _PREDICT_CHUNK = 16384
-#: layers whose per-sample element-wise work makes a split batch on parallel threads pay
-#: (measured with benchmarks/bench_estimators.py: a dense network is faster on one
-#: thread driving a multi-threaded BLAS)
-_PARALLEL_LAYERS = (Conv2d,)
-#: a training run is split across processes (see ``_forked``) when a step has at least
-#: this much work (multiply-adds of the batch's passes plus ~12 per parameter for the
-#: update: some 0.1 ms on one core; measured on 2 cores, dense networks gain from ~2e6) ...
-_FORK_MIN_STEP_WORK = 3_000_000
-#: ... and it runs at least this many steps (forking and stopping a worker take a few
-#: milliseconds) ...
-_FORK_MIN_STEPS = 100
-#: ... and each process gets at least this many rows of a batch (matrix products on
-#: fewer rows lose much of their speed)
-_FORK_MIN_PART = 16
 
 
 def _iter_modules(module):
@@ -67,37 +50,10 @@ def _iter_modules(module):
         yield module
 
 
-def _release(net, outputs_only=False):
-    """Drop the activations (and, unless ``outputs_only``, the gradients and ``_cache*``
-    attributes) that modules keep from the last pass."""
-    net.output = None
+def _parameters(net):
+    """Every parameter array of ``net``."""
     for module in _iter_modules(net):
-        module.output = None
-        if not outputs_only:
-            module.gradInput = None
-            for key in [k for k in vars(module) if k.startswith("_cache")]:
-                setattr(module, key, None)
-
-
-def _usable_cpus():
-    """CPUs this process may use: its affinity, and a cgroup quota (containers)."""
-    return joblib.cpu_count()
-
-
-def _work_per_sample(net, modules, x):
-    """Multiply-adds per sample of a forward pass of ``net`` (whose leaf ``modules`` are
-    given), from a pass on the one row ``x``: a layer with weights ``W`` of shape
-    ``(outputs, ...)`` (Linear, Conv2d) does ``W.size / outputs`` per output value, any
-    other layer about one operation per output value; gathering the row counts four per
-    input value."""
-    net.forward(x)
-    work = 4 * x.size
-    for module in modules:
-        size = module.output.size
-        W = getattr(module, "W", None) if "W" in module._parameters else None
-        work += size * (W.size // max(W.shape[0], 1)) if W is not None and W.ndim >= 2 else size
-    _release(net, outputs_only=True)
-    return work
+        yield from module.getParameters()
 
 
 def _training_rng(random_state):
@@ -106,8 +62,10 @@ def _training_rng(random_state):
     An int seeds a Mersenne Twister exactly as ``np.random.RandomState(seed)`` does,
     so that the initial weights equal those of scikit-learn's MLP for the same
     ``random_state`` (same draws, same order, same bounds). A ``RandomState`` gives a
-    Generator on a copy of its state; a ``Generator`` is used as is; None draws fresh
-    entropy. The global NumPy random state is never used.
+    Generator that continues from its state (:func:`_consume` hands the state back
+    after the fit, so that the instance is consumed as MLP consumes it); a
+    ``Generator`` is used as is; None draws fresh entropy. The global NumPy random
+    state is never used.
     """
     if random_state is None or isinstance(random_state, np.random.Generator):
         return as_generator(random_state)
@@ -118,6 +76,26 @@ def _training_rng(random_state):
         bit_generator.state = {"bit_generator": "MT19937", "state": random_state.get_state(legacy=False)["state"]}
         return np.random.Generator(bit_generator)
     return as_generator(random_state)
+
+
+def _consume(random_state, rng):
+    """Advance a ``RandomState`` given as ``random_state`` past the draws of ``rng``
+    (the Generator :func:`_training_rng` made from it)."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state.set_state(rng.bit_generator.state)
+
+
+def _training_copy(net):
+    """A deep copy of ``net`` to train on, in place of the fitted network: parameters,
+    buffers and random generators copied, nothing a pass left behind. The parameters
+    and gradients are shared at first: :class:`_Packed` moves them into vectors of
+    their own before anything writes to them."""
+    memo = {}
+    for module in _iter_modules(net):
+        for name in module._parameters + module._gradients:
+            value = getattr(module, name)
+            memo[id(value)] = value
+    return copy.deepcopy(net, memo).clearState()
 
 
 class _Packed:
@@ -160,22 +138,6 @@ class _Packed:
             setattr(module, gname, shaped_like_order(self.grads[offset : offset + size], value.shape, order))
             offset += size
 
-    def relocate(self, net, allocate):
-        """Move both vectors into the ones ``allocate(shape, dtype)`` returns (the
-        parameters' values kept, the gradients zeroed), the modules' views following."""
-        self._lay_out(net, self.params.dtype, allocate)
-        self.grads.fill(0)
-
-    def bind_gradients(self, net, grads):
-        """Point the modules' gradients at views into ``grads`` (a vector shaped like
-        :attr:`grads`) instead, at the same offsets."""
-        offset = 0
-        for module, _, gname, order in self._slots(net):
-            shape = getattr(module, gname).shape
-            size = int(np.prod(shape, dtype=np.int64))
-            setattr(module, gname, shaped_like_order(grads[offset : offset + size], shape, order))
-            offset += size
-
     def start_gradients(self, decay=0.0):
         """Set the gradients to those of the L2 term ``decay/2 * sum(W**2)`` (``decay *
         W`` for the weights, zero elsewhere), ready for the layers to add theirs; return
@@ -199,14 +161,6 @@ class _Packed:
         return optimizer.step(
             [self.decay_params, self.other_params], [self.decay_grads, self.other_grads], weight_decay=(decay, 0.0)
         )
-
-    def is_current(self, net):
-        """True while every module still holds views into these vectors."""
-        for module in _iter_modules(net):
-            for pname in module._parameters:
-                if getattr(module, pname).base is not self.params.base:  # the buffer behind both
-                    return False
-        return True
 
 
 class BaseNumpyNet(BaseEstimator):
@@ -355,7 +309,6 @@ class BaseNumpyNet(BaseEstimator):
         self._net = self._build(X, self.n_outputs_, rng)
         self.n_layers_ = len(self._linear_layers()) + 1
         self._optimizer = None
-        self._packed = None
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
@@ -370,20 +323,25 @@ class BaseNumpyNet(BaseEstimator):
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
-    def _pack(self, dtype):
-        net = self._net
-        if net.dtype is not None and net.dtype != dtype:
-            net.astype(dtype)
-            self._optimizer = None
-        packed = getattr(self, "_packed", None)
-        if packed is None or packed.params.dtype != dtype or not packed.is_current(net):
-            packed = self._packed = _Packed(net, dtype)
-        return packed
+    def _continue_on_copies(self):
+        """Replace the fitted state that training changes in place (the network, the
+        optimizer's state, the curves) by copies, so that the fitted model is never
+        written: a pass that fails leaves it exactly as it was, and arrays loaded from
+        a read-only memory map are never modified."""
+        self._net = _training_copy(self._net)
+        self._optimizer = copy.deepcopy(self._optimizer)
+        for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
+            if isinstance(getattr(self, name, None), list):
+                setattr(self, name, list(getattr(self, name)))
+        if getattr(self, "_best_params", None) is not None:
+            self._best_params = self._best_params.copy()
 
     def _atomically(self, method, *args, **kwargs):
-        """Run ``method``; if it raises, restore the estimator's attributes as they were,
-        so that bad input (a wrong shape, an unknown layer name, a bad ``input_shape``)
-        leaves a fitted model fitted and an unfitted one unfitted."""
+        """Run ``method``; if it raises, restore the estimator's attributes as they were.
+
+        Training never writes the arrays of a fitted model (see
+        :meth:`_continue_on_copies`), so restoring the attributes restores everything:
+        weights, optimizer state, curves, and an unfitted estimator stays unfitted."""
         state = self.__dict__.copy()
         try:
             return method(*args, **kwargs)
@@ -394,42 +352,32 @@ class BaseNumpyNet(BaseEstimator):
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         self._validate_params()
+        self._validate_hidden_layer_sizes()
         first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
-        # A new network is trained on new arrays, so an error part-way leaves the
-        # estimator as it was: its NaN/inf check can then run on each batch as it is
-        # gathered (in cache, during the first epoch) instead of on all of X upfront.
+        # An error part-way leaves the estimator as it was (see _atomically), so the
+        # NaN/inf check of a stochastic solver can run on each batch as it is gathered
+        # (in cache, during the first epoch) instead of on all of X upfront.
         defer_check = first_pass and self.solver in _STOCHASTIC_SOLVERS and not get_config()["assume_finite"]
         X, Y, y_raw = self._validate_input(X, y, incremental, reset=first_pass, check_finite=not defer_check)
         if defer_check and sp.issparse(X):  # sparse input is checked on its stored values, cheaply
             self._assert_finite(X)
             defer_check = False
+        if not first_pass:  # a fitted model trains in its own dtype, as it predicts
+            dtype = self._net.dtype
+            X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         sample_weight = self._sample_weight(sample_weight, X, y_raw)
         rng = _training_rng(self.random_state)
-        if first_pass:
-            self._initialize(X, Y, rng)
-        elif Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
-        packed = self._pack(X.dtype)
-        self._net.train()
-        diverged_at = None
         try:
-            processes = self._training_processes(X, packed, incremental)
-            # flush-to-zero: weights decaying to zero otherwise pass through the slow
-            # subnormal range (see sknn_scratch.fpenv); forked workers inherit it
-            with flush_denormals(), self._split_batches(X.shape[0], packed, processes) as split:
-                self._split = split
-                if self.solver in _STOCHASTIC_SOLVERS:
-                    diverged_at = self._fit_stochastic(
-                        X, Y, y_raw, sample_weight, rng, packed, incremental, defer_check, processes
-                    )
-                else:
-                    self._fit_lbfgs(X, Y, sample_weight, packed)
+            if first_pass:
+                self._initialize(X, Y, rng)
+            elif Y.shape[1] != self.n_outputs_:
+                raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
+            else:
+                self._continue_on_copies()
+            diverged_at = self._train(X, Y, y_raw, sample_weight, rng, incremental, defer_check)
         finally:
-            self.__dict__.pop("_split", None)
-            self._net.evaluate()
-            _release(self._net)
-            self._head.output = self._head.gradInput = None
-        if diverged_at is not None or not np.isfinite(packed.params).all():
+            _consume(self.random_state, rng)
+        if diverged_at is not None or not all(np.isfinite(p).all() for p in _parameters(self._net)):
             detail = f" (the training loss became non-finite at iteration {diverged_at})" if diverged_at else ""
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large values and "
@@ -437,57 +385,33 @@ class BaseNumpyNet(BaseEstimator):
             )
         return self
 
-    def _split_batches(self, n_samples, packed, processes=0):
-        """A :class:`SplitBatch` over the threads BLAS may use, for a convolutional
-        network of sample-wise layers whose batches are large enough; otherwise (or when
-        the run is split across ``processes`` instead) a null context (each batch runs
-        whole in this thread, BLAS using its threads)."""
-        if processes:
-            return contextlib.nullcontext()
-        modules = list(_iter_modules(self._net))
-        batch = self._nominal_batch(n_samples)
-        if not (
-            any(isinstance(m, _PARALLEL_LAYERS) for m in modules)
-            and all(m._samplewise for m in modules)
-            and batch >= 2 * MIN_PART
-        ):
-            return contextlib.nullcontext()
-        threads = min(blas_threads(), batch // MIN_PART)
-        if threads < 2:
-            return contextlib.nullcontext()
-        return SplitBatch(self._net, self._head, packed.grads, threads)
+    def _train(self, X, Y, y_raw, sample_weight, rng, incremental, check_finite):
+        """Run the solver on the network's parameters packed into one vector; return
+        the iteration at which the loss became non-finite, or None."""
+        packed = _Packed(self._net, X.dtype)
+        self._net.train()
+        try:
+            # flush-to-zero: weights decaying to zero otherwise pass through the slow
+            # subnormal range (see sknn_scratch.fpenv)
+            with flush_denormals():
+                if self.solver in _STOCHASTIC_SOLVERS:
+                    return self._fit_stochastic(X, Y, y_raw, sample_weight, rng, packed, incremental, check_finite)
+                self._fit_lbfgs(X, Y, sample_weight, packed)
+                return None
+        finally:
+            self._net.evaluate()
+            self._net.clearState()
+            self._head.clearState()
 
-    def _nominal_batch(self, n_samples):
-        """The batch size of a run over ``n_samples`` rows (without warning about it)."""
-        if self.solver == "lbfgs":
-            return n_samples
-        return min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
-
-    def _training_processes(self, X, packed, incremental):
-        """How many processes the stochastic training run on ``X`` is split across (see
-        :mod:`._forked`), 0 for none: on x86-64 Linux, for dense data and a network of
-        sample-wise layers, when BLAS may use several threads (``threadpoolctl`` limits
-        are obeyed) and the run is large enough to repay the workers. At most one per
-        CPU the process may use (affinity and cgroup quotas, as joblib counts them: a
-        waiting process spins) and one per :data:`_FORK_MIN_PART` rows of a batch.
-
-        Only the main thread forks: a fit in another thread may run while yet other
-        threads are inside NumPy or BLAS, whose locks a forked worker would inherit
-        held."""
-        if self.solver not in _STOCHASTIC_SOLVERS or not forked_training_supported() or not isinstance(X, np.ndarray):
-            return 0
-        if threading.current_thread() is not threading.main_thread():
-            return 0
-        modules = list(_iter_modules(self._net))
-        if not all(m._samplewise for m in modules) or X.shape[0] == 0:
-            return 0
-        batch = self._nominal_batch(X.shape[0])
-        processes = min(blas_threads(), _usable_cpus(), batch // _FORK_MIN_PART)
-        steps = -(-X.shape[0] // batch) * (1 if incremental else self.max_iter)
-        if processes < 2 or steps < _FORK_MIN_STEPS:
-            return 0
-        work = batch * _work_per_sample(self._net, modules, X[:1]) + 12 * packed.params.size
-        return processes if work >= _FORK_MIN_STEP_WORK else 0
+    def _validate_hidden_layer_sizes(self):
+        """MLP's checks of ``hidden_layer_sizes``: integers (TypeError), all positive."""
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        for size in sizes:
+            if isinstance(size, bool) or not isinstance(size, Integral):
+                raise TypeError(f"hidden_layer_sizes must hold integers, got {size!r} in {self.hidden_layer_sizes!r}.")
+        if any(size <= 0 for size in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
 
     # -- one pass over the data --------------------------------------------------------
     def _densify(self, X):
@@ -515,15 +439,10 @@ class BaseNumpyNet(BaseEstimator):
             loss = 0.0
             accumulate = False
         X = self._densify(X)
-        split = self.__dict__.get("_split")
-        if split is not None:
-            loss += split.loss_grad(X, Y, sample_weight, accumulate=accumulate)
-        else:
-            scores = self._net.forward(X)
-            data_loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
-            self._net.backward(X, grad, input_grad=False, accumulate=accumulate)
-            loss += data_loss
-        return loss
+        scores = self._net.forward(X)
+        data_loss, grad = self._head.loss_and_grad(scores, Y, sample_weight)
+        self._net.backward(X, grad, input_grad=False, accumulate=accumulate)
+        return loss + data_loss
 
     def _batch_size(self, n_samples):
         if self.batch_size == "auto":
@@ -532,11 +451,9 @@ class BaseNumpyNet(BaseEstimator):
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, packed, check_finite=False, forked=None):
+    def _run_epoch(self, X, Y, sample_weight, batch_size, rng, packed, check_finite=False):
         n = X.shape[0]
         order = rng.permutation(n) if self.shuffle else None
-        if forked is not None:
-            return self._run_forked_epoch(X, sample_weight, batch_size, order, forked, check_finite)
         # dense shuffled batches are gathered into two reused buffers: no copy of X and
         # no allocation per batch
         gather = order is not None and isinstance(X, np.ndarray)
@@ -572,25 +489,6 @@ class BaseNumpyNet(BaseEstimator):
             loss = self._loss_grad(xb, yb, wb, packed, decay, with_penalty=False)
             loss += packed.step(optimizer, decay)
             total += loss * (stop - start)
-        return total / n
-
-    def _run_forked_epoch(self, X, sample_weight, batch_size, order, forked, check_finite):
-        """:meth:`_run_epoch` with the steps split across processes (``forked``)."""
-        n = X.shape[0]
-        forked.begin_epoch(order)
-        total = 0.0
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
-            wb = None
-            if sample_weight is not None:
-                rows = forked.rows(start, stop)
-                wb = sample_weight[rows]
-                if not wb.any():
-                    if check_finite:
-                        self._assert_finite(np.take(X, rows, axis=0))
-                    continue  # a batch of zero weight carries no gradient
-            decay = self._decay(stop - start, wb)
-            total += forked.step(start, stop, decay, check_finite) * (stop - start)
         return total / n
 
     def _check_finite_rows(self, X, ones):
@@ -638,7 +536,7 @@ class BaseNumpyNet(BaseEstimator):
     def _stratify_target(self, Y, y_raw):
         return None
 
-    def _fit_stochastic(self, X, Y, y_raw, sample_weight, rng, packed, incremental, check_finite=False, processes=0):
+    def _fit_stochastic(self, X, Y, y_raw, sample_weight, rng, packed, incremental, check_finite=False):
         if not incremental or self._optimizer is None:
             self._optimizer = self._make_optimizer()
         if self.early_stopping and incremental:
@@ -650,7 +548,7 @@ class BaseNumpyNet(BaseEstimator):
                 self._assert_finite(validation[0])
             best_params = getattr(self, "_best_params", None)
             if best_params is None or best_params.shape != packed.params.shape:
-                self._best_params = packed.params.copy()
+                self._best_params = packed.params.copy()  # (a continuing fit has its own copy)
         n_samples = X.shape[0]
         batch_size = self._batch_size(n_samples)
         callbacks = self.callbacks
@@ -659,62 +557,51 @@ class BaseNumpyNet(BaseEstimator):
 
         self.n_iter_ = 0
         diverged_at = None
-        forked = None
-        if processes:
-            forked = ForkedTraining(self, X, Y, sample_weight, packed, self._optimizer, processes, batch_size)
         try:
-            # the workers are stopped, and the parameters back in this process's memory,
-            # before anything below (or an interrupt's handler) reads them
-            with contextlib.ExitStack() as stack:
-                if forked is not None:
-                    try:
-                        stack.enter_context(forked)
-                    except OSError:  # no process to be had (a resource limit): train in this one
-                        forked = None
-                for _ in range(self.max_iter):
-                    first_epoch = check_finite and self.n_iter_ == 0  # sees every training row
-                    self.loss_ = self._run_epoch(X, Y, sample_weight, batch_size, rng, packed, first_epoch, forked)
-                    if not np.isfinite(self.loss_):
-                        diverged_at = self.n_iter_ + 1
-                        break  # _fit raises MLP's non-finite-weights error
-                    self.n_iter_ += 1
-                    self.t_ += n_samples
-                    self.loss_curve_.append(self.loss_)
-                    if self.verbose:
-                        print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
-                    self._update_no_improvement_count(early_stopping, validation if early_stopping else None, packed)
-                    if self.learning_rate == "invscaling" and self.solver == "sgd":
-                        self._optimizer.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                    stop = False
-                    if self._no_improvement_count > self.n_iter_no_change:
-                        what = "Validation score" if early_stopping else "Training loss"
-                        msg = (
-                            f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
-                            "consecutive epochs."
-                        )
-                        stop = self._trigger_stopping(msg)
-                        if not stop:
-                            self._no_improvement_count = 0
-                    if callbacks:
-                        info = {
-                            "iteration": self.n_iter_,
-                            "loss": self.loss_,
-                            "validation_score": self.validation_scores_[-1] if early_stopping else None,
-                            "validation_loss": self.validation_loss_curve_[-1] if early_stopping else None,
-                        }
-                        for callback in callbacks:
-                            if callback(self, info) is True:
-                                stop = True
-                                if self.verbose:
-                                    print(f"Stopped by callback {callback!r}.")
-                    if stop or incremental:
-                        break
-                    if self.n_iter_ == self.max_iter:
-                        warnings.warn(
-                            f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
-                            "hasn't converged yet.",
-                            ConvergenceWarning,
-                        )
+            for _ in range(self.max_iter):
+                first_epoch = check_finite and self.n_iter_ == 0  # sees every training row
+                self.loss_ = self._run_epoch(X, Y, sample_weight, batch_size, rng, packed, first_epoch)
+                if not np.isfinite(self.loss_):
+                    diverged_at = self.n_iter_ + 1
+                    break  # _fit raises MLP's non-finite-weights error
+                self.n_iter_ += 1
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {self.loss_:.8f}")
+                self._update_no_improvement_count(early_stopping, validation if early_stopping else None, packed)
+                if self.learning_rate == "invscaling" and self.solver == "sgd":
+                    self._optimizer.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                stop = False
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if early_stopping else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for {self.n_iter_no_change} "
+                        "consecutive epochs."
+                    )
+                    stop = self._trigger_stopping(msg)
+                    if not stop:
+                        self._no_improvement_count = 0
+                if callbacks:
+                    info = {
+                        "iteration": self.n_iter_,
+                        "loss": self.loss_,
+                        "validation_score": self.validation_scores_[-1] if early_stopping else None,
+                        "validation_loss": self.validation_loss_curve_[-1] if early_stopping else None,
+                    }
+                    for callback in callbacks:
+                        if callback(self, info) is True:
+                            stop = True
+                            if self.verbose:
+                                print(f"Stopped by callback {callback!r}.")
+                if stop or incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization "
+                        "hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
         if early_stopping:
@@ -826,37 +713,34 @@ class BaseNumpyNet(BaseEstimator):
         return self._scores(X, check_finite=defer)
 
     def _scores(self, X, check_finite=False):
-        """Raw scores of the output layer (evaluation mode, nothing kept afterwards)."""
-        net = self._net
-        was_training = net.training
-        net.evaluate()
-        try:
-            parts = []
-            for start in range(0, X.shape[0], _PREDICT_CHUNK):
-                chunk = self._densify(X[start : start + _PREDICT_CHUNK])
-                if not check_finite:
-                    parts.append(net.forward(chunk))
-                    continue
-                with np.errstate(invalid="ignore", over="ignore"):  # reported below, as scikit-learn does
-                    out = net.modules[0].forward(chunk)
-                    finite = np.isfinite(out.sum())
-                if not finite:
-                    self._assert_finite(chunk)
-                for module in net.modules[1:]:
-                    out = module.forward(out)
-                parts.append(out)
-            return parts[0] if len(parts) == 1 else np.concatenate(parts)
-        finally:
-            _release(net, outputs_only=not was_training)  # evaluation keeps no gradients or caches
-            if was_training:
-                net.train()
+        """Raw scores of the output layer, in the network's dtype.
+
+        The forward passes run on an inference copy of the network (see
+        :meth:`~sknn_scratch.nn.Module.inference_copy`): the fitted network is only
+        read, so prediction changes nothing and may run in many threads at once."""
+        net = self._net.inference_copy()
+        dtype = net.dtype
+        parts = []
+        for start in range(0, X.shape[0], _PREDICT_CHUNK):
+            chunk = self._densify(X[start : start + _PREDICT_CHUNK]).astype(dtype, copy=False)
+            if not check_finite:
+                parts.append(net.forward(chunk))
+                continue
+            with np.errstate(invalid="ignore", over="ignore"):  # reported below, as scikit-learn does
+                out = net.modules[0].forward(chunk)
+                finite = np.isfinite(out.sum())
+            if not finite:
+                self._assert_finite(chunk)
+            for module in net.modules[1:]:
+                out = module.forward(out)
+            parts.append(out)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     # -- persistence ---------------------------------------------------------------------------
     def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_packed", None)  # views are rebuilt on the next fit
-        return state
+        """Parameters, optimizer state and settings as plain values (see
+        :mod:`sknn_scratch._plain`): no engine class, no scratch array."""
+        return to_plain(super().__getstate__())
 
     def __setstate__(self, state):
-        super().__setstate__(state)
-        self._packed = None
+        super().__setstate__(from_plain(state))

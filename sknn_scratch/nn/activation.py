@@ -23,8 +23,6 @@ class _Elementwise(Module):
     :class:`Conv2d` layer inside a :class:`Sequential` (the estimators do this).
     """
 
-    _samplewise = True
-
     def __init__(self, inplace=False):
         super().__init__()
         self.inplace = bool(inplace)
@@ -94,8 +92,6 @@ class Tanh(_Elementwise):
 class Identity(Module):
     """Returns its input unchanged (MLP's ``"identity"`` activation)."""
 
-    _samplewise = True
-
     def updateOutput(self, input):
         self.output = input
         return self.output
@@ -107,8 +103,6 @@ class Identity(Module):
 
 class Exp(Module):
     """``exp(input)``: the inverse link of the Poisson regression head."""
-
-    _samplewise = True
 
     def updateOutput(self, input):
         self.output = np.exp(input)
@@ -140,8 +134,6 @@ class SoftMax(Module):
     an explicit Jacobian per sample.
     """
 
-    _samplewise = True
-
     def updateOutput(self, input):
         _check_2d(self, input)
         self.output = np.exp(log_softmax(input))
@@ -155,8 +147,6 @@ class SoftMax(Module):
 
 class LogSoftmax(Module):
     """Row-wise ``log(softmax(x)) = x - log(sum_j exp(x_j))`` of 2-D input."""
-
-    _samplewise = True
 
     def updateOutput(self, input):
         _check_2d(self, input)

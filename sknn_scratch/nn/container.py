@@ -124,6 +124,17 @@ class Sequential(Module):
         """One list of gradients per module, aligned with :meth:`getParameters`."""
         return [module.getGradParameters() for module in self.modules]
 
+    def clearState(self):
+        super().clearState()
+        for module in self.modules:
+            module.clearState()
+        return self
+
+    def inference_copy(self):
+        twin = super().inference_copy()
+        twin.modules = [module.inference_copy() for module in self.modules]
+        return twin
+
     def train(self):
         self.training = True
         for module in self.modules:

@@ -157,8 +157,6 @@ class Conv2d(Module):
     (2, 4, 3, 3)
     """
 
-    _samplewise = True
-
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
 

@@ -49,9 +49,17 @@ class Criterion:
         The last gradient with respect to ``input``.
     """
 
+    #: what a pass leaves behind (dropped by :meth:`clearState`)
+    _transient = ("output", "gradInput")
+
     def __init__(self):
         self.output = None
         self.gradInput = None
+
+    def clearState(self):
+        """Drop the last loss and gradient; return self."""
+        self.output = self.gradInput = None
+        return self
 
     def forward(self, input, target, sample_weight=None):
         """Return the loss of ``input`` against ``target``."""
@@ -82,22 +90,17 @@ class Criterion:
 
 
 # -- helpers --------------------------------------------------------------------------
-def _sample_scale(input, sample_weight, total_weight=None):
-    """Per-sample factors of the batch mean: ``1/n``, or ``w_i / sum(w)``, as a column.
-
-    ``total_weight`` replaces the normaliser (``n`` or ``sum(w)``): the factors of one
-    part of a larger batch, whose gradients add up to those of the whole batch."""
+def _sample_scale(input, sample_weight):
+    """Per-sample factors of the batch mean: ``1/n``, or ``w_i / sum(w)``, as a column."""
     n = input.shape[0]
     if n == 0:
         raise ValueError("Cannot compute a loss on an empty batch.")
-    if total_weight is not None and not total_weight > 0:
-        raise ValueError(f"total_weight must be positive, got {total_weight!r}")
     if sample_weight is None:
-        return np.asarray(1.0 / (n if total_weight is None else total_weight), dtype=input.dtype)
+        return np.asarray(1.0 / n, dtype=input.dtype)
     w = np.asarray(sample_weight, dtype=input.dtype).reshape(-1)
     if w.shape[0] != n:
         raise ValueError(f"sample_weight has {w.shape[0]} entries, but the batch has {n} samples")
-    total = w.sum() if total_weight is None else total_weight
+    total = w.sum()
     if not total > 0:
         raise ValueError("Sample weights must contain at least one non-zero number.")
     return (w / total).reshape((n,) + (1,) * (input.ndim - 1))
@@ -240,15 +243,10 @@ class _Head(Criterion):
         pred = self.activate(z)
         return self._loss_terms(z, y, pred), pred
 
-    def loss_and_grad(self, input, target, sample_weight=None, *, total_weight=None):
-        """Return ``(loss, gradInput)`` from one evaluation of the activation.
-
-        ``total_weight``, when given, divides the summed (weighted) loss instead of the
-        batch's own number of samples or sum of weights, so that the losses and
-        gradients of the parts of a split batch add up to those of the whole batch.
-        """
+    def loss_and_grad(self, input, target, sample_weight=None):
+        """Return ``(loss, gradInput)`` from one evaluation of the activation."""
         y = self._target(input, target)
-        scale = _sample_scale(input, sample_weight, total_weight)
+        scale = _sample_scale(input, sample_weight)
         terms, pred = self._terms_and_prediction(input, y)
         self.output = _mean(terms, scale)
         pred -= y

@@ -49,6 +49,8 @@ class Dropout(Module):
     True
     """
 
+    _transient = (*Module._transient, "mask")
+
     def __init__(self, p=0.5, *, rng=None):
         super().__init__()
         if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p < 1:

@@ -44,8 +44,6 @@ class Linear(Module):
     (4, 2)
     """
 
-    _samplewise = True
-
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
 

@@ -14,6 +14,8 @@ conversion :meth:`Module.astype` from those two tuples.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 __all__ = ["Module", "as_generator"]
@@ -55,12 +57,9 @@ class Module:
     _gradients: tuple[str, ...] = ()
     #: names of non-trainable arrays that follow the dtype of the parameters
     _buffers: tuple[str, ...] = ()
-    #: True when the training-mode forward pass treats every sample on its own and
-    #: draws nothing at random: a batch may then be split into parts that run
-    #: separately (the estimators run them on parallel threads) and whose parameter
-    #: gradients add up to those of the whole batch. Leave it False for layers that
-    #: mix samples (batch statistics) or use randomness (dropout masks).
-    _samplewise: bool = False
+    #: names of what a pass leaves behind for the next backward pass; with every
+    #: attribute whose name starts with ``_cache``, :meth:`clearState` drops them
+    _transient: tuple[str, ...] = ("output", "gradInput")
 
     def __init__(self):
         self.output = None
@@ -122,6 +121,26 @@ class Module:
         self.training = False
 
     # -- additions ----------------------------------------------------------------
+    def clearState(self):
+        """Drop what the last passes left behind (``output``, ``gradInput``, the
+        attributes in ``_transient`` and every ``_cache*`` scratch array); parameters,
+        their gradients and buffers stay. Returns self."""
+        for key in list(vars(self)):
+            if key in self._transient or key.startswith("_cache"):
+                setattr(self, key, None)
+        return self
+
+    def inference_copy(self):
+        """A copy in evaluation mode that shares this module's parameters and buffers
+        (read, never written) but owns everything a pass writes.
+
+        A forward pass on the copy changes nothing in this module, so prediction may
+        run on any number of copies of one network at once, from as many threads."""
+        twin = copy.copy(self)
+        Module.clearState(twin)  # the copy's own attributes only (not a container's children)
+        twin.training = False
+        return twin
+
     @property
     def dtype(self):
         """dtype of the parameters (None for a module without parameters)."""

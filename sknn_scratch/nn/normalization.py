@@ -192,8 +192,6 @@ class ChannelwiseScaling(Module):
         Accumulated gradients; zeros from construction on.
     """
 
-    _samplewise = True
-
     _parameters = ("gamma", "beta")
     _gradients = ("gradGamma", "gradBeta")
 

@@ -64,8 +64,6 @@ class MaxPool2d(Module):
     (1, 1, 2, 2)
     """
 
-    _samplewise = True
-
     def __init__(self, kernel_size, *, stride=None, padding=0):
         super().__init__()
         self.kernel_size = _as_int("kernel_size", kernel_size, 1)

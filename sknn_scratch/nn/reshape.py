@@ -38,8 +38,6 @@ class Flatten(Module):
     (5, 24)
     """
 
-    _samplewise = True
-
     def updateOutput(self, input):
         x = np.asarray(input)
         if x.ndim < 1:
@@ -69,8 +67,6 @@ class Reshape(Module):
     >>> Reshape((-1, 4)).forward(np.zeros((3, 2, 6))).shape
     (3, 3, 4)
     """
-
-    _samplewise = True
 
     def __init__(self, shape):
         super().__init__()

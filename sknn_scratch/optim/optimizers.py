@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import threading
 
@@ -56,33 +55,30 @@ def memory_order(array):
     return "F" if array.flags.f_contiguous and not array.flags.c_contiguous else "C"
 
 
-def _in_chunks(kernel, arrays, *args, addends=(), norm=False):
+def _in_chunks(kernel, arrays, *args, norm=False):
     """Run ``kernel(*chunks, scratch, *args)`` over successive :data:`CHUNK_BYTES`
     slices of the same-shaped ``arrays`` in memory order (whole when they are not all
     contiguous in the same order); ``scratch`` is a work array shaped like the slice,
     one small buffer per thread reused for every slice (a whole-size scratch array
     would stream through the cache for nothing).
 
-    ``arrays[0]`` is the parameter and ``arrays[1]`` its gradient: the ``addends``
-    (arrays shaped like them) are first added into the gradient, slice by slice while
-    it is in cache. With ``norm`` the sum of squares of the parameter before the kernel
-    is returned (summed over the slices in float64), else 0.0.
+    ``arrays[0]`` is the parameter. With ``norm`` the sum of squares of the parameter
+    before the kernel is returned (summed over the slices in float64), else 0.0.
     """
     order = memory_order(arrays[0])
     contiguous = "C_CONTIGUOUS" if order == "C" else "F_CONTIGUOUS"
-    everything = (*arrays, *addends)
-    flat = [a.ravel(order="K") if a.flags[contiguous] else None for a in everything]
+    flat = [a.ravel(order="K") if a.flags[contiguous] else None for a in arrays]
     n = arrays[0].size
     step = max(CHUNK_BYTES // arrays[0].itemsize, 1)
     if any(a is None for a in flat) or n <= step:
         scratch = _scratch(arrays[0].dtype, n).reshape(arrays[0].shape)
-        return _run_chunk(kernel, (*arrays, scratch), addends, args, norm)
+        return _run_chunk(kernel, (*arrays, scratch), args, norm)
     buffer = _scratch(arrays[0].dtype, step)
     total = 0.0
     for start in range(0, n, step):
         chunks = [a[start : start + step] for a in flat]
         scratch = buffer[: chunks[0].size]
-        total += _run_chunk(kernel, (*chunks[: len(arrays)], scratch), chunks[len(arrays) :], args, norm)
+        total += _run_chunk(kernel, (*chunks, scratch), args, norm)
     return total
 
 
@@ -101,10 +97,8 @@ def _scratch(dtype, n):
     return buffer[:n]
 
 
-def _run_chunk(kernel, arrays, addends, args, norm):
-    var, grad = arrays[0], arrays[1]
-    for addend in addends:
-        grad += addend
+def _run_chunk(kernel, arrays, args, norm):
+    var = arrays[0]
     squares = 0.0
     if norm:
         flat = var.ravel(order="K")
@@ -247,7 +241,7 @@ class Optimizer:
         """Forget the accumulated state (moments, step count)."""
         self.state = {}
 
-    def step(self, params, grads, weight_decay=0.0, addends=None):
+    def step(self, params, grads, weight_decay=0.0):
         """Update ``params`` in place from ``grads``; return the L2 term.
 
         Parameters
@@ -260,10 +254,6 @@ class Optimizer:
             update: one value for every parameter, or one per parameter in the
             flattened order. Cheaper than adding it beforehand: the update reads the
             parameter anyway.
-        addends : list of sequences of ndarrays, optional
-            Per parameter (in the flattened order), arrays shaped like it that are
-            added into its gradient (in place) before the update: the gradients of
-            other parts of a batch. Summed while the update has the gradient in cache.
 
         Returns
         -------
@@ -274,20 +264,15 @@ class Optimizer:
         """
         pairs = flatten_pairs(params, grads)
         decays = _weight_decays(weight_decay, len(pairs))
-        addends = [()] * len(pairs) if addends is None else [tuple(extra) for extra in addends]
-        if len(addends) != len(pairs):
-            raise ValueError(f"addends has {len(addends)} entries for {len(pairs)} parameters")
-        for index, ((var, _), extra) in enumerate(zip(pairs, addends, strict=True)):
+        for index, (var, _) in enumerate(pairs):
             if not var.flags.writeable:
                 raise ValueError(
                     f"parameter {index} is read-only (e.g. loaded from a memory map); copy it before training"
                 )
-            if any(np.shape(a) != var.shape for a in extra):
-                raise ValueError(f"an addend of parameter {index} does not have its shape {var.shape}")
         self._begin_step()
         penalty = 0.0
-        for index, ((var, grad), decay, extra) in enumerate(zip(pairs, decays, addends, strict=True)):
-            squares = self._update(index, var, grad, decay, extra)
+        for index, ((var, grad), decay) in enumerate(zip(pairs, decays, strict=True)):
+            squares = self._update(index, var, grad, decay)
             penalty += 0.5 * decay * squares
         return penalty
 
@@ -303,44 +288,9 @@ class Optimizer:
     def _begin_step(self):
         pass
 
-    def _update(self, index, var, grad, weight_decay, addends=()):
-        """Update parameter ``index`` (the ``addends`` added into ``grad`` first);
-        return ``sum(var**2)`` before the update when ``weight_decay`` is non-zero."""
+    def _update(self, index, var, grad, weight_decay):
+        """Update parameter ``index``; return ``sum(var**2)`` before the update when ``weight_decay`` is non-zero."""
         raise NotImplementedError
-
-    # -- updating parts of the parameters elsewhere ------------------------------------
-    def _move_state(self, params, allocate, reuse=None):
-        """Move the carried state of ``params`` (the flat list :meth:`step` receives)
-        into arrays from ``allocate(shape, dtype, order)``, zero where there was none;
-        an array of ``reuse[name][index]`` shaped like the state is used instead of a
-        new one."""
-        reuse = reuse or {}
-        for name in self._carried:
-            slots = self.state.setdefault(name, {})
-            for index, var in enumerate(params):
-                old = slots.get(index)
-                new = reuse.get(name, {}).get(index)
-                reused = new is not None and new.shape == var.shape and new.dtype == var.dtype
-                reused = reused and new.flags.writeable and memory_order(new) == memory_order(var)
-                if not reused:
-                    new = allocate(var.shape, var.dtype, memory_order(var))
-                if old is not None and old.shape == var.shape and old.dtype == var.dtype:
-                    new[...] = old
-                elif reused:
-                    new[...] = 0
-                slots[index] = new
-
-    def _regional(self, regions):
-        """A copy that updates parts of our 1-D parameters: its parameter ``j`` is the
-        elements ``start:stop`` of our parameter ``index`` for ``regions[j] = (index,
-        start, stop)``. Its carried state is views of ours (see :meth:`_move_state`),
-        its step count and hyperparameters copies of ours."""
-        view = copy.copy(self)
-        view.state = {key: value for key, value in self.state.items() if not isinstance(value, dict)}
-        for name in self._carried:
-            slots = self.state[name]
-            view.state[name] = {j: slots[index][start:stop] for j, (index, start, stop) in enumerate(regions)}
-        return view
 
     def _hyperparameters(self):
         """The public settings (a schedule may change them between epochs)."""
@@ -368,10 +318,10 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
 
-    def _update(self, index, var, grad, weight_decay, addends=()):
+    def _update(self, index, var, grad, weight_decay):
         velocity = self._slot("velocity", index, var)
         args = (self.learning_rate, self.momentum, self.nesterov, weight_decay)
-        return _in_chunks(_sgd_kernel, (var, grad, velocity), *args, addends=addends, norm=bool(weight_decay))
+        return _in_chunks(_sgd_kernel, (var, grad, velocity), *args, norm=bool(weight_decay))
 
 
 class Adam(Optimizer):
@@ -420,9 +370,9 @@ class Adam(Optimizer):
         self._factor = adam_lr(self.learning_rate, b1, b2, t) * (1 - b1) / root
         self._epsilon_scaled = self.epsilon / root
 
-    def _update(self, index, var, grad, weight_decay, addends=()):
+    def _update(self, index, var, grad, weight_decay):
         M = self._slot("m", index, var)
         V = self._slot("v", index, var)
         b1, b2 = self.state["betas"]
         args = (self._factor, b1, b2, self._epsilon_scaled, weight_decay)
-        return _in_chunks(adam_step_scaled, (var, grad, M, V), *args, addends=addends, norm=bool(weight_decay))
+        return _in_chunks(adam_step_scaled, (var, grad, M, V), *args, norm=bool(weight_decay))
