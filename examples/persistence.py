@@ -1,4 +1,4 @@
-"""Save a trained model with joblib, load it (also memory-mapped) and keep training.
+"""Save a trained model with joblib or skops, load it (also memory-mapped) and keep training.
 
 Run: python examples/persistence.py
 """
@@ -15,7 +15,8 @@ from sknn_scratch import NumpyNetClassifier
 
 X, y = load_iris(return_X_y=True)
 X = StandardScaler().fit_transform(X)
-clf = NumpyNetClassifier(hidden_layer_sizes=(16,), max_iter=300, random_state=0).fit(X, y)
+clf = NumpyNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.01, max_iter=300, random_state=0).fit(X, y)
+print("trained model:", clf.score(X, y))
 
 with tempfile.TemporaryDirectory() as tmp:
     path = Path(tmp) / "model.joblib"
@@ -26,3 +27,16 @@ with tempfile.TemporaryDirectory() as tmp:
     loaded.partial_fit(X, y)  # training continues on the loaded model
     loaded.set_params(warm_start=True, max_iter=20).fit(X, y)
     print("after partial_fit + warm-start fit:", loaded.score(X, y), "epochs in last fit:", loaded.n_iter_)
+
+try:
+    import skops.io as sio
+except ImportError:  # pip install skops
+    sio = None
+if sio is not None:
+    # skops loads only the types you trust: a saved model holds no type but the estimator's class
+    data = sio.dumps(clf)
+    untrusted = sio.get_untrusted_types(data=data)
+    print("types skops asks you to trust:", untrusted)
+    again = sio.loads(data, trusted=untrusted)
+    assert np.array_equal(again.predict_proba(X), clf.predict_proba(X)), "predictions differ after skops"
+    print("skops round trip predicts identically")
