@@ -6,8 +6,19 @@
 
 __version__ = "0.1.0"
 
-from . import nn, optim, registry  # noqa: E402  (nn registers the built-in components)
+from . import nn, optim, registry  # noqa: E402  (both register their built-in components)
 from .estimators import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402
+from .optim import adam, sgd_momentum  # noqa: E402
 from .registry import register  # noqa: E402
 
-__all__ = ["NumpyNetClassifier", "NumpyNetRegressor", "nn", "optim", "registry", "register", "__version__"]
+__all__ = [
+    "NumpyNetClassifier",
+    "NumpyNetRegressor",
+    "nn",
+    "optim",
+    "registry",
+    "register",
+    "sgd_momentum",
+    "adam",
+    "__version__",
+]

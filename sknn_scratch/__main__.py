@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from sknn_scratch import NumpyNetClassifier
+from sknn_scratch import NumpyNetClassifier, adam
 from sknn_scratch.nn import (
     ClassNLLCriterion,
     Conv2d,
@@ -23,7 +23,6 @@ from sknn_scratch.nn import (
     MaxPool2d,
     ReLU,
     Sequential,
-    adam,
 )
 
 

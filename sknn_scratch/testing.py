@@ -7,8 +7,9 @@
 * float32 input gives float32 parameters, output, ``gradInput`` and gradients, with
   values close to the float64 ones;
 * the output has the expected shape and ``gradInput`` the shape of the input;
-* parameter gradients accumulate: two ``backward`` calls give twice the gradient, and
-  ``setGradParameters`` gives the gradient of one, whatever the arrays held before;
+* parameter gradients accumulate: two ``backward`` calls give twice the gradient;
+* an :meth:`~sknn_scratch.nn.Module.inference_copy` computes the evaluation-mode output
+  and leaves the module untouched (what makes prediction safe from many threads);
 * ``train()`` / ``evaluate()`` set ``training``; evaluation is deterministic and does
   not change the module's parameters or buffers.
 
@@ -212,17 +213,19 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
     for index, (_, g) in enumerate(_flat_params(m)):
         assert not np.any(g), f"{name}: zeroGradParameters left parameter gradient {index} non-zero"
 
-    # setGradParameters: the gradient of one backward, whatever the arrays held before
+    # an inference copy gives the evaluation output and changes nothing in the module
     m = _fresh(template, True)
     m.forward(x)
-    for _, g in _flat_params(m):
-        g.fill(7.0)
-    m.updateGradInput(x, R)
-    m.setGradParameters(x, R)
-    for index, (g1, (_, g2)) in enumerate(zip(once, _flat_params(m), strict=True)):
-        assert np.allclose(g2, g1, rtol=1e-10, atol=1e-12), (
-            f"{name}: setGradParameters does not give the gradient of one backward for parameter {index}"
-        )
+    reference = copy.deepcopy(m)
+    reference.evaluate()
+    want = reference.forward(x)
+    before = {key: (value, value.copy() if isinstance(value, np.ndarray) else None) for key, value in vars(m).items()}
+    got = m.inference_copy().forward(x)
+    assert np.allclose(got, want, rtol=1e-12, atol=1e-14), f"{name}: inference_copy().forward differs from evaluation"
+    assert vars(m).keys() == before.keys() and m.training, f"{name}: a pass on an inference copy changed the module"
+    for key, (value, saved) in before.items():
+        same = vars(m)[key] is value and (saved is None or np.array_equal(value, saved, equal_nan=True))
+        assert same, f"{name}: a pass on an inference copy changed the module's attribute {key!r}"
 
     # float32 end to end; the parameters follow the input dtype
     m32 = _fresh(template, True)

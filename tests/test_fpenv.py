@@ -11,6 +11,7 @@ from sklearn.datasets import load_digits
 import sknn_scratch.fpenv as fpenv
 from sknn_scratch import NumpyNetClassifier
 from sknn_scratch.fpenv import flush_denormals, flush_denormals_supported
+from sknn_scratch.nn import Module
 
 KNOWN_PLATFORM = (
     sys.platform.startswith("linux")
@@ -91,39 +92,47 @@ def test_unsupported_platform_runs_the_block_unchanged(monkeypatch):
     assert flush_denormals_supported() == (fpenv._environment() is not None)
 
 
+class _Spy(Module):
+    """An identity layer that records, in training mode, whether the thread flushes
+    subnormal numbers (and raises on request)."""
+
+    seen: list = []
+    fail = False
+
+    def updateOutput(self, input):
+        if self.training:
+            type(self).seen.append(flushing())
+            if type(self).fail:
+                raise RuntimeError("stop")
+        self.output = input
+        return input
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = gradOutput
+        return gradOutput
+
+
 @needs_support
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
-def test_fit_trains_flushing_and_restores_the_mode(monkeypatch, solver):
+def test_fit_trains_flushing_and_restores_the_mode(solver):
     X, y = load_digits(return_X_y=True)
     X, y = (X[:200] / 16).astype(np.float32), y[:200]
-    seen = []
-    original = NumpyNetClassifier._loss_grad
-
-    def spy(self, *args, **kwargs):
-        seen.append(flushing())
-        return original(self, *args, **kwargs)
-
-    monkeypatch.setattr(NumpyNetClassifier, "_loss_grad", spy)
-    clf = NumpyNetClassifier(hidden_layer_sizes=(8,), solver=solver, max_iter=2, random_state=0)
+    _Spy.seen, _Spy.fail = [], False
+    clf = NumpyNetClassifier(layers=[("linear", {"n_out": 8}), _Spy()], solver=solver, max_iter=2, random_state=0)
     with pytest.warns(Warning):  # not converged in 2 iterations
         clf.fit(X, y)
-    assert seen and all(seen)
+    assert _Spy.seen and all(_Spy.seen)
     assert not flushing()
 
 
 @needs_support
-def test_fit_restores_the_mode_when_training_raises(monkeypatch):
+def test_fit_restores_the_mode_when_training_raises():
     X, y = load_digits(return_X_y=True)
-    calls = []
-
-    def failing(self, *args, **kwargs):
-        calls.append(flushing())
-        raise RuntimeError("stop")
-
-    monkeypatch.setattr(NumpyNetClassifier, "_loss_grad", failing)
+    _Spy.seen, _Spy.fail = [], True
     with pytest.raises(RuntimeError, match="stop"):
-        NumpyNetClassifier(hidden_layer_sizes=(4,), max_iter=1).fit(X[:50], y[:50])
-    assert calls == [True]
+        NumpyNetClassifier(layers=[("linear", {"n_out": 4}), _Spy()], max_iter=1).fit(X[:50], y[:50])
+    _Spy.fail = False
+    assert _Spy.seen[-1] is True
     assert not flushing()
 
 

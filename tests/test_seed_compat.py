@@ -1,4 +1,5 @@
-"""A notebook user's code runs unchanged against sknn_scratch.nn, minus the notebook's defects."""
+"""A notebook user's code runs against sknn_scratch.nn (optimizers from sknn_scratch.optim), minus the
+notebook's defects."""
 
 import numpy as np
 import pytest
@@ -18,9 +19,8 @@ from sknn_scratch.nn import (
     ReLU,
     Sequential,
     SoftMax,
-    adam,
-    sgd_momentum,
 )
+from sknn_scratch.optim import adam, sgd_momentum
 
 
 def _blobs(n=300, seed=0):

@@ -207,7 +207,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         self.callbacks = callbacks
 
     # -- targets ----------------------------------------------------------------------
-    def _validate_input(self, X, y, incremental, reset, check_finite=True):
+    def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
             self,
             X,
@@ -216,7 +216,6 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             multi_output=True,
             dtype=(np.float64, np.float32),
             reset=reset,
-            ensure_all_finite=check_finite,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

@@ -121,7 +121,7 @@ network_, n_features_in_, feature_names_in_
         self.batch_norm = batch_norm
         self.callbacks = callbacks
 
-    def _validate_input(self, X, y, incremental, reset, check_finite=True):
+    def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
             self,
             X,
@@ -131,7 +131,6 @@ network_, n_features_in_, feature_names_in_
             y_numeric=True,
             dtype=(np.float64, np.float32),
             reset=reset,
-            ensure_all_finite=check_finite,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)

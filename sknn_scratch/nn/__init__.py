@@ -1,8 +1,10 @@
-"""The layer engine: the seed notebook's Torch7-style modules, criteria and optimizers.
+"""The layer engine: the seed notebook's Torch7-style modules and criteria.
 
-A notebook training loop runs unchanged against this package::
+A notebook training loop runs against this package (the optimizers live in
+:mod:`sknn_scratch.optim`, also importable from the top-level package)::
 
-    from sknn_scratch.nn import Sequential, Linear, ReLU, LogSoftmax, ClassNLLCriterion, adam
+    from sknn_scratch.nn import Sequential, Linear, ReLU, LogSoftmax, ClassNLLCriterion
+    from sknn_scratch.optim import adam
 
     net = Sequential()
     net.add(Linear(64, 32)); net.add(ReLU()); net.add(Linear(32, 10)); net.add(LogSoftmax())
@@ -16,8 +18,7 @@ A notebook training loop runs unchanged against this package::
         adam(net.getParameters(), net.getGradParameters(), config, state)
 """
 
-from ..optim import SGD, Adam, Optimizer, adam, sgd_momentum
-from ..registry import ACTIVATIONS, CRITERIA, LAYERS, OPTIMIZERS
+from ..registry import ACTIVATIONS, CRITERIA, LAYERS
 from .activation import Exp, Identity, LogSoftmax, ReLU, Sigmoid, SoftMax, Tanh
 from .container import Sequential
 from .conv import Conv2d
@@ -66,11 +67,6 @@ __all__ = [
     "SigmoidBCECriterion",
     "SquaredErrorCriterion",
     "ExpPoissonCriterion",
-    "sgd_momentum",
-    "adam",
-    "Optimizer",
-    "SGD",
-    "Adam",
     "as_generator",
 ]
 
@@ -108,6 +104,4 @@ for _name, _cls in {
     "exp_poisson": ExpPoissonCriterion,
 }.items():
     CRITERIA.register(_name, _cls)
-OPTIMIZERS.register("sgd", SGD)
-OPTIMIZERS.register("adam", Adam)
 del _name, _cls

@@ -52,50 +52,35 @@ class Sequential(Module):
         self.output = out
         return out
 
-    def backward(self, input, gradOutput, *, input_grad=True, accumulate=True):
-        """Back-propagate through the chain, last module first.
+    def backward(self, input, gradOutput, *, input_grad=True):
+        """Back-propagate through the chain, last module first; return ``gradInput``.
 
-        ``input_grad=False`` skips the gradient with respect to ``input``: modules before
-        the first one with parameters are skipped, that one only computes its parameter
-        gradients, and ``gradInput`` is None. A network's first layer never needs it
-        during training.
-
-        ``accumulate=False`` *sets* the parameter gradients to this batch's instead of
-        adding to them, so no :meth:`zeroGradParameters` is needed first: a module that
-        overrides :meth:`~Module.setGradParameters` runs ``updateGradInput`` and then
-        ``setGradParameters`` (writing its gradients directly), the others are zeroed
-        and run their own ``backward``.
+        ``input_grad=False`` skips what only the gradient with respect to ``input``
+        needs (a training loop never uses it): modules before the first one with
+        parameters are skipped, that one only accumulates its parameter gradients, and
+        ``gradInput`` is None.
         """
-        grad = gradOutput
         first = 0
         if not input_grad:
-            first = next((i for i, m in enumerate(self.modules) if m.getParameters()), len(self.modules) - 1)
+            first = next((i for i, m in enumerate(self.modules) if m.getParameters()), len(self.modules))
+        grad = gradOutput
         for i in range(len(self.modules) - 1, first - 1, -1):
             module = self.modules[i]
             layer_input = self.modules[i - 1].output if i > 0 else input
             try:
-                if isinstance(module, Sequential):
-                    grad = module.backward(layer_input, grad, accumulate=accumulate)
-                elif i == first and not input_grad:
-                    if accumulate:
-                        module.accGradParameters(layer_input, grad)
+                if i == first and not input_grad:
+                    if isinstance(module, Sequential):
+                        module.backward(layer_input, grad, input_grad=False)
                     else:
-                        module.setGradParameters(layer_input, grad)
+                        module.accGradParameters(layer_input, grad)
                     grad = None
-                elif accumulate:
-                    grad = module.backward(layer_input, grad)
-                elif type(module).setGradParameters is not Module.setGradParameters:
-                    grad_output = grad
-                    grad = module.updateGradInput(layer_input, grad_output)
-                    module.setGradParameters(layer_input, grad_output)
                 else:
-                    module.zeroGradParameters()
                     grad = module.backward(layer_input, grad)
             except Exception as exc:
                 exc.add_note(f"in backward of layer {i} of Sequential: {module!r}")
                 raise
-        self.gradInput = grad if input_grad else None
-        return self.gradInput
+        self.gradInput = grad
+        return grad
 
     def updateGradInput(self, input, gradOutput):
         grad = gradOutput
@@ -123,6 +108,9 @@ class Sequential(Module):
     def getGradParameters(self):
         """One list of gradients per module, aligned with :meth:`getParameters`."""
         return [module.getGradParameters() for module in self.modules]
+
+    def leaves(self):
+        return [leaf for module in self.modules for leaf in module.leaves()]
 
     def clearState(self):
         super().clearState()

@@ -3,13 +3,13 @@
 A module maps an input array to ``output`` in :meth:`Module.updateOutput` and maps
 ``dLoss/dOutput`` to ``gradInput = dLoss/dInput`` in :meth:`Module.updateGradInput`.
 Parameter gradients *accumulate* in :meth:`Module.accGradParameters` (``+=``), so a
-training loop calls :meth:`Module.zeroGradParameters` before each backward pass (or
-sets them with :meth:`Module.setGradParameters`, which skips the zeroing).
+training loop calls :meth:`Module.zeroGradParameters` before each backward pass.
 
 Beyond the notebook, every module declares the names of its parameter arrays in
 ``_parameters`` and of their gradients in ``_gradients``; the base class derives
 ``getParameters``, ``getGradParameters``, ``zeroGradParameters`` and the dtype
-conversion :meth:`Module.astype` from those two tuples.
+conversion :meth:`Module.astype` and :meth:`Module.flatten_parameters` from those two
+tuples.
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ def as_generator(rng=None) -> np.random.Generator:
     if rng is None or isinstance(rng, (int, np.integer, np.random.SeedSequence)):
         return np.random.default_rng(rng)
     raise TypeError(f"rng must be None, an int, a numpy Generator or RandomState; got {rng!r}")
+
+
+def _shaped_view(flat, like):
+    """The 1-D contiguous ``flat`` viewed with the shape and memory order of ``like``."""
+    if like.flags.f_contiguous and not like.flags.c_contiguous:
+        return flat.reshape(like.shape[::-1]).T
+    return flat.reshape(like.shape)
 
 
 class Module:
@@ -90,15 +97,6 @@ class Module:
     def accGradParameters(self, input, gradOutput):
         """Accumulate the gradients of the parameters (no-op without parameters)."""
 
-    def setGradParameters(self, input, gradOutput):
-        """Set the parameter gradients to those of this batch instead of adding to them:
-        :meth:`zeroGradParameters` then :meth:`accGradParameters`. Layers override it
-        to write the gradients directly (no zeroing pass, no temporary sum); an override
-        must give what the default gives. ``Sequential.backward(..., accumulate=False)``
-        uses it."""
-        self.zeroGradParameters()
-        self.accGradParameters(input, gradOutput)
-
     def zeroGradParameters(self):
         """Set every parameter gradient to zero, in place."""
         for name in self._gradients:
@@ -121,6 +119,44 @@ class Module:
         self.training = False
 
     # -- additions ----------------------------------------------------------------
+    def leaves(self):
+        """Every module of the tree that has no children, in order (``[self]`` for a
+        module that is not a container)."""
+        return [self]
+
+    def flatten_parameters(self):
+        """Move every parameter of the tree into one contiguous vector, and every
+        gradient into another, leaving views of them in the modules (Torch7's
+        ``getParameters``).
+
+        An optimizer then updates the whole network with a few operations on two
+        arrays. The values are kept; each array keeps its shape and memory order.
+        Assigning a new array to a module's parameter afterwards detaches it from the
+        vectors: call this again.
+
+        Returns
+        -------
+        params, grads : ndarray of shape (n_parameters,)
+            The vectors, in the order of :meth:`leaves` and of each module's
+            ``_parameters``.
+        """
+        slots = [(m, p, g) for m in self.leaves() for p, g in zip(m._parameters, m._gradients, strict=True)]
+        dtypes = {getattr(m, p).dtype for m, p, _ in slots}
+        if len(dtypes) > 1:
+            raise ValueError(f"parameters of several dtypes {sorted(map(str, dtypes))}: convert them with astype first")
+        dtype = dtypes.pop() if dtypes else np.float64
+        total = sum(getattr(m, p).size for m, p, _ in slots)
+        params, grads = np.empty(total, dtype=dtype), np.empty(total, dtype=dtype)
+        offset = 0
+        for module, pname, gname in slots:
+            for name, flat in ((pname, params), (gname, grads)):
+                value = getattr(module, name)
+                view = _shaped_view(flat[offset : offset + value.size], value)
+                view[...] = value
+                setattr(module, name, view)
+            offset += getattr(module, pname).size
+        return params, grads
+
     def clearState(self):
         """Drop what the last passes left behind (``output``, ``gradInput``, the
         attributes in ``_transient`` and every ``_cache*`` scratch array); parameters,

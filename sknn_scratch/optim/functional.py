@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .optimizers import adam_lr, adam_step, flatten_pairs, sgd_step
+from ._kernels import adam_update, sgd_update
+from .optimizers import adam_lr, flatten_pairs
 
 __all__ = ["sgd_momentum", "adam"]
 
@@ -28,7 +29,8 @@ def sgd_momentum(variables, gradients, config, state):
         velocity = buffers.get(index)
         if velocity is None:
             velocity = buffers[index] = np.zeros_like(grad)
-        sgd_step(var, grad, velocity, config["learning_rate"], config["momentum"], config.get("nesterov", False))
+        nesterov = config.get("nesterov", False)
+        sgd_update(var, grad, velocity, config["learning_rate"], config["momentum"], nesterov, np.empty_like(var))
 
 
 def adam(variables, gradients, config, state):
@@ -42,4 +44,4 @@ def adam(variables, gradients, config, state):
     for index, (var, grad) in enumerate(flatten_pairs(variables, gradients)):
         m = state["m"].setdefault(index, np.zeros_like(grad))
         v = state["v"].setdefault(index, np.zeros_like(grad))
-        adam_step(var, grad, m, v, lr_t, b1, b2, config["epsilon"])
+        adam_update(var, grad, m, v, lr_t, b1, b2, config["epsilon"], np.empty_like(var))

@@ -1,4 +1,7 @@
-"""Sequential.backward with gradients set instead of accumulated."""
+"""Sequential: backward through nested containers, with and without the input gradient;
+leaves, clearState and inference copies."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -8,10 +11,10 @@ from sknn_scratch.nn import (
     BatchNormalization,
     ChannelwiseScaling,
     Conv2d,
+    Dropout,
     Flatten,
     Linear,
     MaxPool2d,
-    Module,
     ReLU,
     Sequential,
 )
@@ -20,52 +23,50 @@ from sknn_scratch.nn import (
 def _net():
     rng = np.random.default_rng(0)
     return Sequential(
-        Conv2d(1, 2, 3, rng=rng),  # fused backward, default setGradParameters
+        Conv2d(1, 2, 3, rng=rng),
         ReLU(),
         MaxPool2d(2),
         Flatten(),
         Sequential(Linear(8, 6, rng=rng), BatchNormalization(), ChannelwiseScaling(6)),
         ReLU(),
-        Linear(6, 3, rng=rng),  # its own setGradParameters
+        Linear(6, 3, rng=rng),
     )
 
 
 def _grads(net):
-    return [g.copy() for module_grads in net.getGradParameters() for g in _leaves(module_grads)]
+    return [g.copy() for m in net.leaves() for g in m.getGradParameters()]
 
 
-def _leaves(grads):
-    for g in grads:
-        if isinstance(g, list):
-            yield from _leaves(g)
-        else:
-            yield g
-
-
-@pytest.mark.parametrize("input_grad", [True, False])
-def test_set_gradients_equal_zeroed_then_accumulated(input_grad):
+def test_skipping_the_input_gradient_gives_the_same_parameter_gradients():
     x = np.random.default_rng(1).normal(size=(5, 1, 4, 4))
     R = np.random.default_rng(2).normal(size=(5, 3))
-    ref, net = _net(), _net()
-    ref.forward(x)
-    ref.zeroGradParameters()
-    want_input = ref.backward(x, R, input_grad=input_grad)
-    want = _grads(ref)
-
-    net.forward(x)
-    for g in _leaves(net.getGradParameters()):
-        g.fill(3.0)  # stale values from an earlier batch
-    got_input = net.backward(x, R, input_grad=input_grad, accumulate=False)
-    for a, b in zip(_grads(net), want, strict=True):
+    full, short = _net(), _net()
+    full.forward(x)
+    full.zeroGradParameters()
+    grad_input = full.backward(x, R)
+    assert grad_input.shape == x.shape
+    short.forward(x)
+    short.zeroGradParameters()
+    assert short.backward(x, R, input_grad=False) is None and short.gradInput is None
+    for a, b in zip(_grads(short), _grads(full), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
-    assert all(np.any(g) for g in want)
-    if input_grad:
-        np.testing.assert_allclose(got_input, want_input, rtol=1e-12)
-    else:
-        assert got_input is None and want_input is None
+    assert all(np.any(g) for g in _grads(full))
 
 
-def test_first_layer_sets_gradients_for_dense_and_sparse_input():
+def test_nested_first_container_without_input_gradient():
+    rng = np.random.default_rng(0)
+    x, R = rng.normal(size=(6, 4)), rng.normal(size=(6, 2))
+    net = Sequential(Sequential(ReLU(), Linear(4, 3, rng=0)), Linear(3, 2, rng=1))
+    ref = copy.deepcopy(net)
+    for n, input_grad in ((net, False), (ref, True)):
+        n.forward(x)
+        n.zeroGradParameters()
+        n.backward(x, R, input_grad=input_grad)
+    for a, b in zip(_grads(net), _grads(ref), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_first_layer_accumulates_for_dense_and_sparse_input():
     rng = np.random.default_rng(0)
     dense = rng.normal(size=(6, 4)) * (rng.random((6, 4)) < 0.5)
     R = rng.normal(size=(6, 2))
@@ -73,20 +74,44 @@ def test_first_layer_sets_gradients_for_dense_and_sparse_input():
         for bias in (True, False):
             net = Sequential(Linear(4, 2, bias=bias, rng=0))
             net.forward(x)
-            net[0].gradW.fill(9.0)
-            net[0].gradb.fill(9.0)
-            net.backward(x, R, input_grad=False, accumulate=False)
-            np.testing.assert_allclose(net[0].gradW, R.T @ dense, rtol=1e-12)
+            net[0].gradW.fill(1.0)
+            net[0].gradb.fill(0.0)
+            net.backward(x, R, input_grad=False)
+            np.testing.assert_allclose(net[0].gradW, 1.0 + R.T @ dense, rtol=1e-12)
             np.testing.assert_allclose(net[0].gradb, R.sum(axis=0) if bias else 0.0, rtol=1e-12)
 
 
-def test_linear_overrides_set_and_the_default_zeroes_then_accumulates():
-    assert Linear.setGradParameters is not Module.setGradParameters
-    layer = ChannelwiseScaling(3)
-    x = np.random.default_rng(0).normal(size=(4, 3))
-    layer.forward(x)
-    layer.gradGamma.fill(5.0)
-    layer.gradBeta.fill(5.0)
-    layer.setGradParameters(x, np.ones((4, 3)))
-    np.testing.assert_allclose(layer.gradGamma, x.sum(axis=0))
-    np.testing.assert_allclose(layer.gradBeta, 4.0)
+def test_leaves_clear_state_and_inference_copy():
+    net = _net()
+    net.add(Dropout(0.5, rng=0))
+    leaves = net.leaves()
+    assert [type(m).__name__ for m in leaves] == [
+        "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear", "BatchNormalization", "ChannelwiseScaling", "ReLU",
+        "Linear", "Dropout",
+    ]  # fmt: skip
+    x = np.random.default_rng(1).normal(size=(5, 1, 4, 4))
+    net.forward(x)
+    net.backward(x, np.ones((5, 3)))
+    twin = net.inference_copy()
+    assert not twin.training and all(not m.training for m in twin.leaves()) and net.training
+    assert twin.leaves()[0].W is leaves[0].W  # parameters are shared, not copied
+    assert all(m.output is None and m.gradInput is None for m in twin.leaves())
+    assert leaves[-1].mask is not None and leaves[0].output is not None  # the original keeps its state
+    twin.forward(x)
+    assert leaves[-1].mask is not None and twin.leaves()[-1].mask is None
+    net.clearState()
+    assert all(m.output is None and m.gradInput is None for m in [net, *leaves])
+    assert leaves[-1].mask is None
+    assert all(v is None for m in leaves for k, v in vars(m).items() if k.startswith("_cache"))
+    assert all(g is not None for m in leaves for g in m.getGradParameters())  # gradients stay
+
+
+@pytest.mark.parametrize("mode", ["train", "evaluate"])
+def test_inference_copy_forward_equals_evaluation_forward(mode):
+    net = _net()
+    x = np.random.default_rng(1).normal(size=(5, 1, 4, 4))
+    net.forward(x)  # batch statistics move once
+    getattr(net, mode)()
+    want = copy.deepcopy(net)
+    want.evaluate()
+    np.testing.assert_array_equal(net.inference_copy().forward(x), want.forward(x))

@@ -1,0 +1,257 @@
+"""The training loop of the estimators, in one place.
+
+- :class:`Objective` is the loss of a batch as scikit-learn's MLP defines it, and its
+  gradient: forward pass, output head, backward pass, plus the L2 term.
+- :func:`run_epoch` takes an optimizer step per mini-batch; :func:`fit_epochs` runs
+  epochs and lets an :class:`EpochMonitor` decide after each one whether to go on.
+- :func:`fit_lbfgs` hands the same objective, on all the data, to SciPy's L-BFGS-B.
+
+The monitor holds what scikit-learn's MLP does between epochs: the curves, ``n_iter_``
+and ``t_``, verbose output, the validation score and early stopping, the learning-rate
+schedules, the user's callbacks and the ConvergenceWarning.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.optimize
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+
+from ..nn import Linear
+
+__all__ = ["Objective", "run_epoch", "fit_epochs", "fit_lbfgs", "EpochMonitor"]
+
+
+class Objective:
+    """The training loss of ``net`` on a batch and its gradient.
+
+    ``loss = sum_i w_i l_i / sum_i w_i + alpha / 2 * ||W||**2 / sum_i w_i``, where
+    ``l_i`` is the output head's loss of sample ``i`` and ``W`` every parameter named
+    ``W`` (the weights of linear and convolutional layers): MLP's objective, with
+    ``w_i = 1`` without sample weights.
+
+    Creating it flattens the network's parameters (see
+    :meth:`~sknn_scratch.nn.Module.flatten_parameters`); calling it leaves the
+    gradient of the loss in :attr:`grads`.
+    """
+
+    def __init__(self, net, head, alpha):
+        self.net, self.head, self.alpha = net, head, float(alpha)
+        self.params, self.grads = net.flatten_parameters()
+        slots = [(m, p, g) for m in net.leaves() for p, g in zip(m._parameters, m._gradients, strict=True)]
+        self._decayed = [(getattr(m, p), getattr(m, g)) for m, p, g in slots if p == "W"]
+        self._not_decayed = [getattr(m, g) for m, p, g in slots if p != "W"]
+        self._takes_sparse = isinstance(net.leaves()[0], Linear)  # only a linear layer takes sparse rows
+
+    def __call__(self, X, Y, sample_weight=None):
+        """The loss of the batch ``(X, Y)``; its gradient is left in :attr:`grads`."""
+        weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+        decay = self.alpha / weight
+        # the gradients start as the L2 term's (decay * W, zero elsewhere); the
+        # backward pass adds the data term's
+        squares = 0.0
+        for W, gradW in self._decayed:
+            np.multiply(W, decay, out=gradW)
+            flat = W.ravel(order="K")
+            squares += float(flat @ flat)
+        for grad in self._not_decayed:
+            grad.fill(0)
+        if sp.issparse(X) and not self._takes_sparse:
+            X = X.toarray()
+        scores = self.net.forward(X)
+        loss, grad = self.head.loss_and_grad(scores, Y, sample_weight)
+        self.net.backward(X, grad, input_grad=False)
+        return loss + 0.5 * decay * squares
+
+
+def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None):
+    """One pass over the data in mini-batches of ``batch_size`` rows taken in
+    ``order`` (or as they are), with an optimizer step after each; returns the mean
+    of the batches' losses weighted by their sizes (MLP's epoch loss). A batch whose
+    sample weights are all zero carries no gradient and is skipped."""
+    n = X.shape[0]
+    if order is not None and sp.issparse(X):  # sparse rows: one shuffled copy per epoch
+        X, Y = X[order], Y[order]
+        sample_weight = None if sample_weight is None else sample_weight[order]
+        order = None
+    if order is not None:  # the shuffled batches are gathered into two reused buffers
+        x_buffer = np.empty((min(batch_size, n), *X.shape[1:]), dtype=X.dtype)
+        y_buffer = np.empty((min(batch_size, n), *Y.shape[1:]), dtype=Y.dtype)
+    total = 0.0
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        rows = slice(start, stop) if order is None else order[start:stop]
+        weights = None if sample_weight is None else sample_weight[rows]
+        if weights is not None and not weights.any():
+            continue
+        if order is None:
+            xb, yb = X[rows], Y[rows]
+        else:  # rows of a permutation are in range: mode="clip" lets take write into out directly
+            xb = np.take(X, rows, axis=0, out=x_buffer[: stop - start], mode="clip")
+            yb = np.take(Y, rows, axis=0, out=y_buffer[: stop - start], mode="clip")
+        loss = objective(xb, yb, weights)
+        optimizer.step()
+        total += loss * (stop - start)
+    return total / n
+
+
+def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_iter, shuffle, rng, monitor):
+    """Run up to ``max_iter`` epochs (rows shuffled by ``rng`` each epoch when
+    ``shuffle``), calling ``monitor(loss)`` after each until it returns True.
+
+    Returns the number of the epoch whose loss was not finite, or None. Ctrl-C stops
+    training with a warning and keeps the epochs done, as in MLP.
+    """
+    try:
+        for epoch in range(max_iter):
+            order = rng.permutation(X.shape[0]) if shuffle else None
+            loss = run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order)
+            if not np.isfinite(loss):
+                return epoch + 1
+            if monitor(loss):
+                break
+    except KeyboardInterrupt:
+        warnings.warn("Training interrupted by user.")
+    return None
+
+
+def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose):
+    """Minimise ``objective`` on all the data with SciPy's L-BFGS-B; the parameters
+    end at the solution. Returns SciPy's result (``nit``, ``fun``, ``status``)."""
+    params, grads = objective.params, objective.grads
+
+    def fun(theta):
+        params[...] = theta
+        loss = objective(X, Y, sample_weight)
+        return loss, grads.astype(np.float64)
+
+    iteration = [0]
+
+    def report(intermediate_result):
+        iteration[0] += 1
+        print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+
+    result = scipy.optimize.minimize(
+        fun,
+        params.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        callback=report if verbose else None,
+        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+    )
+    if result.status != 0:
+        warnings.warn(
+            f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
+            f"{result.message}\n\nIncrease the number of iterations (max_iter) or scale the data.",
+            ConvergenceWarning,
+        )
+    params[...] = result.x
+    return result
+
+
+class EpochMonitor:
+    """What happens between epochs of ``est``'s stochastic solvers, as in MLP.
+
+    Called with an epoch's loss, it updates ``n_iter_``, ``t_``, ``loss_``,
+    ``loss_curve_`` (and, with early stopping, scores the validation set and keeps
+    the best parameters), prints with ``verbose``, applies the learning-rate schedule,
+    calls the user's callbacks, and returns True to stop.
+
+    Parameters
+    ----------
+    est : BaseNumpyNet
+        The estimator being trained (its fitted attributes are updated).
+    objective : Objective
+        Gives the parameter vector (saved and restored for early stopping).
+    optimizer : Optimizer
+        Its ``learning_rate`` follows the schedule.
+    n_samples : int
+        Training rows per epoch.
+    validation : tuple or None
+        ``(X_val, Y_val, y_val, sample_weight_val)`` with early stopping.
+    incremental : bool
+        ``partial_fit``: one epoch, no convergence warning.
+    """
+
+    def __init__(self, est, objective, optimizer, n_samples, validation, incremental):
+        self.est, self.objective, self.optimizer = est, objective, optimizer
+        self.n_samples, self.validation, self.incremental = n_samples, validation, incremental
+        callbacks = est.callbacks
+        self.callbacks = [callbacks] if callable(callbacks) else list(callbacks or [])
+
+    def __call__(self, loss):
+        est = self.est
+        est.loss_ = loss
+        est.n_iter_ += 1
+        est.t_ += self.n_samples
+        est.loss_curve_.append(loss)
+        if est.verbose:
+            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
+        self._update_no_improvement_count()
+        if est.learning_rate == "invscaling" and est.solver == "sgd":
+            self.optimizer.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+        stop = False
+        if est._no_improvement_count > est.n_iter_no_change:
+            what = "Validation score" if self.validation is not None else "Training loss"
+            msg = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
+            stop = self._stop_or_slow_down(msg)
+            if not stop:
+                est._no_improvement_count = 0
+        info = {
+            "iteration": est.n_iter_,
+            "loss": loss,
+            "validation_score": est.validation_scores_[-1] if self.validation is not None else None,
+            "validation_loss": est.validation_loss_curve_[-1] if self.validation is not None else None,
+        }
+        for callback in self.callbacks:
+            if callback(est, info) is True:
+                stop = True
+                if est.verbose:
+                    print(f"Stopped by callback {callback!r}.")
+        if not (stop or self.incremental) and est.n_iter_ == est.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return stop or self.incremental
+
+    def _update_no_improvement_count(self):
+        est = self.est
+        if self.validation is not None:
+            X_val, Y_val, y_val, sw_val = self.validation
+            scores = est._scores(X_val)
+            est.validation_loss_curve_.append(float(est._head.forward(scores, Y_val, sw_val)))
+            score = est._validation_score(scores, y_val, sw_val)
+            est.validation_scores_.append(score)
+            if est.verbose:
+                print(f"Validation score: {score:f}")
+            improved = score >= est.best_validation_score_ + est.tol
+            if score > est.best_validation_score_:
+                est.best_validation_score_ = score
+                est._best_params = self.objective.params.copy()
+        else:
+            improved = est.loss_curve_[-1] <= est.best_loss_ - est.tol
+            est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
+        est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
+
+    def _stop_or_slow_down(self, msg):
+        """MLP's rule after ``n_iter_no_change`` epochs without improvement: stop, or
+        with ``learning_rate="adaptive"`` divide the SGD learning rate by 5 until it
+        falls below 1e-6."""
+        est, optimizer = self.est, self.optimizer
+        if est.solver != "sgd" or est.learning_rate != "adaptive":
+            if est.verbose:
+                print(msg + " Stopping.")
+            return True
+        if optimizer.learning_rate <= 1e-6:
+            if est.verbose:
+                print(msg + " Learning rate too small. Stopping.")
+            return True
+        optimizer.learning_rate /= 5.0
+        if est.verbose:
+            print(msg + f" Setting learning rate to {optimizer.learning_rate:f}")
+        return False
