@@ -1,56 +1,23 @@
 """How the estimators assemble their network from ``layers``."""
 
-import copy
-
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
 from sknn_scratch import NumpyNetClassifier
-from sknn_scratch.estimators._builder import _pool_before_activation
-from sknn_scratch.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
+from sknn_scratch.nn import ReLU
 
 
 @pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
-def test_monotone_activation_runs_after_the_pooling(activation):
+def test_network_shows_the_layers_in_the_order_written(activation):
     X, y = load_digits(return_X_y=True)
     layers = [("conv2d", {"out_channels": 3, "kernel_size": 3}), activation, ("maxpool2d", {"kernel_size": 2})]
     est = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=1, random_state=0)
     est.fit(X[:60] / 16, y[:60])
     kinds = [type(m).__name__ for m in est.network_]
-    assert kinds[1:4] == ["Conv2d", "MaxPool2d", {"relu": "ReLU", "tanh": "Tanh", "logistic": "Sigmoid"}[activation]]
-    assert est.network_[3].inplace  # it may overwrite the pooled values
-
-
-def test_pooling_first_is_the_same_function_and_gradient():
-    X = load_digits().images[:16, None] / 16  # zero borders: windows full of ties
-    X[:, :, 2:4, 2:4] = 0.5  # and ties between positive values
-    rng = np.random.default_rng(0)
-    for act in (ReLU, Sigmoid, Tanh):
-        given = Sequential(Conv2d(1, 4, 3, rng=rng), act(), MaxPool2d(2), Flatten(), Linear(64, 3, rng=rng))
-        swapped = copy.deepcopy(given)
-        _pool_before_activation(swapped.modules)
-        assert [type(m) for m in swapped.modules[:3]] == [Conv2d, MaxPool2d, act]
-        out = given.forward(X)
-        np.testing.assert_allclose(swapped.forward(X), out, rtol=1e-12, atol=1e-15)
-        grad_out = rng.standard_normal(out.shape)
-        for net in (given, swapped):
-            net.zeroGradParameters()
-            net.backward(X, grad_out)
-        np.testing.assert_allclose(swapped.gradInput, given.gradInput, rtol=1e-12, atol=1e-15)
-        for a, b in zip(swapped.getGradParameters(), given.getGradParameters(), strict=True):
-            for ga, gb in zip(a, b, strict=True):
-                np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-15)
-
-
-def test_other_layers_are_not_reordered():
-    modules = [MaxPool2d(2), ReLU(), Conv2d(1, 1, 3), MaxPool2d(2, stride=1)]
-    original = list(modules)
-    _pool_before_activation(modules)
-    assert modules == original
-    modules = [Conv2d(1, 1, 3), ReLU(), MaxPool2d(2, stride=1)]
-    _pool_before_activation(modules)  # overlapping windows commute too
-    assert [type(m) for m in modules] == [Conv2d, MaxPool2d, ReLU]
+    act = {"relu": "ReLU", "tanh": "Tanh", "logistic": "Sigmoid"}[activation]
+    assert kinds == ["Reshape", "Conv2d", act, "MaxPool2d", "Flatten", "Linear"]
+    assert "inplace" not in repr(est.network_)
 
 
 def test_inplace_activation_backward_overwrites_only_contiguous_gradients():

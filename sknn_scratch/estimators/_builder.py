@@ -22,8 +22,7 @@ from numbers import Integral
 
 import numpy as np
 
-from ..nn import BatchNormalization, Conv2d, Flatten, Linear, MaxPool2d, Module, Reshape, Sequential
-from ..nn.activation import ReLU, Sigmoid, Tanh, _Elementwise
+from ..nn import BatchNormalization, Flatten, Linear, Module, Reshape, Sequential
 from ..registry import ACTIVATIONS, LAYERS
 
 __all__ = ["resolve_input_shape", "build_hidden", "dense_hidden", "build_network", "sample_shape_after"]
@@ -186,30 +185,6 @@ def dense_hidden(hidden_layer_sizes, activation, n_features, rng, dtype, dropout
     return build_hidden(specs, (n_features,), rng, dtype)
 
 
-#: activations that never decrease: ``f(max(window)) == max(f(window))``
-_MONOTONE_ACTIVATIONS = (ReLU, Sigmoid, Tanh)
-
-
-def _pool_before_activation(modules):
-    """Swap every monotone activation directly followed by a max-pooling layer, so that
-    it runs on the pooled values (a quarter of them for 2x2 windows).
-
-    The two commute: a non-decreasing ``f`` keeps the position of a window's maximum,
-    so the outputs are equal, and so are the gradients (the pooling sends the gradient
-    to the same element; where ReLU cuts it off, it does so in either order)."""
-    for i in range(len(modules) - 1):
-        if type(modules[i]) in _MONOTONE_ACTIVATIONS and type(modules[i + 1]) is MaxPool2d:
-            modules[i], modules[i + 1] = modules[i + 1], modules[i]
-
-
-def _use_inplace_activations(modules):
-    """Let an element-wise activation overwrite the output of a preceding Linear,
-    Conv2d or MaxPool2d layer: their backward passes never read their own output."""
-    for prev, module in zip(modules, modules[1:], strict=False):
-        if type(prev) in (Linear, Conv2d, MaxPool2d) and isinstance(module, _Elementwise):
-            module.inplace = True
-
-
 def build_network(hidden, out_shape, n_outputs, rng, dtype, input_shape=None, init="glorot_uniform"):
     """Assemble ``[Reshape] + hidden + [Flatten] + Linear(n, n_outputs)``."""
     modules = []
@@ -219,6 +194,4 @@ def build_network(hidden, out_shape, n_outputs, rng, dtype, input_shape=None, in
     if len(out_shape) > 1:
         modules.append(Flatten())
     modules.append(Linear(int(np.prod(out_shape)), n_outputs, init=init, rng=rng, dtype=dtype))
-    _pool_before_activation(modules)
-    _use_inplace_activations(modules)
     return Sequential(*modules)

@@ -36,9 +36,10 @@ from .criterion import (
 from .dropout import Dropout
 from .linear import Linear
 from .module import Module, as_generator
-from .normalization import BatchNormalization, ChannelwiseScaling
+from .normalization import BatchNormalization
 from .pooling import MaxPool2d
 from .reshape import Flatten, Reshape
+from .scaling import ChannelwiseScaling
 
 __all__ = [
     "Module",

@@ -15,10 +15,19 @@ tuples.
 from __future__ import annotations
 
 import copy
+import numbers
 
 import numpy as np
 
-__all__ = ["Module", "as_generator"]
+__all__ = ["Module", "as_generator", "check_int"]
+
+
+def check_int(name, value, minimum):
+    """``value`` as an int, or a ValueError naming ``name`` unless it is an integer
+    (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
 
 
 def as_generator(rng=None) -> np.random.Generator:

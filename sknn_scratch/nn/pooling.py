@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from .module import Module
+from . import _kernels
+from .module import Module, check_int
 
 __all__ = ["MaxPool2d"]
-
-
-def _as_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 class MaxPool2d(Module):
@@ -47,11 +39,8 @@ class MaxPool2d(Module):
     of the window in row-major order (as ``numpy.argmax`` picks it), so ties never
     duplicate the gradient. A NaN in a window makes its output NaN.
 
-    Implementation: the windows are gathered with one strided copy into a
-    ``(k*k, windows)`` array; the maxima and the offsets of the first maxima come from
-    ``k*k`` whole-array comparisons (the offsets are only computed and kept in training
-    mode), and the gradient is scattered back with one vectorised product per kernel
-    offset. There is no Python loop over samples, channels or positions.
+    The array work (one strided copy of the windows, ``k*k`` whole-array comparisons,
+    the scatter of the gradient) is in :mod:`sknn_scratch.nn._kernels`.
 
     Examples
     --------
@@ -66,16 +55,14 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, *, stride=None, padding=0):
         super().__init__()
-        self.kernel_size = _as_int("kernel_size", kernel_size, 1)
-        self.stride = self.kernel_size if stride is None else _as_int("stride", stride, 1)
-        self.padding = _as_int("padding", padding, 0)
+        self.kernel_size = check_int("kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else check_int("stride", stride, 1)
+        self.padding = check_int("padding", padding, 0)
         if self.padding > self.kernel_size // 2:
             raise ValueError(
                 f"padding must be at most kernel_size // 2 = {self.kernel_size // 2}, got padding={self.padding}"
             )
-        self._cache_input = None
-        self._cache_argmax = None
-        self._cache_corners = None
+        self._cache_input = self._cache_argmax = None
 
     def _geometry(self, shape):
         if len(shape) != 4:
@@ -92,73 +79,23 @@ class MaxPool2d(Module):
             )
         return N, C, H, W, (Hp - k) // s + 1, (Wp - k) // s + 1
 
-    def _windows(self, xp, shape):
-        """Strided view ``(k, k, N, C, Ho, Wo)`` of the windows of the padded array ``xp``:
-        entry ``[i, j, n, c, h, w]`` is ``xp[n, c, h * stride + i, w * stride + j]``."""
-        N, C, _, _, Ho, Wo = shape
-        k, s = self.kernel_size, self.stride
-        sN, sC, sH, sW = xp.strides
-        return as_strided(xp, shape=(k, k, N, C, Ho, Wo), strides=(sH, sW, sN, sC, s * sH, s * sW), writeable=False)
-
-    def _pool(self, x, shape, *, with_argmax=True):
-        """The maxima ``(N, C, Ho, Wo)`` and (``with_argmax``) the flat kernel offset
-        ``i * k + j`` of the first maximum of every window, shaped ``(N, C, Ho, Wo)``."""
-        N, C, H, W, Ho, Wo = shape
-        k, p = self.kernel_size, self.padding
-        if p:
-            xp = np.full((N, C, H + 2 * p, W + 2 * p), -np.inf, dtype=x.dtype)
-            xp[:, :, p : p + H, p : p + W] = x
-        else:
-            xp = x
-        kk = k * k
-        slab = np.ascontiguousarray(self._windows(xp, shape)).reshape(kk, N * C * Ho * Wo)
-        if kk == 1:
-            out = slab[0].reshape(N, C, Ho, Wo).copy()  # never a view of the input
-            return out, (np.zeros(out.shape, dtype=np.uint8) if with_argmax else None)
-        index_dtype = np.uint8 if kk <= 256 else np.int32
-        greater = np.greater(slab[1], slab[0])
-        out = np.maximum(slab[0], slab[1])
-        if not with_argmax:
-            for t in range(2, kk):
-                np.maximum(out, slab[t], out=out)
-            return out.reshape(N, C, Ho, Wo), None
-        argmax = greater.astype(index_dtype)
-        offset = np.empty(out.shape, dtype=index_dtype)
-        for t in range(2, kk):
-            # offsets are visited in increasing order, so a strictly greater value always
-            # carries a larger offset than the current one: max() records it
-            np.greater(slab[t], out, out=greater)
-            np.maximum(out, slab[t], out=out)
-            np.multiply(greater, index_dtype(t), out=offset)
-            np.maximum(argmax, offset, out=argmax)
-        return out.reshape(N, C, Ho, Wo), argmax.reshape(N, C, Ho, Wo)
-
-    def _max_positions(self, argmax, padded_shape, Ho, Wo):
-        """Flat index into the padded input ``padded_shape`` of each window's maximum:
-        the window's first element (kept from batch to batch while the shapes match)
-        plus the offset ``i * Wp + j`` of kernel entry ``argmax = i * k + j``."""
-        N, C, Hp, Wp = padded_shape
-        k, s = self.kernel_size, self.stride
-        key = (padded_shape, Ho, Wo)
-        cached = getattr(self, "_cache_corners", None)  # absent from models pickled before it existed
-        if cached is None or cached[0] != key:
-            rows = (np.arange(N * C).reshape(-1, 1, 1) * Hp + s * np.arange(Ho).reshape(1, -1, 1)) * Wp
-            corners = (rows + s * np.arange(Wo)).reshape(N, C, Ho, Wo)
-            offsets = (np.arange(k).reshape(-1, 1) * Wp + np.arange(k)).reshape(-1)
-            cached = self._cache_corners = (key, corners.astype(np.intp), offsets.astype(np.intp))
-        _, corners, offsets = cached
-        return np.add(corners, np.take(offsets, argmax))
+    def _padded(self, x, shape):
+        """``x`` with ``-inf`` borders of ``padding`` (padding never wins a maximum)."""
+        p = self.padding
+        if not p:
+            return x
+        xp = np.full((shape[0], shape[1], shape[2] + 2 * p, shape[3] + 2 * p), -np.inf, dtype=x.dtype)
+        xp[:, :, p : p + shape[2], p : p + shape[3]] = x
+        return xp
 
     def updateOutput(self, input):
         x = np.asarray(input)
         shape = self._geometry(x.shape)
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
-        out, argmax = self._pool(x, shape, with_argmax=self.training)
-        if self.training:
-            self._cache_input, self._cache_argmax = input, argmax
-        else:
-            self._cache_input = self._cache_argmax = None
+        # y[n, c, h, w] = max over the window (h s .. h s + k - 1, w s .. w s + k - 1)
+        out, argmax = _kernels.pool_max(self._padded(x, shape), self.kernel_size, self.stride, shape[4:], self.training)
+        self._cache_input, self._cache_argmax = (input, argmax) if self.training else (None, None)
         self.output = out
         return out
 
@@ -171,24 +108,15 @@ class MaxPool2d(Module):
         gradOutput = np.asarray(gradOutput, dtype=x.dtype)
         if gradOutput.shape != (N, C, Ho, Wo):
             raise ValueError(f"{self!r}: gradOutput must have shape {(N, C, Ho, Wo)}, got {gradOutput.shape}")
-        argmax = self._cache_argmax
-        if input is not self._cache_input or argmax is None:  # not the forward input: recompute
-            argmax = self._pool(x, shape)[1]
-        k, s, p = self.kernel_size, self.stride, self.padding
-        gxp = np.zeros((N, C, H + 2 * p, W + 2 * p), dtype=x.dtype)
-        if s >= k:  # windows do not overlap: each maximum's input element gets one value
-            gxp.reshape(-1)[self._max_positions(argmax, gxp.shape, Ho, Wo).reshape(-1)] = gradOutput.reshape(-1)
-        else:
-            sN, sC, sH, sW = gxp.strides
-            # view[i, j, n, c, h, w] is gxp[n, c, h * s + i, w * s + j]; distinct elements for fixed (i, j)
-            view = as_strided(gxp, shape=(k, k, N, C, Ho, Wo), strides=(sH, sW, sN, sC, s * sH, s * sW))
-            for i in range(k):
-                for j in range(k):
-                    view[i, j] += gradOutput * (argmax == i * k + j)
-        if p:
-            gxp = np.ascontiguousarray(gxp[:, :, p : p + H, p : p + W])
-        self.gradInput = gxp
-        return gxp
+        xp = self._padded(x, shape)
+        argmax = self._cache_argmax if input is self._cache_input else None
+        if argmax is None:  # not the forward input: find its maxima
+            argmax = _kernels.pool_max(xp, self.kernel_size, self.stride, (Ho, Wo), True)[1]
+        # each window's gradient goes to its (first) maximum
+        gxp = _kernels.pool_scatter(gradOutput, argmax, xp.shape, self.kernel_size, self.stride)
+        p = self.padding
+        self.gradInput = np.ascontiguousarray(gxp[:, :, p : p + H, p : p + W]) if p else gxp
+        return self.gradInput
 
     def extra_repr(self):
         s = f"kernel_size={self.kernel_size}"

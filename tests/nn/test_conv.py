@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from _finite_differences import numeric_grad
 
-from sknn_scratch.nn import conv as conv_module
+from sknn_scratch.nn import _kernels
 from sknn_scratch.nn.conv import Conv2d
 
 # (kernel_size, stride, padding, height, width)
@@ -149,11 +149,11 @@ def test_sample_blocks_and_cache_limit_do_not_change_results(
     conv.zeroGradParameters()
     ref_out, ref_gin = conv.forward(x).copy(), conv.backward(x, R).copy()
     ref_gW, ref_gb = conv.gradW.copy(), conv.gradb.copy()
-    monkeypatch.setattr(conv_module, "_BLOCK_BYTES", block_bytes)
-    monkeypatch.setattr(conv_module, "_CACHE_BYTES", cache_bytes)
+    monkeypatch.setattr(_kernels, "BLOCK_BYTES", block_bytes)
+    monkeypatch.setattr(_kernels, "KEEP_BYTES", cache_bytes)
     conv.zeroGradParameters()
     out = conv.forward(x)
-    assert (conv._cache_cols is None) == (cache_bytes == 0)
+    assert (conv._cache_saved[0] is None) == (cache_bytes == 0)  # the columns, kept or not
     np.testing.assert_allclose(out, ref_out, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(conv.backward(x, R), ref_gin, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(conv.gradW, ref_gW, rtol=1e-13, atol=1e-14)
@@ -200,7 +200,7 @@ def test_evaluate_mode_keeps_no_cache_and_still_differentiates():
     conv, x, rng = make(3, 1, "same", 5, 5)
     conv.evaluate()
     out = conv.forward(x)
-    assert conv._cache_cols is None and conv._cache_padded is None and conv._cache_input is None
+    assert conv._cache_saved is None and conv._cache_input is None
     R = rng.normal(size=out.shape)
     gin = conv.backward(x, R)
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from _finite_differences import numeric_grad
 
-from sknn_scratch.nn.normalization import BatchNormalization, ChannelwiseScaling
+from sknn_scratch.nn import BatchNormalization, ChannelwiseScaling
 
 EPS = BatchNormalization.EPS
 SHAPES = [(6, 4), (5, 3, 4), (4, 3, 3, 2)]
