@@ -47,18 +47,20 @@ def cnn(dtype):
 
 
 def engine_epoch(net, X, y, batch):
+    """The notebook's loop with the engine's flat parameters and a bound optimizer; the
+    gradient with respect to the input batch is not needed, as in PyTorch."""
     head = SoftmaxCrossEntropyCriterion()
-    opt = Adam(1e-3)
-    params, grads = net.getParameters(), net.getGradParameters()
+    params, grads = net.flatten_parameters()
+    opt = Adam(params, grads, learning_rate=1e-3)
 
     def run():
         for start in range(0, len(X), batch):
             xb, yb = X[start : start + batch], y[start : start + batch]
-            net.zeroGradParameters()
+            grads.fill(0)
             scores = net.forward(xb)
             _, g = head.loss_and_grad(scores, yb)
-            net.backward(xb, g)
-            opt.step(params, grads)
+            net.backward(xb, g, input_grad=False)
+            opt.step()
 
     return run
 
