@@ -11,8 +11,6 @@ from sknn_scratch import nn
 from sknn_scratch.registry import ACTIVATIONS, CRITERIA, LAYERS
 from sknn_scratch.testing import check_criterion, check_module
 
-RNG = np.random.default_rng(42)
-
 # name -> (factory, input shape, expected output shape)
 LAYER_EXAMPLES = {
     "linear": (lambda: nn.Linear(5, 3, rng=1), (4, 5), (4, 3)),
@@ -43,18 +41,18 @@ def test_every_component_has_an_example():
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
-def test_layer_passes_check_module(name):
+def test_layer_passes_check_module(name, rng):
     factory, in_shape, out_shape = LAYER_EXAMPLES[name]
     module = factory()
     assert isinstance(module, LAYERS.get(name))
-    report = check_module(module, RNG.normal(size=in_shape), expected_output_shape=out_shape)
+    report = check_module(module, rng.normal(size=in_shape), expected_output_shape=out_shape)
     assert report["grad_input_error"] < 1e-5
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS.names())
-def test_activation_passes_check_module(name):
+def test_activation_passes_check_module(name, rng):
     report = check_module(
-        ACTIVATIONS.get(name)(), RNG.normal(size=ACTIVATION_SHAPE), expected_output_shape=ACTIVATION_SHAPE
+        ACTIVATIONS.get(name)(), rng.normal(size=ACTIVATION_SHAPE), expected_output_shape=ACTIVATION_SHAPE
     )
     assert report["grad_input_error"] < 1e-5
 
@@ -67,7 +65,7 @@ def test_criterion_passes_check_criterion(name):
     assert report["weighted_grad_error"] < 1e-5
 
 
-def test_sequential_with_every_kind_of_layer_passes_check_module():
+def test_sequential_with_every_kind_of_layer_passes_check_module(rng):
     net = nn.Sequential(
         nn.Conv2d(1, 2, 3, rng=0),
         nn.BatchNormalization(0.5),
@@ -79,7 +77,7 @@ def test_sequential_with_every_kind_of_layer_passes_check_module():
         nn.Linear(8, 3, rng=2),
         nn.LogSoftmax(),
     )
-    check_module(net, RNG.normal(size=(3, 1, 4, 4)), expected_output_shape=(3, 3))
+    check_module(net, rng.normal(size=(3, 1, 4, 4)), expected_output_shape=(3, 3))
 
 
 class _Broken(nn.Module):
@@ -118,6 +116,6 @@ class _Float64Only(nn.Module):
         (_Float64Only(), "float32"),
     ],
 )
-def test_check_module_catches_defects(module, message):
+def test_check_module_catches_defects(module, message, rng):
     with pytest.raises(AssertionError, match=message):
-        check_module(module, RNG.normal(size=(3, 3)))
+        check_module(module, rng.normal(size=(3, 3)))

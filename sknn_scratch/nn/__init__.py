@@ -72,37 +72,39 @@ __all__ = [
 ]
 
 # built-in components, by registry name
-for _name, _cls in {
-    "linear": Linear,
-    "conv2d": Conv2d,
-    "maxpool2d": MaxPool2d,
-    "flatten": Flatten,
-    "reshape": Reshape,
-    "dropout": Dropout,
-    "batchnorm": BatchNormalization,
-    "channelwise_scaling": ChannelwiseScaling,
-}.items():
-    LAYERS.register(_name, _cls)
-for _name, _cls in {
-    "relu": ReLU,
-    "logistic": Sigmoid,
-    "sigmoid": Sigmoid,
-    "tanh": Tanh,
-    "identity": Identity,
-    "exp": Exp,
-    "softmax": SoftMax,
-    "logsoftmax": LogSoftmax,
-}.items():
-    ACTIVATIONS.register(_name, _cls)
-for _name, _cls in {
-    "nll": ClassNLLCriterion,
-    "mse": MSECriterion,
-    "bce": BCECriterion,
-    "poisson": PoissonCriterion,
-    "softmax_cross_entropy": SoftmaxCrossEntropyCriterion,
-    "sigmoid_bce": SigmoidBCECriterion,
-    "squared_error": SquaredErrorCriterion,
-    "exp_poisson": ExpPoissonCriterion,
-}.items():
-    CRITERIA.register(_name, _cls)
-del _name, _cls
+_BUILT_IN = {
+    LAYERS: {
+        "linear": Linear,
+        "conv2d": Conv2d,
+        "maxpool2d": MaxPool2d,
+        "flatten": Flatten,
+        "reshape": Reshape,
+        "dropout": Dropout,
+        "batchnorm": BatchNormalization,
+        "channelwise_scaling": ChannelwiseScaling,
+    },
+    ACTIVATIONS: {
+        "relu": ReLU,
+        "logistic": Sigmoid,
+        "sigmoid": Sigmoid,
+        "tanh": Tanh,
+        "identity": Identity,
+        "exp": Exp,
+        "softmax": SoftMax,
+        "logsoftmax": LogSoftmax,
+    },
+    CRITERIA: {
+        "nll": ClassNLLCriterion,
+        "mse": MSECriterion,
+        "bce": BCECriterion,
+        "poisson": PoissonCriterion,
+        "softmax_cross_entropy": SoftmaxCrossEntropyCriterion,
+        "sigmoid_bce": SigmoidBCECriterion,
+        "squared_error": SquaredErrorCriterion,
+        "exp_poisson": ExpPoissonCriterion,
+    },
+}
+for _registry, _items in _BUILT_IN.items():
+    for _name, _cls in _items.items():
+        _registry.register(_name, _cls)
+del _registry, _items, _name, _cls
