@@ -17,7 +17,6 @@ def test_network_shows_the_layers_in_the_order_written(activation):
     kinds = [type(m).__name__ for m in est.network_]
     act = {"relu": "ReLU", "tanh": "Tanh", "logistic": "Sigmoid"}[activation]
     assert kinds == ["Reshape", "Conv2d", act, "MaxPool2d", "Flatten", "Linear"]
-    assert "inplace" not in repr(est.network_)
 
 
 def test_inplace_activation_backward_overwrites_only_contiguous_gradients():
@@ -35,3 +34,33 @@ def test_inplace_activation_backward_overwrites_only_contiguous_gradients():
     assert got is not view and got.flags.c_contiguous
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(wide, np.ones((2, 6)))  # the strided view is untouched
+
+
+def test_training_runs_pooling_first_with_the_same_function_and_gradient():
+    import copy
+
+    from sknn_scratch.estimators._training import pooling_first
+    from sknn_scratch.nn import Conv2d, Flatten, Linear, MaxPool2d, Sequential, Sigmoid, Tanh
+
+    X = load_digits().images[:16, None] / 16  # zero borders: windows full of ties
+    X[:, :, 2:4, 2:4] = 0.5  # and ties between positive values
+    rng = np.random.default_rng(0)
+    for act in (ReLU, Sigmoid, Tanh):
+        given = Sequential(Conv2d(1, 4, 3, rng=rng), act(), MaxPool2d(2), Flatten(), Linear(64, 3, rng=rng))
+        twin = copy.deepcopy(given)
+        swapped = pooling_first(twin)
+        assert [type(m) for m in swapped.modules[:3]] == [Conv2d, MaxPool2d, act]
+        assert [type(m) for m in twin.modules[:3]] == [Conv2d, act, MaxPool2d]  # the network keeps its order
+        assert all(a is b for a, b in zip(sorted(swapped.modules, key=id), sorted(twin.modules, key=id), strict=True))
+        out = given.forward(X)
+        np.testing.assert_allclose(swapped.forward(X), out, rtol=1e-12, atol=1e-15)
+        grad_out = rng.standard_normal(out.shape)
+        for net in (given, swapped):
+            net.zeroGradParameters()
+            net.backward(X, grad_out)
+        np.testing.assert_allclose(swapped.gradInput, given.gradInput, rtol=1e-12, atol=1e-15)
+        for a, b in zip(twin.leaves(), given.leaves(), strict=True):
+            for ga, gb in zip(a.getGradParameters(), b.getGradParameters(), strict=True):
+                np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-15)
+    plain = Sequential(MaxPool2d(2), ReLU(), Conv2d(1, 1, 3))
+    assert pooling_first(plain) is plain

@@ -22,7 +22,8 @@ from numbers import Integral
 
 import numpy as np
 
-from ..nn import BatchNormalization, Flatten, Linear, Module, Reshape, Sequential
+from ..nn import BatchNormalization, Conv2d, Flatten, Linear, MaxPool2d, Module, Reshape, Sequential
+from ..nn.activation import _Elementwise
 from ..registry import ACTIVATIONS, LAYERS
 
 __all__ = ["resolve_input_shape", "build_hidden", "dense_hidden", "build_network", "sample_shape_after"]
@@ -185,6 +186,15 @@ def dense_hidden(hidden_layer_sizes, activation, n_features, rng, dtype, dropout
     return build_hidden(specs, (n_features,), rng, dtype)
 
 
+def _use_inplace_activations(modules):
+    """Let an element-wise activation overwrite the output of a preceding Linear,
+    Conv2d or MaxPool2d layer (shown as ``inplace=True``): their backward passes never
+    read their own output, and the output is a new array each pass."""
+    for prev, module in zip(modules, modules[1:], strict=False):
+        if type(prev) in (Linear, Conv2d, MaxPool2d) and isinstance(module, _Elementwise):
+            module.inplace = True
+
+
 def build_network(hidden, out_shape, n_outputs, rng, dtype, input_shape=None, init="glorot_uniform"):
     """Assemble ``[Reshape] + hidden + [Flatten] + Linear(n, n_outputs)``."""
     modules = []
@@ -194,4 +204,5 @@ def build_network(hidden, out_shape, n_outputs, rng, dtype, input_shape=None, in
     if len(out_shape) > 1:
         modules.append(Flatten())
     modules.append(Linear(int(np.prod(out_shape)), n_outputs, init=init, rng=rng, dtype=dtype))
+    _use_inplace_activations(modules)
     return Sequential(*modules)

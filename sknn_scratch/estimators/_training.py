@@ -20,9 +20,28 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ..nn import Linear
+from ..nn import Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
 
 __all__ = ["Objective", "run_epoch", "fit_epochs", "fit_lbfgs", "EpochMonitor"]
+
+#: activations that never decrease, so that ``f(max(window)) == max(f(window))``
+_MONOTONE = (ReLU, Sigmoid, Tanh)
+
+
+def pooling_first(net):
+    """``net``, or a Sequential of its very modules in which every monotone activation
+    directly followed by a :class:`~sknn_scratch.nn.MaxPool2d` comes after it instead.
+
+    Both orders compute the same function and the same gradients (the pooling picks
+    the same element of each window, and where ReLU cuts the gradient it does so in
+    either order); the activation then runs on the pooled values, a quarter as many
+    for 2x2 windows. The network itself keeps the order it was built with.
+    """
+    modules = list(net.modules)
+    for i in range(len(modules) - 1):
+        if type(modules[i]) in _MONOTONE and type(modules[i + 1]) is MaxPool2d:
+            modules[i], modules[i + 1] = modules[i + 1], modules[i]
+    return net if modules == net.modules else Sequential(*modules)
 
 
 class Objective:
@@ -35,11 +54,12 @@ class Objective:
 
     Creating it flattens the network's parameters (see
     :meth:`~sknn_scratch.nn.Module.flatten_parameters`); calling it leaves the
-    gradient of the loss in :attr:`grads`.
+    gradient of the loss in :attr:`grads`. The passes run on :func:`pooling_first`
+    of the network.
     """
 
     def __init__(self, net, head, alpha):
-        self.net, self.head, self.alpha = net, head, float(alpha)
+        self.net, self.head, self.alpha = pooling_first(net), head, float(alpha)
         self.params, self.grads = net.flatten_parameters()
         slots = [(m, p, g) for m in net.leaves() for p, g in zip(m._parameters, m._gradients, strict=True)]
         self._decayed = [(getattr(m, p), getattr(m, g)) for m, p, g in slots if p == "W"]

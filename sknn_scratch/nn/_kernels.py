@@ -250,32 +250,32 @@ def pool_max(xp, k, s, out_hw, with_argmax):
     kk = k * k
     slab = np.ascontiguousarray(pool_windows(xp, k, s, out_hw)).reshape(kk, -1)
     shape = (N, C, *out_hw)
-    index_dtype = np.uint8 if kk <= 256 else np.int32
     out = slab[0].copy()
-    argmax = np.zeros(out.shape, dtype=index_dtype) if with_argmax else None
+    if not with_argmax:
+        for t in range(1, kk):
+            np.maximum(out, slab[t], out=out)
+        return out.reshape(shape), None
+    index_dtype = np.uint8 if kk <= 256 else np.int32
+    argmax = np.zeros(out.shape, dtype=index_dtype)
     greater = np.empty(out.shape, dtype=bool)
+    offset = np.empty(out.shape, dtype=index_dtype)
     for t in range(1, kk):
-        if with_argmax:
-            # offsets are visited in increasing order: a strictly greater value replaces
-            # the current maximum and its offset
-            np.greater(slab[t], out, out=greater)
-            np.copyto(argmax, t, where=greater)
+        # offsets are visited in increasing order, so the offset of a strictly greater
+        # value is larger than the current one: a maximum of offsets records it
+        np.greater(slab[t], out, out=greater)
         np.maximum(out, slab[t], out=out)
-    return out.reshape(shape), None if argmax is None else argmax.reshape(shape)
+        np.multiply(greater, index_dtype(t), out=offset)
+        np.maximum(argmax, offset, out=argmax)
+    return out.reshape(shape), argmax.reshape(shape)
 
 
-def pool_scatter(gradOutput, argmax, padded_shape, k, s):
+def pool_scatter(gradOutput, argmax, padded_shape, k, s, work):
     """The gradient of the padded input: each window's gradient added to the element of
     its first maximum (``argmax`` from :func:`pool_max`)."""
     gxp = np.zeros(padded_shape, dtype=gradOutput.dtype)
-    out_hw = gradOutput.shape[2:]
     if s >= k:  # windows do not overlap: every maximum's element gets exactly one value
-        N, C, Hp, Wp = padded_shape
-        Ho, Wo = out_hw
-        corners = ((np.arange(N * C).reshape(-1, 1, 1) * Hp + s * np.arange(Ho).reshape(1, -1, 1)) * Wp
-                   + s * np.arange(Wo))  # fmt: skip
-        offsets = (np.arange(k).reshape(-1, 1) * Wp + np.arange(k)).reshape(-1)
-        gxp.reshape(-1)[(corners.reshape(argmax.shape) + offsets[argmax]).reshape(-1)] = gradOutput.reshape(-1)
+        corners, offsets = _window_corners(padded_shape, gradOutput.shape[2:], k, s, work)
+        gxp.reshape(-1)[(corners + offsets[argmax]).reshape(-1)] = gradOutput.reshape(-1)
         return gxp
     sN, sC, sH, sW = gxp.strides
     view = as_strided(gxp, shape=(k, k, *gradOutput.shape), strides=(sH, sW, sN, sC, s * sH, s * sW))
@@ -283,3 +283,18 @@ def pool_scatter(gradOutput, argmax, padded_shape, k, s):
         for j in range(k):
             view[i, j] += gradOutput * (argmax == i * k + j)
     return gxp
+
+
+def _window_corners(padded_shape, out_hw, k, s, work):
+    """The flat index in the padded input of every window's first element, shaped
+    ``(N, C, Ho, Wo)``, and the flat offset ``i * Wp + j`` of each kernel entry ``i * k
+    + j``; kept in ``work`` while the shapes match."""
+    key = (padded_shape, out_hw, k, s)
+    if work.get("corners_key") != key:
+        N, C, Hp, Wp = padded_shape
+        Ho, Wo = out_hw
+        rows = (np.arange(N * C).reshape(-1, 1, 1) * Hp + s * np.arange(Ho).reshape(1, -1, 1)) * Wp
+        work["corners"] = (rows + s * np.arange(Wo)).reshape(N, C, Ho, Wo)
+        work["offsets"] = (np.arange(k).reshape(-1, 1) * Wp + np.arange(k)).reshape(-1)
+        work["corners_key"] = key
+    return work["corners"], work["offsets"]

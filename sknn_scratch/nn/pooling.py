@@ -62,7 +62,7 @@ class MaxPool2d(Module):
             raise ValueError(
                 f"padding must be at most kernel_size // 2 = {self.kernel_size // 2}, got padding={self.padding}"
             )
-        self._cache_input = self._cache_argmax = None
+        self._cache_input = self._cache_argmax = self._cache_work = None
 
     def _geometry(self, shape):
         if len(shape) != 4:
@@ -113,7 +113,9 @@ class MaxPool2d(Module):
         if argmax is None:  # not the forward input: find its maxima
             argmax = _kernels.pool_max(xp, self.kernel_size, self.stride, (Ho, Wo), True)[1]
         # each window's gradient goes to its (first) maximum
-        gxp = _kernels.pool_scatter(gradOutput, argmax, xp.shape, self.kernel_size, self.stride)
+        if self._cache_work is None:
+            self._cache_work = {}
+        gxp = _kernels.pool_scatter(gradOutput, argmax, xp.shape, self.kernel_size, self.stride, self._cache_work)
         p = self.padding
         self.gradInput = np.ascontiguousarray(gxp[:, :, p : p + H, p : p + W]) if p else gxp
         return self.gradInput
