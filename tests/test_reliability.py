@@ -466,3 +466,91 @@ def test_same_random_state_gives_bit_identical_models(model):
     assert_same_state(pickle.loads(pickle.dumps(a)).__dict__["_net"], pickle.loads(pickle.dumps(b)).__dict__["_net"])
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert a.loss_curve_ == b.loss_curve_
+
+
+# -- found by breaking it --------------------------------------------------------------
+def test_a_loaded_early_stopping_model_refits_and_a_failed_refit_changes_nothing(tmp_path):
+    X, y = _data()
+    est = _dense(early_stopping=True).fit(X, y)
+    joblib.dump(est, tmp_path / "m.joblib")
+    loaded = joblib.load(tmp_path / "m.joblib", mmap_mode="r")
+    before = snapshot(loaded)
+    loaded.set_params(random_state=5, callbacks=_raise_at_epoch(3, RuntimeError("callback")))
+    with pytest.raises(RuntimeError, match="callback"):
+        loaded.fit(X, y)
+    loaded.set_params(random_state=0, callbacks=None)
+    assert_same_state(before, loaded.__dict__)
+    loaded.fit(X, y)  # a new fit on a read-only model
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+def test_a_diverging_new_fit_with_early_stopping_raises_instead_of_restoring_old_weights():
+    X, y = _data()
+    _Trap.arm()
+    est = TRAPPED["dense"]().set_params(early_stopping=True).fit(X, y)
+    before = snapshot(est)
+    _Trap.arm(1, "nan")  # the first batch of the new fit
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        est.set_params(random_state=1).fit(X, y)
+    _Trap.arm()
+    est.set_params(random_state=0)
+    assert_same_state(before, est.__dict__)
+
+
+def test_predicting_while_another_thread_fits_sees_a_whole_model():
+    X, y = _data(n=300)
+    est = _dense().fit(X, y)
+    old = est.predict_proba(X[:50])
+    new = _dense().fit(X[:200], y[:200]).predict_proba(X[:50])
+    errors, seen = [], set()
+    stop = threading.Event()
+
+    def predict():
+        while not stop.is_set():
+            try:
+                proba = est.predict_proba(X[:50])
+                seen.add("old" if np.array_equal(proba, old) else "new" if np.array_equal(proba, new) else "other")
+            except Exception as exc:  # noqa: BLE001 - any error is the defect
+                errors.append(repr(exc))
+
+    threads = [threading.Thread(target=predict) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for _ in range(3):
+        est.fit(X[:200], y[:200])
+        est.fit(X, y)
+    est.fit(X[:200], y[:200])
+    stop.set()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == [] and seen <= {"old", "new"}
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_random_state_is_drawn_from_as_mlp_draws_from_it(early_stopping):
+    # (multiclass early stopping draws differently: its validation split is stratified)
+    X, y = _data(n=120)
+    y = (y > 1).astype(int)
+    theirs, ours = np.random.RandomState(3), np.random.RandomState(3)
+    params = dict(hidden_layer_sizes=(16,), max_iter=2, early_stopping=early_stopping, n_iter_no_change=50)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        MLPClassifier(**params, random_state=theirs).fit(X, y)
+    NumpyNetClassifier(**params, random_state=ours).fit(X, y)
+    assert theirs.randint(10**9) == ours.randint(10**9)
+
+
+def test_more_parameter_and_state_checks_than_mlp():
+    X, y = _data()
+    with pytest.raises(ValueError, match="validation_fraction=0.0"):
+        _dense(early_stopping=True, validation_fraction=0.0).fit(X, y)
+    with pytest.raises(ValueError, match="non-finite"):  # batch-norm statistics overflow
+        NumpyNetClassifier(hidden_layer_sizes=(8,), batch_norm=True, max_iter=2).fit(X * 1e200, y)
+    # a warm start may change the solver or early stopping
+    est = _dense(solver="lbfgs").fit(X, y)
+    est.set_params(warm_start=True, solver="adam").fit(X, y)
+    assert len(est.loss_curve_) == est.n_iter_
+    est.set_params(early_stopping=True).fit(X, y)
+    assert len(est.validation_scores_) == est.n_iter_
+    est.set_params(early_stopping=False).fit(X, y)
+    assert est.best_loss_ is not None

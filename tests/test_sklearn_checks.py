@@ -41,10 +41,6 @@ ESTIMATORS = [
 _SW_DROPOUT = "dropout draws a mask per sample, so weighting a sample differs from repeating it"
 _SW_SPLIT = "the random validation split differs between weighted and repeated data"
 _ES_PARTIAL_FIT = "partial_fit does not support early_stopping=True (as MLP)"
-_ES_CLASS_WEIGHT = (
-    "early stopping keeps the first weights that are perfect on the 5-sample validation split, before the extreme "
-    "class weights of the check dominate the training"
-)
 
 
 def expected_failures(estimator):
@@ -58,7 +54,6 @@ def expected_failures(estimator):
                 "check_fit_score_takes_y": _ES_PARTIAL_FIT,
                 "check_n_features_in_after_fitting": _ES_PARTIAL_FIT,
                 "check_estimators_partial_fit_n_features": _ES_PARTIAL_FIT,
-                "check_class_weight_classifiers": _ES_CLASS_WEIGHT,
             }
         )
     if params["dropout"]:

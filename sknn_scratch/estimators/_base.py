@@ -214,19 +214,27 @@ class BaseNumpyNet(BaseEstimator):
         self.n_layers_ = len(self._linear_layers()) + 1
         self._optimizer_state = None
         self._best_params = None
+        for name in ("loss_curve_", "validation_scores_", "best_loss_"):
+            self.__dict__.pop(name, None)
         if self.solver in _STOCHASTIC_SOLVERS:
+            self._start_curves()
+
+    def _start_curves(self):
+        """MLP's curves and stopping state for the current solver and ``early_stopping``,
+        where they are missing (a new fit, or a warm start after a change of either)."""
+        if getattr(self, "loss_curve_", None) is None:
             self.loss_curve_ = []
             self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.validation_loss_curve_ = []
-                self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.validation_loss_curve_ = None
-                self.best_validation_score_ = None
+        if self.early_stopping and getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+            self.best_loss_ = None
+        elif not self.early_stopping and getattr(self, "best_loss_", None) is None:
+            self.best_loss_ = np.inf
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
 
     def _continue_on_copies(self):
         """Replace the fitted state that training changes in place (the network and the
@@ -237,20 +245,23 @@ class BaseNumpyNet(BaseEstimator):
         for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
             if isinstance(getattr(self, name, None), list):
                 setattr(self, name, list(getattr(self, name)))
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._start_curves()
 
-    def _atomically(self, method, *args, **kwargs):
-        """Run ``method``; if it raises, restore the estimator's attributes as they were.
+    def _atomically(self, name, *args, **kwargs):
+        """Run the method ``name`` on a shadow of the estimator (a new object holding the
+        same attributes) and, when it returns, give the shadow's attributes to the
+        estimator in one assignment.
 
         Training never writes the arrays of a fitted model (see
-        :meth:`_continue_on_copies`), so restoring the attributes restores everything:
-        weights, optimizer state, curves, and an unfitted estimator stays unfitted."""
-        state = self.__dict__.copy()
-        try:
-            return method(*args, **kwargs)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        :meth:`_continue_on_copies`), so if anything raises the estimator is exactly as
+        it was (an unfitted one stays unfitted), and while a fit runs other threads
+        predict with the previous model."""
+        shadow = object.__new__(type(self))
+        shadow.__dict__.update(self.__dict__)
+        getattr(shadow, name)(*args, **kwargs)
+        self.__dict__ = shadow.__dict__
+        return self
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         self._validate_params()
@@ -261,6 +272,8 @@ class BaseNumpyNet(BaseEstimator):
             dtype = self._net.dtype
             X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         sample_weight = self._sample_weight(sample_weight, X, y_raw)
+        if self.early_stopping and not incremental and self.validation_fraction == 0:
+            raise ValueError("validation_fraction=0.0 leaves no validation data for early_stopping=True")
         rng = _training_rng(self.random_state)
         try:
             if first_pass:
@@ -281,7 +294,7 @@ class BaseNumpyNet(BaseEstimator):
                 self._head.clearState()
         finally:
             _consume(self.random_state, rng)
-        if diverged_at is not None or not all(np.isfinite(p).all() for p in self._parameters()):
+        if diverged_at is not None or not all(np.isfinite(a).all() for a in self._state_arrays()):
             detail = f" (the training loss became non-finite at iteration {diverged_at})" if diverged_at else ""
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large values and "
@@ -289,8 +302,14 @@ class BaseNumpyNet(BaseEstimator):
             )
         return self
 
-    def _parameters(self):
-        return [p for m in self._net.leaves() for p in m.getParameters()]
+    def _state_arrays(self):
+        """Every parameter and buffer (e.g. batch-norm statistics) of the network."""
+        return [
+            a
+            for m in self._net.leaves()
+            for a in [*m.getParameters(), *(getattr(m, name, None) for name in m._buffers)]
+            if a is not None
+        ]
 
     def _train(self, X, Y, y_raw, sample_weight, rng, incremental):
         """Run the solver; return the epoch at which the loss became non-finite, or None."""
@@ -313,11 +332,11 @@ class BaseNumpyNet(BaseEstimator):
         optimizer = self._make_optimizer(objective)
         if incremental and self._optimizer_state is not None:
             optimizer.load_state_dict(self._optimizer_state)
+        # draws in MLP's order with MLP's algorithms (a RandomState on the same bits)
+        legacy = np.random.RandomState(rng.bit_generator)
         validation = None
         if self.early_stopping:
-            (X, Y, sample_weight), validation = self._split_validation(X, Y, y_raw, sample_weight, rng)
-            if self._best_params is None or self._best_params.shape != objective.params.shape:
-                self._best_params = objective.params.copy()
+            (X, Y, sample_weight), validation = self._split_validation(X, Y, y_raw, sample_weight, legacy)
         self.n_iter_ = 0
         monitor = EpochMonitor(self, objective, optimizer, X.shape[0], validation, incremental)
         diverged_at = fit_epochs(
@@ -329,13 +348,13 @@ class BaseNumpyNet(BaseEstimator):
             batch_size=self._batch_size(X.shape[0]),
             max_iter=self.max_iter,
             shuffle=self.shuffle,
-            rng=rng,
+            random_state=legacy,
             monitor=monitor,
         )
         self._optimizer_state = optimizer.state_dict()
-        if self.early_stopping:
+        if self.early_stopping and self._best_params is not None:  # the best epoch of this fit or an earlier one
             objective.params[...] = self._best_params
-            if diverged_at is not None and np.isfinite(self._best_params).all():
+            if diverged_at is not None:
                 warnings.warn(
                     f"The training loss became non-finite at iteration {diverged_at}; the weights of the best "
                     "validation score were restored.",
@@ -372,7 +391,7 @@ class BaseNumpyNet(BaseEstimator):
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _split_validation(self, X, Y, y_raw, sample_weight, rng):
+    def _split_validation(self, X, Y, y_raw, sample_weight, random_state):
         """Train/validation split for early stopping (stratified for single-output
         classification), with a validation set of at least 2 samples."""
         from sklearn.model_selection import train_test_split
@@ -387,8 +406,9 @@ class BaseNumpyNet(BaseEstimator):
                 "The validation set is too small. Increase 'validation_fraction' or the size of your dataset "
                 f"(n_samples = {n})."
             )
-        seed = int(rng.integers(np.iinfo(np.int32).max))
-        idx_train, idx_val = train_test_split(np.arange(n), test_size=n_val, random_state=seed, stratify=stratify)
+        idx_train, idx_val = train_test_split(
+            np.arange(n), test_size=n_val, random_state=random_state, stratify=stratify
+        )
         pick = lambda a, i: None if a is None else a[i]
         return (
             (X[idx_train], Y[idx_train], pick(sample_weight, idx_train)),

@@ -118,16 +118,20 @@ def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None)
     return total / n
 
 
-def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_iter, shuffle, rng, monitor):
-    """Run up to ``max_iter`` epochs (rows shuffled by ``rng`` each epoch when
-    ``shuffle``), calling ``monitor(loss)`` after each until it returns True.
+def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_iter, shuffle, random_state, monitor):
+    """Run up to ``max_iter`` epochs (rows shuffled by ``random_state.shuffle`` each
+    epoch when ``shuffle``, as MLP shuffles), calling ``monitor(loss)`` after each until
+    it returns True.
 
     Returns the number of the epoch whose loss was not finite, or None. Ctrl-C stops
     training with a warning and keeps the epochs done, as in MLP.
     """
     try:
         for epoch in range(max_iter):
-            order = rng.permutation(X.shape[0]) if shuffle else None
+            order = None
+            if shuffle:
+                order = np.arange(X.shape[0])
+                random_state.shuffle(order)
             loss = run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order)
             if not np.isfinite(loss):
                 return epoch + 1

@@ -284,7 +284,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         -------
         self
         """
-        return self._atomically(self._fit, X, y, sample_weight=sample_weight, incremental=False)
+        return self._atomically("_fit", X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
@@ -294,7 +294,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         -------
         self
         """
-        return self._atomically(self._partial_fit, X, y, sample_weight, classes)
+        return self._atomically("_partial_fit", X, y, sample_weight, classes)
 
     def _partial_fit(self, X, y, sample_weight, classes):
         self._validate_params()

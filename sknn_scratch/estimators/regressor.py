@@ -162,7 +162,7 @@ network_, n_features_in_, feature_names_in_
         -------
         self
         """
-        return self._atomically(self._fit, X, y, sample_weight=sample_weight, incremental=False)
+        return self._atomically("_fit", X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
@@ -172,7 +172,7 @@ network_, n_features_in_, feature_names_in_
         -------
         self
         """
-        return self._atomically(self._fit, X, y, sample_weight=sample_weight, incremental=True)
+        return self._atomically("_fit", X, y, sample_weight=sample_weight, incremental=True)
 
     def predict(self, X):
         """Predict targets.
