@@ -56,6 +56,7 @@ def engine_demo(X_train, X_test, y_train, y_test, seed=0):
 
 
 def main():
+    """Train the estimator and a notebook-style loop on digits; print their test accuracies."""
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
