@@ -5,7 +5,7 @@ import pytest
 
 from sknn_scratch.nn import Linear, Sequential
 from sknn_scratch.optim import SGD, Adam, adam, sgd_momentum
-from sknn_scratch.optim._kernels import adam_update, sgd_update
+from sknn_scratch.optim.optimizers import _adam_update, _sgd_update
 
 
 def _reference_adam(params, grads, steps, lr=0.01, b1=0.9, b2=0.999, eps=1e-8):
@@ -142,9 +142,9 @@ def test_update_kernels_compute_float32_in_float32():
     results = []
     for cast in (float, np.float64):
         var, grad, m, v, scratch = (a.copy() for a in arrays)
-        adam_update(var, grad, m, v, cast(1e-3 / 3), cast(0.9), cast(0.999), cast(1e-7 / 3), scratch)
+        _adam_update(var, grad, m, v, cast(1e-3 / 3), cast(0.9), cast(0.999), cast(1e-7 / 3), scratch)
         velocity = arrays[3].copy()
-        sgd_update(grad, arrays[0], velocity, cast(0.1 / 3), cast(0.9 / 7), True, scratch)
+        _sgd_update(grad, arrays[0], velocity, cast(0.1 / 3), cast(0.9 / 7), True, scratch)
         results.append((var, m, v, grad, velocity))
     for a, b in zip(*results, strict=True):
         assert a.dtype == np.float32

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import adam_update, sgd_update
-from .optimizers import adam_lr, flatten_pairs
+from .optimizers import _adam_update, _sgd_update, adam_lr, flatten_pairs
 
 __all__ = ["sgd_momentum", "adam"]
 
@@ -30,7 +29,7 @@ def sgd_momentum(variables, gradients, config, state):
         if velocity is None:
             velocity = buffers[index] = np.zeros_like(grad)
         nesterov = config.get("nesterov", False)
-        sgd_update(var, grad, velocity, config["learning_rate"], config["momentum"], nesterov, np.empty_like(var))
+        _sgd_update(var, grad, velocity, config["learning_rate"], config["momentum"], nesterov, np.empty_like(var))
 
 
 def adam(variables, gradients, config, state):
@@ -44,4 +43,4 @@ def adam(variables, gradients, config, state):
     for index, (var, grad) in enumerate(flatten_pairs(variables, gradients)):
         m = state["m"].setdefault(index, np.zeros_like(grad))
         v = state["v"].setdefault(index, np.zeros_like(grad))
-        adam_update(var, grad, m, v, lr_t, b1, b2, config["epsilon"], np.empty_like(var))
+        _adam_update(var, grad, m, v, lr_t, b1, b2, config["epsilon"], np.empty_like(var))

@@ -23,8 +23,6 @@ import math
 
 import numpy as np
 
-from ._kernels import adam_update, sgd_update
-
 __all__ = ["Optimizer", "SGD", "Adam", "flatten_pairs"]
 
 
@@ -136,7 +134,7 @@ class SGD(Optimizer):
 
     def _update(self, index, var, grad):
         velocity = self.state["velocity"][index]
-        sgd_update(var, grad, velocity, self.learning_rate, self.momentum, self.nesterov, self._scratch[index])
+        _sgd_update(var, grad, velocity, self.learning_rate, self.momentum, self.nesterov, self._scratch[index])
 
 
 class Adam(Optimizer):
@@ -171,9 +169,44 @@ class Adam(Optimizer):
 
     def _update(self, index, var, grad):
         m, v = self.state["m"][index], self.state["v"][index]
-        adam_update(var, grad, m, v, self._lr_t, self.beta_1, self.beta_2, self.epsilon, self._scratch[index])
+        _adam_update(var, grad, m, v, self._lr_t, self.beta_1, self.beta_2, self.epsilon, self._scratch[index])
 
 
 def adam_lr(learning_rate, beta1, beta2, t):
     """Adam's bias-corrected step size ``lr * sqrt(1 - beta2**t) / (1 - beta1**t)``, a Python float."""
     return float(learning_rate) * math.sqrt(1 - beta2**t) / (1 - beta1**t)
+
+
+# -- the in-place update arithmetic, shared with the notebook's functions: ``out=``
+# arguments and one scratch array, so that an update allocates nothing; Python floats
+# keep float32 arrays in float32
+def _sgd_update(var, grad, velocity, learning_rate, momentum, nesterov, scratch):
+    """``velocity = momentum * velocity + learning_rate * grad``; ``var -= velocity``
+    (Nesterov: ``var -= momentum * velocity + learning_rate * grad``)."""
+    momentum = float(momentum)
+    velocity *= momentum
+    np.multiply(grad, float(learning_rate), out=scratch)
+    velocity += scratch
+    if nesterov:
+        scratch += momentum * velocity
+        var -= scratch
+    else:
+        var -= velocity
+
+
+def _adam_update(var, grad, m, v, lr_t, beta1, beta2, epsilon, scratch):
+    """``m = beta1 m + (1 - beta1) g``; ``v = beta2 v + (1 - beta2) g**2``;
+    ``var -= lr_t m / (sqrt(v) + epsilon)``."""
+    beta1, beta2 = float(beta1), float(beta2)
+    m *= beta1
+    np.multiply(grad, 1 - beta1, out=scratch)
+    m += scratch
+    v *= beta2
+    np.multiply(grad, grad, out=scratch)
+    scratch *= 1 - beta2
+    v += scratch
+    np.sqrt(v, out=scratch)
+    scratch += float(epsilon)
+    np.divide(m, scratch, out=scratch)
+    scratch *= float(lr_t)
+    var -= scratch
