@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from sknn_scratch import nn
-from sknn_scratch.registry import ACTIVATIONS, CRITERIA, LAYERS
-from sknn_scratch.testing import check_criterion, check_module
+from sknn_scratch.registry import ACTIVATIONS, CRITERIA, LAYERS, OPTIMIZERS
+from sknn_scratch.testing import check_criterion, check_module, check_optimizer
 
 # name -> (factory, input shape, expected output shape)
 LAYER_EXAMPLES = {
@@ -119,3 +119,50 @@ class _Float64Only(nn.Module):
 def test_check_module_catches_defects(module, message, rng):
     with pytest.raises(AssertionError, match=message):
         check_module(module, rng.normal(size=(3, 3)))
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS.names())
+def test_optimizer_passes_check_optimizer(name):
+    report = check_optimizer(OPTIMIZERS.get(name), learning_rate=0.05)
+    assert report["loss_ratio"] < 1e-2
+
+
+class _Forgetful:
+    """An optimizer whose state_dict drops its step count: resuming from it diverges."""
+
+    def __init__(self, params, grads, learning_rate=0.05):
+        from sknn_scratch.optim import Adam
+
+        self._inner = Adam(params, grads, learning_rate=learning_rate)
+
+    def step(self):
+        self._inner.step()
+
+    def state_dict(self):
+        return {k: v for k, v in self._inner.state_dict().items() if k != "t"}
+
+    def load_state_dict(self, state):
+        self._inner.load_state_dict({**state, "t": 0})
+
+
+class _Sign:
+    """Signed steps of a fixed size: never settles on the quadratic's minimum."""
+
+    def __init__(self, params, grads, learning_rate=0.05):
+        self.params, self.grads, self.learning_rate = params, grads, learning_rate
+
+    def step(self):
+        for p, g in zip(self.params, self.grads, strict=True):
+            p -= 0.5 * np.sign(g)
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+
+@pytest.mark.parametrize("cls, message", [(_Forgetful, "does not continue exactly"), (_Sign, "left the quadratic")])
+def test_check_optimizer_catches_defects(cls, message):
+    with pytest.raises(AssertionError, match=message):
+        check_optimizer(cls, learning_rate=0.05)
