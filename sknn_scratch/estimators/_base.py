@@ -27,15 +27,44 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from .._plain import from_plain, to_plain
 from ..fpenv import flush_denormals
 from ..nn import Linear, as_generator
-from ..registry import OPTIMIZERS
+from ..registry import ACTIVATIONS, CRITERIA, OPTIMIZERS
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
 from ._training import EpochMonitor, Objective, fit_epochs, fit_lbfgs
 
 __all__ = ["BaseNumpyNet"]
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
 #: rows per forward pass at prediction time (bounds the memory of activations)
 _PREDICT_CHUNK = 16384
+
+
+class RegisteredName(StrOptions):
+    """A parameter constraint: the name of a component in ``registry`` (entry points
+    included), or one of ``also``. scikit-learn's error then lists the known names."""
+
+    def __init__(self, registry, also=()):
+        super().__init__(set(also))
+        self.registry, self.also = registry, tuple(also)
+
+    def is_satisfied_by(self, val):
+        return isinstance(val, str) and (val.lower() in self.also or val in self.registry)
+
+    def __str__(self):
+        names = sorted({*self.registry.names(), *self.also})
+        return f"a registered {self.registry.kind} name among {names}"
+
+
+def make_head(name):
+    """The output head registered as criterion ``name``: a loss on the network's raw
+    scores, with ``activate`` (scores to predictions), ``out_activation`` (the name
+    MLP's ``out_activation_`` reports) and ``loss_and_grad``."""
+    cls = CRITERIA.get(name)
+    if not all(hasattr(cls, attr) for attr in ("activate", "out_activation", "loss_and_grad")):
+        heads = [n for n in CRITERIA.names() if hasattr(CRITERIA.get(n), "activate")]
+        raise ValueError(
+            f"loss={name!r} is a criterion on predictions, not an output head on raw scores (one with activate(), "
+            f"out_activation and loss_and_grad()); the registered heads are {heads}"
+        )
+    return cls()
 
 
 def _training_rng(random_state):
@@ -72,8 +101,8 @@ class BaseNumpyNet(BaseEstimator):
 
     _parameter_constraints: dict = {
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
-        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "activation": [RegisteredName(ACTIVATIONS)],
+        "solver": [RegisteredName(OPTIMIZERS, also=("lbfgs",))],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
@@ -164,7 +193,7 @@ class BaseNumpyNet(BaseEstimator):
 
     # -- fitting ----------------------------------------------------------------------
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver == "lbfgs":
             raise AttributeError(
                 f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
             )
@@ -216,7 +245,7 @@ class BaseNumpyNet(BaseEstimator):
         self._best_params = None
         for name in ("loss_curve_", "validation_scores_", "best_loss_"):
             self.__dict__.pop(name, None)
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver != "lbfgs":
             self._start_curves()
 
     def _start_curves(self):
@@ -245,7 +274,7 @@ class BaseNumpyNet(BaseEstimator):
         for name in ("loss_curve_", "validation_scores_", "validation_loss_curve_"):
             if isinstance(getattr(self, name, None), list):
                 setattr(self, name, list(getattr(self, name)))
-        if self.solver in _STOCHASTIC_SOLVERS:
+        if self.solver != "lbfgs":
             self._start_curves()
 
     def _atomically(self, name, *args, **kwargs):
@@ -364,14 +393,13 @@ class BaseNumpyNet(BaseEstimator):
         return diverged_at
 
     def _make_optimizer(self, objective):
+        """The optimizer named by ``solver``, bound to the objective's parameters: MLP's
+        settings for ``"sgd"`` and ``"adam"``, ``learning_rate_init`` for any other."""
+        kwargs = {"learning_rate": self.learning_rate_init}
         if self.solver == "sgd":
-            kwargs = dict(
-                learning_rate=self.learning_rate_init, momentum=self.momentum, nesterov=self.nesterovs_momentum
-            )
-        else:
-            kwargs = dict(
-                learning_rate=self.learning_rate_init, beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon
-            )
+            kwargs.update(momentum=self.momentum, nesterov=self.nesterovs_momentum)
+        elif self.solver == "adam":
+            kwargs.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
         return OPTIMIZERS.get(self.solver)(objective.params, objective.grads, **kwargs)
 
     def _validate_hidden_layer_sizes(self):

@@ -13,7 +13,8 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..nn.criterion import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
-from ._base import BaseNumpyNet
+from ..registry import CRITERIA
+from ._base import BaseNumpyNet, RegisteredName, make_head
 
 __all__ = ["NumpyNetClassifier"]
 
@@ -90,6 +91,12 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         Called as ``callback(estimator, info)`` at the end of every epoch of the stochastic
         solvers, with ``info`` holding ``iteration``, ``loss``, ``validation_score`` and
         ``validation_loss``; returning ``True`` stops training.
+    loss : str, default=None
+        The output head, by criterion registry name. None is MLP's: softmax and the
+        log-loss (``"softmax_cross_entropy"``) for multiclass targets, the logistic
+        function and binary cross-entropy (``"sigmoid_bce"``) for binary and multilabel
+        ones (one output column per label). A registered head's ``activate`` must give
+        probabilities.
 
     Attributes
     ----------
@@ -141,6 +148,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
     _parameter_constraints: dict = {
         **BaseNumpyNet._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
+        "loss": [RegisteredName(CRITERIA), None],
     }
 
     def __init__(
@@ -175,6 +183,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         batch_norm=False,
         class_weight=None,
         callbacks=None,
+        loss=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -205,6 +214,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         self.batch_norm = batch_norm
         self.class_weight = class_weight
         self.callbacks = callbacks
+        self.loss = loss
 
     # -- targets ----------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
@@ -239,6 +249,8 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         return X, Y, y
 
     def _make_head(self):
+        if self.loss is not None:
+            return make_head(self.loss)
         if self._label_binarizer.y_type_ == "multiclass":
             return SoftmaxCrossEntropyCriterion()
         return SigmoidBCECriterion()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.metrics import r2_score
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
-from ..nn.criterion import ExpPoissonCriterion, SquaredErrorCriterion
-from ._base import BaseNumpyNet
+from ..registry import CRITERIA
+from ._base import BaseNumpyNet, RegisteredName, make_head
 
 __all__ = ["NumpyNetRegressor"]
 
@@ -21,10 +20,11 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
 
     Parameters
     ----------
-    loss : {"squared_error", "poisson"}, default="squared_error"
+    loss : str, default="squared_error"
         ``"squared_error"`` trains an identity output on half the mean squared error;
-        ``"poisson"`` an exponential output on half the Poisson deviance (targets must be
-        non-negative).
+        ``"poisson"`` (or ``"exp_poisson"``) an exponential output on half the Poisson
+        deviance (targets must be non-negative). Any other output head registered as a
+        criterion (see :mod:`sknn_scratch.registry`) may be named.
     hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
 learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
 momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
@@ -55,7 +55,7 @@ network_, n_features_in_, feature_names_in_
 
     _parameter_constraints: dict = {
         **BaseNumpyNet._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [RegisteredName(CRITERIA, also=("poisson",))],
     }
 
     def __init__(
@@ -135,13 +135,13 @@ network_, n_features_in_, feature_names_in_
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         y = np.asarray(y, dtype=X.dtype)
-        if self.loss == "poisson" and np.any(y < 0):
+        if self.loss in ("poisson", "exp_poisson") and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative y.")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         return X, Y, y
 
     def _make_head(self):
-        return ExpPoissonCriterion() if self.loss == "poisson" else SquaredErrorCriterion()
+        return make_head("exp_poisson" if self.loss == "poisson" else self.loss)
 
     def _validation_score(self, scores, y_val, sample_weight):
         pred = self._head.activate(scores)
