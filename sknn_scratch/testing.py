@@ -39,6 +39,8 @@ import copy
 
 import numpy as np
 
+from .nn.module import Module
+
 __all__ = ["check_module", "check_criterion", "check_optimizer"]
 
 
@@ -55,6 +57,18 @@ def _state_arrays(module):
         for name in m._buffers:
             value = getattr(m, name, None)
             out.append(None if value is None else np.array(value, copy=True))
+    return out
+
+
+def _attributes(module, prefix=""):
+    """``(name, value, copy of an array value)`` of every attribute of ``module`` and,
+    recursively, of the modules it holds."""
+    out = []
+    for key, value in vars(module).items():
+        out.append((prefix + key, value, value.copy() if isinstance(value, np.ndarray) else None))
+        held = [value] if isinstance(value, Module) else value if isinstance(value, list) else []
+        for i, sub in enumerate(v for v in held if isinstance(v, Module)):
+            out += _attributes(sub, f"{prefix}{key}[{i}].")
     return out
 
 
@@ -212,12 +226,15 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
     reference = copy.deepcopy(m)
     reference.evaluate()
     want = reference.forward(x)
-    before = {key: (value, value.copy() if isinstance(value, np.ndarray) else None) for key, value in vars(m).items()}
+    before = _attributes(m)
     got = m.inference_copy().forward(x)
     assert np.allclose(got, want, rtol=1e-12, atol=1e-14), f"{name}: inference_copy().forward differs from evaluation"
-    assert vars(m).keys() == before.keys() and m.training, f"{name}: a pass on an inference copy changed the module"
-    for key, (value, saved) in before.items():
-        same = vars(m)[key] is value and (saved is None or np.array_equal(value, saved, equal_nan=True))
+    after = _attributes(m)
+    assert [k for k, _, _ in after] == [k for k, _, _ in before] and m.training, (
+        f"{name}: a pass on an inference copy changed the module"
+    )
+    for (key, value, saved), (_, now, _) in zip(before, after, strict=True):
+        same = now is value and (saved is None or np.array_equal(value, saved, equal_nan=True))
         assert same, f"{name}: a pass on an inference copy changed the module's attribute {key!r}"
 
     # float32 end to end; the parameters follow the input dtype

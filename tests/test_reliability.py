@@ -554,3 +554,79 @@ def test_more_parameter_and_state_checks_than_mlp():
     assert len(est.validation_scores_) == est.n_iter_
     est.set_params(early_stopping=False).fit(X, y)
     assert est.best_loss_ is not None
+
+
+class _Checkpoints:
+    """A callback that pickles the estimator after every epoch."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def __call__(self, est, info):
+        self.saved[info["iteration"]] = pickle.dumps(est)
+
+
+def test_early_stopping_restores_the_batch_norm_statistics_of_the_best_epoch():
+    X, y = _data()
+    checkpoints = _Checkpoints()
+    est = _dense(batch_norm=True, early_stopping=True, n_iter_no_change=3, max_iter=40, learning_rate_init=0.05)
+    est.set_params(callbacks=checkpoints).fit(X, y)
+    best = pickle.loads(checkpoints.saved[int(np.argmax(est.validation_scores_)) + 1])
+    assert est.n_iter_ > int(np.argmax(est.validation_scores_)) + 1  # later epochs were trained, then undone
+    np.testing.assert_array_equal(est.predict_proba(X), best.predict_proba(X))
+
+
+def test_a_checkpoint_taken_in_a_callback_resumes_like_the_model():
+    X, y = _data()
+    checkpoints = _Checkpoints()
+    est = _dense(max_iter=2, callbacks=checkpoints).fit(X, y)
+    resumed = pickle.loads(checkpoints.saved[2]).set_params(callbacks=None)
+    est.set_params(callbacks=None)
+    np.testing.assert_array_equal(resumed.partial_fit(X, y).predict_proba(X), est.partial_fit(X, y).predict_proba(X))
+
+
+def test_partial_fit_after_a_change_of_solver_starts_that_solver_anew():
+    X, y = _data()
+    for first, second in (("adam", "sgd"), ("sgd", "adam")):
+        est = _dense(solver=first).fit(X, y)
+        est.set_params(solver=second).partial_fit(X, y)
+        assert est._optimizer_state["solver"] == second
+
+
+def test_a_warm_start_with_another_architecture_is_an_error():
+    X, y = _data()
+    est = _dense().fit(X, y)
+    before = snapshot(est)
+    for change in (dict(hidden_layer_sizes=(7, 3)), dict(activation="tanh"), dict(batch_norm=True)):
+        with pytest.raises(ValueError, match="continue training the fitted network"):
+            est.set_params(warm_start=True, **change).fit(X, y)
+        with pytest.raises(ValueError, match="continue training the fitted network"):
+            est.partial_fit(X, y)
+        est.set_params(**{k: _dense().get_params()[k] for k in change})
+    est.set_params(warm_start=False)
+    assert_same_state(before, est.__dict__)
+
+
+def test_a_container_given_in_layers_is_initialised_from_random_state():
+    from sknn_scratch.nn import Linear, ReLU, Sequential
+
+    X, y = _data()
+    block = Sequential(Linear(64, 8, rng=0), ReLU())
+    first = _dense(layers=[block, "tanh"], random_state=0).fit(X, y).coefs_[0]
+    second = _dense(layers=[block, "tanh"], random_state=1).fit(X, y).coefs_[0]
+    assert not np.array_equal(first, second)
+    np.testing.assert_array_equal(block[0].W, Linear(64, 8, rng=0).W)  # the user's instance is untouched
+
+
+def test_callbacks_must_be_callable():
+    X, y = _data()
+    with pytest.raises(TypeError, match="callbacks must be callables"):
+        _dense(callbacks=[1]).fit(X, y)
+
+
+def test_predict_log_proba_shows_numpy_warning_for_zero_probabilities():
+    X, y = _data()
+    est = _dense().fit(X, y)
+    est.intercepts_ = [b * 0 for b in est.intercepts_[:-1]] + [np.array([1e4, 0, 0, 0])]
+    with pytest.warns(RuntimeWarning, match="divide by zero"):
+        assert np.isneginf(est.predict_log_proba(X)).any()

@@ -242,7 +242,8 @@ class BaseNumpyNet(BaseEstimator):
         self._net = self._build(X, self.n_outputs_, rng)
         self.n_layers_ = len(self._linear_layers()) + 1
         self._optimizer_state = None
-        self._best_params = None
+        self._best_state = None
+        self._architecture = self._architecture_key()
         for name in ("loss_curve_", "validation_scores_", "best_loss_"):
             self.__dict__.pop(name, None)
         if self.solver != "lbfgs":
@@ -310,6 +311,7 @@ class BaseNumpyNet(BaseEstimator):
             elif Y.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
             else:
+                self._check_same_architecture()
                 self._continue_on_copies()
             self._net.train()
             try:
@@ -359,8 +361,9 @@ class BaseNumpyNet(BaseEstimator):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         optimizer = self._make_optimizer(objective)
-        if incremental and self._optimizer_state is not None:
-            optimizer.load_state_dict(self._optimizer_state)
+        state = self._optimizer_state
+        if incremental and state is not None and state.get("solver") == self.solver:  # not after a change of solver
+            optimizer.load_state_dict(state)
         # draws in MLP's order with MLP's algorithms (a RandomState on the same bits)
         legacy = np.random.RandomState(rng.bit_generator)
         validation = None
@@ -380,9 +383,9 @@ class BaseNumpyNet(BaseEstimator):
             random_state=legacy,
             monitor=monitor,
         )
-        self._optimizer_state = optimizer.state_dict()
-        if self.early_stopping and self._best_params is not None:  # the best epoch of this fit or an earlier one
-            objective.params[...] = self._best_params
+        self._optimizer_state = {**optimizer.state_dict(), "solver": self.solver}
+        if self.early_stopping and getattr(self, "_best_state", None) is not None:  # this fit's or an earlier one's
+            objective.restore(self._best_state)
             if diverged_at is not None:
                 warnings.warn(
                     f"The training loss became non-finite at iteration {diverged_at}; the weights of the best "
@@ -402,8 +405,31 @@ class BaseNumpyNet(BaseEstimator):
             kwargs.update(beta_1=self.beta_1, beta_2=self.beta_2, epsilon=self.epsilon)
         return OPTIMIZERS.get(self.solver)(objective.params, objective.grads, **kwargs)
 
+    def _architecture_key(self):
+        """The settings the network was built from (those in use)."""
+        names = ("layers", "input_shape") if self.layers is not None else (
+            "hidden_layer_sizes", "activation", "input_shape", "dropout", "batch_norm"
+        )  # fmt: skip
+        return repr([(name, getattr(self, name)) for name in (*names, "loss") if hasattr(self, name)])
+
+    def _check_same_architecture(self):
+        """A warm start or ``partial_fit`` trains the fitted network: settings that would
+        build another network are an error, not silently ignored."""
+        built = getattr(self, "_architecture", None)
+        if built is not None and built != self._architecture_key():
+            raise ValueError(
+                f"warm_start and partial_fit continue training the fitted network, built from {built}; the "
+                f"estimator's settings now say {self._architecture_key()}. Set them back, or fit anew "
+                "(warm_start=False)."
+            )
+
     def _validate_hidden_layer_sizes(self):
-        """MLP's checks of ``hidden_layer_sizes``: integers (TypeError), all positive."""
+        """MLP's checks of ``hidden_layer_sizes``: integers (TypeError), all positive; and
+        every callback callable."""
+        callbacks = self.callbacks
+        for callback in [callbacks] if callable(callbacks) else list(callbacks or []):
+            if not callable(callback):
+                raise TypeError(f"callbacks must be callables called as callback(estimator, info), got {callback!r}")
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         for size in sizes:
@@ -447,6 +473,14 @@ class BaseNumpyNet(BaseEstimator):
         return None
 
     # -- prediction -------------------------------------------------------------------------
+    def _snapshot(self):
+        """A view of the estimator fixed to its current fitted state: a fit replaces the
+        estimator's attribute dict as a whole (see :meth:`_atomically`) and never
+        changes it, so prediction through this view reads one whole model."""
+        model = object.__new__(type(self))
+        model.__dict__ = self.__dict__
+        return model
+
     def _validated_scores(self, X):
         """Validate ``X`` as prediction input and return the output layer's scores."""
         check_is_fitted(self)

@@ -145,8 +145,9 @@ def build_hidden(layers, sample_shape, rng, dtype, default_init="glorot_uniform"
         name, kwargs, instance = _normalise_spec(spec, index)
         if instance is not None:
             module = copy.deepcopy(instance)
-            if hasattr(module, "reset_parameters"):
-                module.reset_parameters(rng)
+            for leaf in module.leaves():  # a container's modules too
+                if hasattr(leaf, "reset_parameters"):
+                    leaf.reset_parameters(rng)
             module.astype(dtype)
         else:
             cls = _lookup(name)

@@ -66,6 +66,20 @@ class Objective:
         self._not_decayed = [getattr(m, g) for m, p, g in slots if p != "W"]
         self._takes_sparse = isinstance(net.leaves()[0], Linear)  # only a linear layer takes sparse rows
 
+    def snapshot(self):
+        """Copies of the parameters and of the modules' buffers (e.g. batch-norm
+        statistics): the state :meth:`restore` puts back."""
+        buffers = [[getattr(m, name, None) for name in m._buffers] for m in self.net.leaves()]
+        return self.params.copy(), [[None if b is None else b.copy() for b in bs] for bs in buffers]
+
+    def restore(self, state):
+        """Put back a state from :meth:`snapshot`."""
+        params, buffers = state
+        self.params[...] = params
+        for module, values in zip(self.net.leaves(), buffers, strict=True):
+            for name, value in zip(module._buffers, values, strict=True):
+                setattr(module, name, None if value is None else value.copy())
+
     def __call__(self, X, Y, sample_weight=None):
         """The loss of the batch ``(X, Y)``; its gradient is left in :attr:`grads`."""
         weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
@@ -208,6 +222,7 @@ class EpochMonitor:
 
     def __call__(self, loss):
         est = self.est
+        est._optimizer_state = {**self.optimizer.state_dict(), "solver": est.solver}  # for a checkpoint taken now
         est.loss_ = loss
         est.n_iter_ += 1
         est.t_ += self.n_samples
@@ -256,7 +271,7 @@ class EpochMonitor:
             improved = score >= est.best_validation_score_ + est.tol
             if score > est.best_validation_score_:
                 est.best_validation_score_ = score
-                est._best_params = self.objective.params.copy()
+                est._best_state = self.objective.snapshot()
         else:
             improved = est.loss_curve_[-1] <= est.best_loss_ - est.tol
             est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])

@@ -336,12 +336,13 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        scores = self._validated_scores(X)
-        if isinstance(self._head, SoftmaxCrossEntropyCriterion):
+        model = self._snapshot()  # one whole fitted model, whatever other threads fit meanwhile
+        scores = model._validated_scores(X)
+        if isinstance(model._head, SoftmaxCrossEntropyCriterion):
             # softmax keeps the order of each row's scores: the most probable class is the
             # highest score, so the probabilities are not needed
-            return self._label_binarizer.classes_.take(scores.argmax(axis=1))
-        return self._label_binarizer.inverse_transform(self._proba_from_scores(scores))
+            return model._label_binarizer.classes_.take(scores.argmax(axis=1))
+        return model._label_binarizer.inverse_transform(model._proba_from_scores(scores))
 
     def predict_proba(self, X):
         """Probability of each class.
@@ -351,7 +352,8 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1 except for multilabel problems.
         """
-        proba = self._proba_from_scores(self._validated_scores(X))
+        model = self._snapshot()  # one whole fitted model, whatever other threads fit meanwhile
+        proba = model._proba_from_scores(model._validated_scores(X))
         if proba.ndim == 1:
             return np.vstack([1 - proba, proba]).T
         return proba
@@ -359,8 +361,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
     def predict_log_proba(self, X):
         """``log(predict_proba(X))``, as MLP computes it (so a probability of exactly 0 gives -inf)."""
         proba = self.predict_proba(X)
-        with np.errstate(divide="ignore"):
-            return np.log(proba, out=proba)
+        return np.log(proba, out=proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -181,8 +181,9 @@ network_, n_features_in_, feature_names_in_
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        scores = self._validated_scores(X)
-        pred = self._head.activate(scores)
+        model = self._snapshot()  # one whole fitted model, whatever other threads fit meanwhile
+        scores = model._validated_scores(X)
+        pred = model._head.activate(scores)
         return pred.ravel() if pred.shape[1] == 1 else pred
 
     def __sklearn_tags__(self):

@@ -118,11 +118,6 @@ class Sequential(Module):
             module.clearState()
         return self
 
-    def inference_copy(self):
-        twin = super().inference_copy()
-        twin.modules = [module.inference_copy() for module in self.modules]
-        return twin
-
     def train(self):
         self.training = True
         for module in self.modules:

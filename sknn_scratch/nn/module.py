@@ -149,21 +149,29 @@ class Module:
             The vectors, in the order of :meth:`leaves` and of each module's
             ``_parameters``.
         """
-        slots = [(m, p, g) for m in self.leaves() for p, g in zip(m._parameters, m._gradients, strict=True)]
+        leaves = list({id(m): m for m in self.leaves()}.values())  # a module used twice counts once
+        slots = [(m, p, g) for m in leaves for p, g in zip(m._parameters, m._gradients, strict=True)]
         dtypes = {getattr(m, p).dtype for m, p, _ in slots}
         if len(dtypes) > 1:
             raise ValueError(f"parameters of several dtypes {sorted(map(str, dtypes))}: convert them with astype first")
-        dtype = dtypes.pop() if dtypes else np.float64
-        total = sum(getattr(m, p).size for m, p, _ in slots)
-        params, grads = np.empty(total, dtype=dtype), np.empty(total, dtype=dtype)
+        keys = [id(getattr(m, p)) for m, p, _ in slots]
+        distinct = {}  # an array shared by several modules (tied weights) gets one place
+        for key, (m, p, g) in zip(keys, slots, strict=True):
+            distinct.setdefault(key, (getattr(m, p), getattr(m, g)))
+        params = np.empty(sum(v.size for v, _ in distinct.values()), dtype=dtypes.pop() if dtypes else np.float64)
+        grads = np.empty_like(params)
         offset = 0
-        for module, pname, gname in slots:
-            for name, flat in ((pname, params), (gname, grads)):
-                value = getattr(module, name)
-                view = _shaped_view(flat[offset : offset + value.size], value)
-                view[...] = value
-                setattr(module, name, view)
-            offset += getattr(module, pname).size
+        for key, (value, grad) in distinct.items():
+            views = []
+            for array, flat in ((value, params), (grad, grads)):
+                view = _shaped_view(flat[offset : offset + array.size], array)
+                view[...] = array
+                views.append(view)
+            distinct[key] = views
+            offset += value.size
+        for key, (m, p, g) in zip(keys, slots, strict=True):
+            setattr(m, p, distinct[key][0])
+            setattr(m, g, distinct[key][1])
         return params, grads
 
     def clearState(self):
@@ -179,11 +187,18 @@ class Module:
         """A copy in evaluation mode that shares this module's parameters and buffers
         (read, never written) but owns everything a pass writes.
 
-        A forward pass on the copy changes nothing in this module, so prediction may
-        run on any number of copies of one network at once, from as many threads."""
+        Modules held in attributes (a container's ``modules``, a plugin's sub-modules)
+        are inference copies too. A forward pass on the copy changes nothing in this
+        module, so prediction may run on any number of copies of one network at once,
+        from as many threads."""
         twin = copy.copy(self)
-        Module.clearState(twin)  # the copy's own attributes only (not a container's children)
+        Module.clearState(twin)  # the copy's own attributes only
         twin.training = False
+        for key, value in vars(twin).items():
+            if isinstance(value, Module):
+                setattr(twin, key, value.inference_copy())
+            elif isinstance(value, list) and value and all(isinstance(v, Module) for v in value):
+                setattr(twin, key, [v.inference_copy() for v in value])
         return twin
 
     @property
@@ -204,14 +219,16 @@ class Module:
 
     def _match_dtype(self, input):
         """Make the parameters follow a floating input's dtype; return the input as an
-        array of the parameters' dtype (integer input is cast to it)."""
+        array of the parameters' dtype (integer input is cast to it). Flattened
+        parameters (views of one vector, see :meth:`flatten_parameters`) keep their
+        dtype: the input is cast to it instead."""
         input = np.asarray(input)
         own = self.dtype
-        if own is None:
+        if own is None or input.dtype == own:
             return input
-        if input.dtype.kind == "f" and input.dtype.itemsize >= 4:
-            if input.dtype != own:
-                self.astype(input.dtype)
+        flattened = any(getattr(self, name).base is not None for name in self._parameters)
+        if input.dtype.kind == "f" and input.dtype.itemsize >= 4 and not flattened:
+            self.astype(input.dtype)
             return input
         return input.astype(own)
 

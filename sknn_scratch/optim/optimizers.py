@@ -20,6 +20,7 @@ as plain values.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -90,17 +91,27 @@ class Optimizer:
 
     def load_state_dict(self, state):
         """Take the hyperparameters, step count and state arrays (copied) of
-        :meth:`state_dict`; the arrays must match the parameters' shapes."""
+        :meth:`state_dict`. Everything is checked first: on an error nothing changes."""
+        missing = [k for k in (*self._hyperparameters, "t", *self._slots) if k not in state]
+        if missing:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: the state lacks {missing}")
         for name in self._slots:
             shapes = [np.shape(a) for a in state[name]]
             if shapes != [var.shape for var, _ in self.pairs]:
                 raise ValueError(f"the state {name!r} does not match the shapes of the parameters")
+        t = state["t"]
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral) or t < 0:
+            raise ValueError(f"the step count t must be an integer >= 0, got {t!r}")
+        self._check_hyperparameters({name: state[name] for name in self._hyperparameters})
         for name in self._hyperparameters:
             setattr(self, name, state[name])
-        self.t = int(state["t"])
+        self.t = int(t)
         for name in self._slots:
             for own, saved in zip(self.state[name], state[name], strict=True):
                 own[...] = saved
+
+    def _check_hyperparameters(self, values):
+        """Raise ValueError for hyperparameters the constructor would refuse."""
 
     def __repr__(self):
         args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._hyperparameters)
@@ -158,10 +169,14 @@ class Adam(Optimizer):
     _slots = ("m", "v")
 
     def __init__(self, params, grads, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8):
-        if not (0 <= beta_1 < 1 and 0 <= beta_2 < 1):
-            raise ValueError(f"beta_1 and beta_2 must be in [0, 1), got beta_1={beta_1!r}, beta_2={beta_2!r}")
+        self._check_hyperparameters({"beta_1": beta_1, "beta_2": beta_2})
         super().__init__(params, grads, learning_rate)
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _check_hyperparameters(self, values):
+        beta_1, beta_2 = values["beta_1"], values["beta_2"]
+        if not (0 <= beta_1 < 1 and 0 <= beta_2 < 1):
+            raise ValueError(f"beta_1 and beta_2 must be in [0, 1), got beta_1={beta_1!r}, beta_2={beta_2!r}")
 
     def step(self):
         self._lr_t = adam_lr(self.learning_rate, self.beta_1, self.beta_2, self.t + 1)

@@ -115,3 +115,48 @@ def test_inference_copy_forward_equals_evaluation_forward(mode):
     want = copy.deepcopy(net)
     want.evaluate()
     np.testing.assert_array_equal(net.inference_copy().forward(x), want.forward(x))
+
+
+def test_flatten_parameters_keeps_tied_weights_tied_and_counts_a_module_once():
+    a, b = Linear(4, 4, rng=0), Linear(4, 4, rng=1)
+    b.W, b.gradW = a.W, a.gradW
+    params, _ = Sequential(a, ReLU(), b).flatten_parameters()
+    assert params.size == 16 + 4 + 4 and a.W is b.W and np.shares_memory(a.W, params)
+    layer = Linear(4, 4, rng=0)
+    params, _ = Sequential(layer, ReLU(), layer).flatten_parameters()
+    assert params.size == 20
+
+
+def test_flattened_parameters_keep_their_dtype_and_binding_on_other_input():
+    net = Sequential(Linear(3, 2, rng=0))
+    params, _ = net.flatten_parameters()
+    out = net.forward(np.ones((2, 3), dtype=np.float32))
+    assert out.dtype == np.float64 and net[0].W.dtype == np.float64 and np.shares_memory(net[0].W, params)
+    free = Linear(3, 2, rng=0)  # not flattened: follows the input's dtype, as the seed's modules do
+    assert free.forward(np.ones((2, 3), dtype=np.float32)).dtype == np.float32
+
+
+def test_inference_copy_of_a_module_holding_modules_copies_them_too():
+    from sknn_scratch.nn import Module
+    from sknn_scratch.testing import check_module
+
+    class Residual(Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = Linear(3, 3, rng=0)
+
+        def updateOutput(self, input):
+            self.output = input + self.inner.forward(input)
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            self.gradInput = gradOutput + self.inner.updateGradInput(input, gradOutput)
+            return self.gradInput
+
+    block = Residual()
+    x = np.random.default_rng(0).normal(size=(4, 3))
+    block.forward(x)
+    kept = block.inner.output
+    block.inference_copy().forward(x + 1)
+    assert block.inner.output is kept
+    check_module(block, x)
