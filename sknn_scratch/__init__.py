@@ -6,7 +6,7 @@
 
 __version__ = "0.1.0"
 
-from . import nn, optim, registry  # noqa: E402  (both register their built-in components)
+from . import callbacks, nn, optim, registry  # noqa: E402  (nn and optim register their built-in components)
 from .estimators import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402
 from .optim import adam, sgd_momentum  # noqa: E402
 from .registry import register  # noqa: E402
@@ -14,6 +14,7 @@ from .registry import register  # noqa: E402
 __all__ = [
     "NumpyNetClassifier",
     "NumpyNetRegressor",
+    "callbacks",
     "nn",
     "optim",
     "registry",

@@ -25,11 +25,12 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from .._plain import from_plain, to_plain
+from ..callbacks import Callback
 from ..fpenv import flush_denormals
 from ..nn import Linear, as_generator
 from ..registry import ACTIVATIONS, CRITERIA, OPTIMIZERS
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
-from ._training import EpochMonitor, Objective, fit_epochs, fit_lbfgs
+from ._training import EpochMonitor, Objective, callback_list, fit_epochs, fit_lbfgs
 
 __all__ = ["BaseNumpyNet"]
 
@@ -127,7 +128,7 @@ class BaseNumpyNet(BaseEstimator):
         "input_shape": [tuple, list, None],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "batch_norm": ["boolean"],
-        "callbacks": [list, tuple, callable, None],
+        "callbacks": [list, tuple, callable, Callback, None],
     }
 
     # -- hooks of the subclasses ----------------------------------------------------
@@ -346,6 +347,7 @@ class BaseNumpyNet(BaseEstimator):
         """Run the solver; return the epoch at which the loss became non-finite, or None."""
         objective = Objective(self._net, self._head, self.alpha)
         if self.solver == "lbfgs":
+            monitor = EpochMonitor(self, objective, None, X.shape[0], None, incremental)
             result = fit_lbfgs(
                 objective,
                 X,
@@ -355,8 +357,10 @@ class BaseNumpyNet(BaseEstimator):
                 max_fun=self.max_fun,
                 tol=self.tol,
                 verbose=self.verbose,
+                monitor=monitor,
             )
             self.n_iter_, self.loss_ = int(result.nit), float(result.fun)
+            monitor.end()
             return None
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
@@ -393,6 +397,8 @@ class BaseNumpyNet(BaseEstimator):
                     ConvergenceWarning,
                 )
                 diverged_at = None
+        if diverged_at is None:
+            monitor.end()  # after MLP's restore: a callback restoring its own best epoch has the last word
         return diverged_at
 
     def _make_optimizer(self, objective):
@@ -426,10 +432,7 @@ class BaseNumpyNet(BaseEstimator):
     def _validate_hidden_layer_sizes(self):
         """MLP's checks of ``hidden_layer_sizes``: integers (TypeError), all positive; and
         every callback callable."""
-        callbacks = self.callbacks
-        for callback in [callbacks] if callable(callbacks) else list(callbacks or []):
-            if not callable(callback):
-                raise TypeError(f"callbacks must be callables called as callback(estimator, info), got {callback!r}")
+        callback_list(self.callbacks)
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
         for size in sizes:

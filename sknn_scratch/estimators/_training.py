@@ -13,6 +13,7 @@ schedules, the user's callbacks and the ConvergenceWarning.
 
 from __future__ import annotations
 
+import time
 import warnings
 
 import numpy as np
@@ -20,6 +21,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
+from ..callbacks import Callback
 from ..nn import Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
 
 __all__ = ["Objective", "run_epoch", "fit_epochs", "fit_lbfgs", "EpochMonitor"]
@@ -101,11 +103,12 @@ class Objective:
         return loss + 0.5 * decay * squares
 
 
-def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None):
+def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None, on_batch=None):
     """One pass over the data in mini-batches of ``batch_size`` rows taken in
     ``order`` (or as they are), with an optimizer step after each; returns the mean
     of the batches' losses weighted by their sizes (MLP's epoch loss). A batch whose
-    sample weights are all zero carries no gradient and is skipped."""
+    sample weights are all zero carries no gradient and is skipped. ``on_batch(batch,
+    size, loss)`` is called after each step."""
     n = X.shape[0]
     if order is not None and sp.issparse(X):  # sparse rows: one shuffled copy per epoch
         X, Y = X[order], Y[order]
@@ -129,24 +132,27 @@ def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None)
         loss = objective(xb, yb, weights)
         optimizer.step()
         total += loss * (stop - start)
+        if on_batch is not None:
+            on_batch(start // batch_size, stop - start, loss)
     return total / n
 
 
 def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_iter, shuffle, random_state, monitor):
     """Run up to ``max_iter`` epochs (rows shuffled by ``random_state.shuffle`` each
     epoch when ``shuffle``, as MLP shuffles), calling ``monitor(loss)`` after each until
-    it returns True.
+    it returns True (the caller runs ``monitor.end()``).
 
     Returns the number of the epoch whose loss was not finite, or None. Ctrl-C stops
     training with a warning and keeps the epochs done, as in MLP.
     """
+    monitor.begin()
     try:
         for epoch in range(max_iter):
             order = None
             if shuffle:
                 order = np.arange(X.shape[0])
                 random_state.shuffle(order)
-            loss = run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order)
+            loss = run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order, monitor.batch_hook())
             if not np.isfinite(loss):
                 return epoch + 1
             if monitor(loss):
@@ -156,9 +162,11 @@ def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_ite
     return None
 
 
-def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose):
+def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose, monitor):
     """Minimise ``objective`` on all the data with SciPy's L-BFGS-B; the parameters
-    end at the solution. Returns SciPy's result (``nit``, ``fun``, ``status``)."""
+    end at the solution. ``monitor.lbfgs_iteration(iteration, loss)`` runs after every
+    iteration (the callbacks' epoch hooks; True stops); the caller runs ``monitor.end()``
+    once it has the result. Returns SciPy's result (``nit``, ``fun``, ``status``)."""
     params, grads = objective.params, objective.grads
 
     def fun(theta):
@@ -170,17 +178,21 @@ def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose
 
     def report(intermediate_result):
         iteration[0] += 1
-        print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+        if verbose:
+            print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
+        if monitor.lbfgs_iteration(iteration[0], float(intermediate_result.fun)):
+            raise StopIteration  # SciPy ends the minimisation there
 
+    monitor.begin()
     result = scipy.optimize.minimize(
         fun,
         params.astype(np.float64),
         method="L-BFGS-B",
         jac=True,
-        callback=report if verbose else None,
+        callback=report,
         options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
     )
-    if result.status != 0:
+    if result.status != 0 and not monitor.stopped:
         warnings.warn(
             f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
             f"{result.message}\n\nIncrease the number of iterations (max_iter) or scale the data.",
@@ -190,13 +202,36 @@ def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose
     return result
 
 
+def callback_list(callbacks):
+    """The ``callbacks`` parameter as a list, checked: Callback objects and functions."""
+    callbacks = [callbacks] if callable(callbacks) or isinstance(callbacks, Callback) else list(callbacks or [])
+    for callback in callbacks:
+        if not (isinstance(callback, Callback) or callable(callback)):
+            raise TypeError(
+                f"callbacks must be Callback objects or functions called as f(estimator, logs), got {callback!r}"
+            )
+    return callbacks
+
+
+class _Function(Callback):
+    """A plain function ``f(estimator, logs)`` given as a callback: its epoch hook."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def on_epoch_end(self, estimator, logs):
+        return self.function(estimator, logs)
+
+
 class EpochMonitor:
-    """What happens between epochs of ``est``'s stochastic solvers, as in MLP.
+    """What happens around and between epochs of ``est``'s training, as in MLP, and the
+    user's callbacks (see :mod:`sknn_scratch.callbacks`).
 
     Called with an epoch's loss, it updates ``n_iter_``, ``t_``, ``loss_``,
     ``loss_curve_`` (and, with early stopping, scores the validation set and keeps
-    the best parameters), prints with ``verbose``, applies the learning-rate schedule,
-    calls the user's callbacks, and returns True to stop.
+    the best state), prints with ``verbose``, applies the learning-rate schedule,
+    calls the callbacks' epoch hooks, and returns True to stop. ``begin``, ``end``,
+    ``batch_hook`` and ``lbfgs_iteration`` run the other hooks.
 
     Parameters
     ----------
@@ -204,8 +239,9 @@ class EpochMonitor:
         The estimator being trained (its fitted attributes are updated).
     objective : Objective
         Gives the parameter vector (saved and restored for early stopping).
-    optimizer : Optimizer
-        Its ``learning_rate`` follows the schedule.
+    optimizer : Optimizer or None
+        Its ``learning_rate`` follows the schedule and ``est.learning_rate_`` (None
+        for L-BFGS).
     n_samples : int
         Training rows per epoch.
     validation : tuple or None
@@ -217,8 +253,62 @@ class EpochMonitor:
     def __init__(self, est, objective, optimizer, n_samples, validation, incremental):
         self.est, self.objective, self.optimizer = est, objective, optimizer
         self.n_samples, self.validation, self.incremental = n_samples, validation, incremental
-        callbacks = est.callbacks
-        self.callbacks = [callbacks] if callable(callbacks) else list(callbacks or [])
+        self.callbacks = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(est.callbacks)]
+        self.stopped = False
+
+    def _call(self, hook, logs):
+        """Run ``hook`` of every callback; True when one of them asks to stop."""
+        stop = False
+        for callback in self.callbacks:
+            if getattr(callback, hook)(self.est, logs) is True:
+                stop = True
+                if self.est.verbose:
+                    print(f"Stopped by callback {callback!r}.")
+        return stop
+
+    def begin(self):
+        est = self.est
+        est.learning_rate_ = None if self.optimizer is None else self.optimizer.learning_rate
+        self._clock = time.perf_counter()
+        self._epoch = 0
+        logs = {"solver": est.solver, "max_iter": est.max_iter, "n_samples": self.n_samples}
+        self._call("on_fit_begin", {**logs, "incremental": self.incremental})
+
+    def end(self):
+        self._call("on_fit_end", {"n_iter": self.est.n_iter_, "loss": getattr(self.est, "loss_", None)})
+
+    def batch_hook(self):
+        """The function :func:`run_epoch` calls after every batch, or None when no
+        callback has a batch hook."""
+        if not any(type(c).on_batch_end is not Callback.on_batch_end for c in self.callbacks):
+            return None
+
+        def on_batch(batch, size, loss):
+            logs = {"epoch": self._epoch + 1, "batch": batch, "size": size, "loss": loss}
+            self._call("on_batch_end", logs)
+
+        return on_batch
+
+    def _epoch_logs(self, loss):
+        now = time.perf_counter()
+        seconds, self._clock = now - self._clock, now
+        self._epoch += 1
+        est, validated = self.est, self.validation is not None
+        return {
+            "epoch": self._epoch,
+            "iteration": self._epoch,
+            "loss": loss,
+            "validation_loss": est.validation_loss_curve_[-1] if validated else None,
+            "validation_score": est.validation_scores_[-1] if validated else None,
+            "learning_rate": est.learning_rate_,
+            "seconds": seconds,
+            "max_iter": est.max_iter,
+        }
+
+    def lbfgs_iteration(self, iteration, loss):
+        """The callbacks' epoch hooks after an L-BFGS iteration; True to stop."""
+        self.stopped = self._call("on_epoch_end", self._epoch_logs(loss))
+        return self.stopped
 
     def __call__(self, loss):
         est = self.est
@@ -239,17 +329,10 @@ class EpochMonitor:
             stop = self._stop_or_slow_down(msg)
             if not stop:
                 est._no_improvement_count = 0
-        info = {
-            "iteration": est.n_iter_,
-            "loss": loss,
-            "validation_score": est.validation_scores_[-1] if self.validation is not None else None,
-            "validation_loss": est.validation_loss_curve_[-1] if self.validation is not None else None,
-        }
-        for callback in self.callbacks:
-            if callback(est, info) is True:
-                stop = True
-                if est.verbose:
-                    print(f"Stopped by callback {callback!r}.")
+        est.learning_rate_ = self.optimizer.learning_rate
+        stop = self._call("on_epoch_end", self._epoch_logs(loss)) or stop
+        self.optimizer.learning_rate = est.learning_rate_  # a callback may have changed it
+        self.stopped = stop
         if not (stop or self.incremental) and est.n_iter_ == est.max_iter:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "

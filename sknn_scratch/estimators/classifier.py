@@ -87,10 +87,13 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         (``layers=None`` only).
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``.
-    callbacks : callable or list of callables, default=None
-        Called as ``callback(estimator, info)`` at the end of every epoch of the stochastic
-        solvers, with ``info`` holding ``iteration``, ``loss``, ``validation_score`` and
-        ``validation_loss``; returning ``True`` stops training.
+    callbacks : Callback, callable or list of them, default=None
+        :class:`~sknn_scratch.callbacks.Callback` objects (hooks at the start and end of
+        the fit, after every epoch or L-BFGS iteration, after every batch; e.g.
+        ``ProgressBar()``, ``EarlyStopping(restore_best=True)``), or functions called as
+        ``callback(estimator, logs)`` after every epoch with ``logs`` holding ``epoch``
+        (also as ``iteration``), ``loss``, ``validation_loss``, ``validation_score``,
+        ``learning_rate`` and ``seconds``. A hook returning ``True`` stops training.
     loss : str, default=None
         The output head, by criterion registry name. None is MLP's: softmax and the
         log-loss (``"softmax_cross_entropy"``) for multiclass targets, the logistic
@@ -114,6 +117,9 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
     best_validation_score_ : float or None
     t_ : int
         Number of training samples seen.
+    learning_rate_ : float or None
+        The optimizer's current learning rate (None for ``"lbfgs"``); callbacks may set
+        it during training, and the schedules of ``learning_rate`` change it.
     n_iter_ : int
     n_layers_ : int
         Number of linear layers + 1 (MLP's count of layers for dense networks).

@@ -35,7 +35,7 @@ epsilon, n_iter_no_change, max_fun, layers, input_shape, dropout, batch_norm, ca
     Attributes
     ----------
     loss_, best_loss_, loss_curve_, validation_scores_, validation_loss_curve_, \
-best_validation_score_, t_, n_iter_, n_layers_, n_outputs_, coefs_, intercepts_, \
+best_validation_score_, t_, learning_rate_, n_iter_, n_layers_, n_outputs_, coefs_, intercepts_, \
 network_, n_features_in_, feature_names_in_
         As in :class:`NumpyNetClassifier`.
     out_activation_ : str

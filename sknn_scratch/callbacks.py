@@ -1,0 +1,336 @@
+"""Callbacks: code that runs at the start and end of a fit, after every epoch and after every batch.
+
+Give the estimators a list of them, ``NumpyNetClassifier(callbacks=[ProgressBar(), EarlyStopping()])``.
+A callback subclasses :class:`Callback` and overrides the hooks it needs; each hook receives
+the estimator being trained and a dict ``logs``:
+
+===============  =============================================================================
+hook             ``logs``
+===============  =============================================================================
+on_fit_begin     ``solver``, ``max_iter``, ``n_samples``, ``incremental``
+on_epoch_end     ``epoch`` (1-based, also as ``iteration``), ``loss``, ``validation_loss`` and
+                 ``validation_score`` (None without validation data), ``learning_rate``,
+                 ``seconds`` (of this epoch), ``max_iter``; returning True stops training
+on_batch_end     ``epoch``, ``batch`` (0-based), ``size`` (rows), ``loss`` (of the batch)
+on_fit_end       ``n_iter``, ``loss``
+===============  =============================================================================
+
+With ``solver="lbfgs"`` an epoch is an iteration of L-BFGS and there are no batches.
+
+The estimator given to the hooks is the one being trained: a working copy of the
+estimator, which becomes it when the fit succeeds. Its ``learning_rate_`` attribute
+is the optimizer's current learning rate; a callback may set it during training. A plain
+function ``f(estimator, logs)`` in the list is called at the end of every epoch.
+
+Callbacks are ordinary constructor values: they are cloned (deep-copied) with the
+estimator and pickled with it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+import time
+
+import numpy as np
+
+__all__ = [
+    "Callback",
+    "History",
+    "ProgressBar",
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "Checkpoint",
+    "CSVLogger",
+]
+
+
+class Callback:
+    """Base class of the callbacks; every hook does nothing."""
+
+    def on_fit_begin(self, estimator, logs):
+        """Called before the first epoch."""
+
+    def on_epoch_end(self, estimator, logs):
+        """Called after every epoch (L-BFGS: iteration); return True to stop training."""
+
+    def on_batch_end(self, estimator, logs):
+        """Called after every mini-batch's optimizer step."""
+
+    def on_fit_end(self, estimator, logs):
+        """Called when training ends without error (also when a callback stopped it)."""
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "history")
+        return f"{type(self).__name__}({args})"
+
+
+class History(Callback):
+    """Record the logs of every epoch: ``history["loss"]`` is the list of the epochs'
+    losses, and so on for every key of ``on_epoch_end``'s logs."""
+
+    def __init__(self):
+        self.history = {}
+
+    def on_fit_begin(self, estimator, logs):
+        self.history = {}
+
+    def on_epoch_end(self, estimator, logs):
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _format(logs, estimator, elapsed):
+    """One line: epoch, losses, score, learning rate, time per epoch and ETA."""
+    epoch, total = logs["epoch"], logs["max_iter"]
+    parts = [f"epoch {epoch:>{len(str(total))}}/{total}", f"loss {logs['loss']:.6g}"]
+    if logs.get("validation_loss") is not None:
+        parts.append(f"val_loss {logs['validation_loss']:.6g}")
+    if logs.get("validation_score") is not None:
+        parts.append(f"val_score {logs['validation_score']:.4f}")
+    if logs.get("learning_rate") is not None:
+        parts.append(f"lr {logs['learning_rate']:.3g}")
+    per_epoch = elapsed / epoch
+    parts.append(f"{logs['seconds']:.2f} s")
+    parts.append(f"ETA {_duration(per_epoch * (total - epoch))}")
+    return "  ".join(parts)
+
+
+def _duration(seconds):
+    seconds = int(math.ceil(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}" if seconds >= 60 else f"{seconds} s"
+
+
+class ProgressBar(Callback):
+    """Print a line per epoch: epoch, loss, validation loss and score, learning rate,
+    seconds of the epoch and the time left if training runs to ``max_iter``.
+
+    Plain text, one line per epoch, flushed: it reads the same in a terminal, a log
+    file and a notebook.
+
+    Parameters
+    ----------
+    every : int, default=1
+        Print every ``every``-th epoch (and the last one).
+    file : file-like, default=None
+        Where to print; None is ``sys.stdout`` at the time of printing.
+    """
+
+    def __init__(self, every=1, file=None):
+        self.every = every
+        self.file = file
+
+    def on_fit_begin(self, estimator, logs):
+        self._start = time.perf_counter()
+        self._last = None
+
+    def on_epoch_end(self, estimator, logs):
+        line = _format(logs, estimator, time.perf_counter() - self._start)
+        self._last = (logs["epoch"], line)
+        if logs["epoch"] % self.every == 0:
+            self._print(line)
+
+    def on_fit_end(self, estimator, logs):
+        if self._last is not None and self._last[0] % self.every:
+            self._print(self._last[1])
+
+    def _print(self, line):
+        print(line, file=self.file or sys.stdout, flush=True)
+
+    def __getstate__(self):  # an open file does not pickle: a loaded callback prints to stdout
+        return {**vars(self), "file": None}
+
+
+def _monitored(logs, monitor):
+    """The monitored value and whether larger is better."""
+    if monitor not in ("loss", "validation_loss", "validation_score"):
+        raise ValueError(f"monitor must be 'loss', 'validation_loss' or 'validation_score', got {monitor!r}")
+    value = logs.get(monitor)
+    if value is None:
+        raise ValueError(f"monitor={monitor!r} needs validation data: set early_stopping=True")
+    return value, monitor == "validation_score"
+
+
+class _Plateau(Callback):
+    """Shared bookkeeping: the best value of ``monitor`` and epochs since it improved
+    by more than ``min_delta``."""
+
+    def __init__(self, monitor, patience, min_delta):
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+
+    def on_fit_begin(self, estimator, logs):
+        self._best, self._wait, self._best_epoch = None, 0, 0
+
+    def _improved(self, logs):
+        value, larger = _monitored(logs, self.monitor)
+        better = self._best is None or (
+            value > self._best + self.min_delta if larger else value < self._best - self.min_delta
+        )
+        if better:
+            self._best, self._wait, self._best_epoch = value, 0, logs["epoch"]
+        else:
+            self._wait += 1
+        return better
+
+
+def _network_state(estimator):
+    """Copies of the network's parameters and buffers."""
+    return [
+        [np.array(getattr(m, name), copy=True) if getattr(m, name, None) is not None else None
+         for name in (*m._parameters, *m._buffers)]
+        for m in estimator.network_.leaves()
+    ]  # fmt: skip
+
+
+def _restore_network_state(estimator, state):
+    for module, values in zip(estimator.network_.leaves(), state, strict=True):
+        for name, value in zip((*module._parameters, *module._buffers), values, strict=True):
+            if name in module._parameters:
+                getattr(module, name)[...] = value  # in place: the parameters are views of the flat vector
+            else:
+                setattr(module, name, value)
+
+
+class EarlyStopping(_Plateau):
+    """Stop when ``monitor`` has not improved by more than ``min_delta`` for
+    ``patience`` epochs.
+
+    Parameters
+    ----------
+    monitor : {"validation_loss", "validation_score", "loss"}, default="validation_loss"
+        The validation quantities need ``early_stopping=True`` (the estimator's
+        validation split; MLP's own stopping rule then also applies unless
+        ``n_iter_no_change`` is large).
+    patience : int, default=10
+    min_delta : float, default=0.0
+    restore_best : bool, default=False
+        End with the parameters (and batch-norm statistics) of the best epoch.
+    """
+
+    def __init__(self, monitor="validation_loss", patience=10, min_delta=0.0, restore_best=False):
+        super().__init__(monitor, patience, min_delta)
+        self.restore_best = restore_best
+
+    def on_fit_begin(self, estimator, logs):
+        super().on_fit_begin(estimator, logs)
+        self._state = None
+        self.stopped_epoch = None
+
+    def on_epoch_end(self, estimator, logs):
+        if self._improved(logs):
+            if self.restore_best:
+                self._state = _network_state(estimator)
+            return False
+        if self._wait >= self.patience:
+            self.stopped_epoch = logs["epoch"]
+            return True
+        return False
+
+    def on_fit_end(self, estimator, logs):
+        if self.restore_best and self._state is not None:
+            _restore_network_state(estimator, self._state)
+        self._state = None  # not kept in the pickle
+
+
+class ReduceLROnPlateau(_Plateau):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by
+    more than ``min_delta`` for ``patience`` epochs (not below ``min_lr``).
+
+    Parameters
+    ----------
+    monitor : {"loss", "validation_loss", "validation_score"}, default="loss"
+    factor : float, default=0.1
+    patience : int, default=5
+    min_delta : float, default=0.0
+    min_lr : float, default=0.0
+    """
+
+    def __init__(self, monitor="loss", factor=0.1, patience=5, min_delta=0.0, min_lr=0.0):
+        super().__init__(monitor, patience, min_delta)
+        self.factor, self.min_lr = factor, min_lr
+
+    def on_epoch_end(self, estimator, logs):
+        if not self._improved(logs) and self._wait >= self.patience and estimator.learning_rate_ is not None:
+            estimator.learning_rate_ = max(estimator.learning_rate_ * self.factor, self.min_lr)
+            self._wait = 0
+        return False
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate after every epoch to ``schedule(epoch, learning_rate)``
+    (``epoch`` the number of epochs done, 1-based; the result applies to the next).
+
+    Parameters
+    ----------
+    schedule : callable
+        ``schedule(epoch, learning_rate) -> float``. A module-level function pickles
+        with the model; a lambda does not.
+    """
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def on_epoch_end(self, estimator, logs):
+        if estimator.learning_rate_ is not None:
+            estimator.learning_rate_ = float(self.schedule(logs["epoch"], estimator.learning_rate_))
+        return False
+
+
+class Checkpoint(Callback):
+    """Save the estimator with ``joblib.dump`` after every epoch that improves
+    ``monitor`` (every epoch with ``save_best_only=False``). The file loads and predicts
+    as the estimator did at that epoch, and can go on training.
+
+    Parameters
+    ----------
+    path : str or path-like
+    monitor : {"validation_loss", "validation_score", "loss"}, default="validation_loss"
+    save_best_only : bool, default=True
+    """
+
+    def __init__(self, path, monitor="validation_loss", save_best_only=True):
+        self.path, self.monitor, self.save_best_only = path, monitor, save_best_only
+
+    def on_fit_begin(self, estimator, logs):
+        self._best = None
+        self.saved_epoch = None
+
+    def on_epoch_end(self, estimator, logs):
+        import joblib
+
+        if self.save_best_only:
+            value, larger = _monitored(logs, self.monitor)
+            if self._best is not None and not (value > self._best if larger else value < self._best):
+                return False
+            self._best = value
+        joblib.dump(estimator, self.path)
+        self.saved_epoch = logs["epoch"]
+        return False
+
+
+class CSVLogger(Callback):
+    """Write the logs of every epoch as a row of a CSV file (a header first).
+
+    Parameters
+    ----------
+    path : str or path-like
+    append : bool, default=False
+        Add to an existing file instead of starting a new one (no header then).
+    """
+
+    _columns = ("epoch", "loss", "validation_loss", "validation_score", "learning_rate", "seconds")
+
+    def __init__(self, path, append=False):
+        self.path, self.append = path, append
+
+    def on_fit_begin(self, estimator, logs):
+        if not self.append:
+            with open(self.path, "w", newline="") as fh:
+                csv.writer(fh).writerow(self._columns)
+
+    def on_epoch_end(self, estimator, logs):
+        with open(self.path, "a", newline="") as fh:
+            csv.writer(fh).writerow(["" if logs.get(c) is None else logs[c] for c in self._columns])
+        return False

@@ -1,0 +1,170 @@
+"""The callback protocol and the built-in callbacks."""
+
+import io
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+
+from sknn_scratch import NumpyNetClassifier
+from sknn_scratch.callbacks import (
+    Callback,
+    Checkpoint,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ProgressBar,
+    ReduceLROnPlateau,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return (X[:600] / 16).astype(np.float32), y[:600]
+
+
+def _clf(**kw):
+    return NumpyNetClassifier(**{"hidden_layer_sizes": (16,), "max_iter": 8, "random_state": 0, **kw})
+
+
+def halve(epoch, learning_rate):
+    return learning_rate / 2
+
+
+class _Batches(Callback):
+    def __init__(self):
+        self.seen = []
+
+    def on_batch_end(self, estimator, logs):
+        self.seen.append((logs["epoch"], logs["batch"], logs["size"]))
+
+
+def test_history_records_every_epoch_and_hooks_run_in_order(digits):
+    X, y = digits
+    history, batches = History(), _Batches()
+    est = _clf(early_stopping=True, n_iter_no_change=100, batch_size=128, callbacks=[history, batches]).fit(X, y)
+    h = history.history
+    assert h["epoch"] == list(range(1, 9)) and h["loss"] == est.loss_curve_
+    assert h["validation_score"] == est.validation_scores_ and h["validation_loss"] == est.validation_loss_curve_
+    assert all(lr == 1e-3 for lr in h["learning_rate"]) and all(s > 0 for s in h["seconds"])
+    n_train = 600 - 60
+    assert sum(size for epoch, _, size in batches.seen if epoch == 1) == n_train
+    assert [b for e, b, _ in batches.seen if e == 1] == list(range(-(-n_train // 128)))
+
+
+def test_progress_bar_prints_a_line_per_epoch_with_time_and_eta(digits):
+    X, y = digits
+    out = io.StringIO()
+    _clf(early_stopping=True, n_iter_no_change=100, callbacks=[ProgressBar(file=out)]).fit(X, y)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 8
+    assert lines[0].startswith("epoch 1/8") and lines[-1].startswith("epoch 8/8")
+    for word in ("loss", "val_loss", "val_score", "lr", " s", "ETA"):
+        assert word in lines[2]
+    out = io.StringIO()
+    _clf(solver="lbfgs", max_iter=5, callbacks=ProgressBar(every=2, file=out)).fit(X, y)
+    lines = out.getvalue().splitlines()
+    assert [line.split()[1] for line in lines] == ["2/5", "4/5", "5/5"]  # every second, and the last
+
+
+def test_early_stopping_restores_the_best_epoch_which_the_checkpoint_saved(digits, tmp_path):
+    X, y = digits
+    path = tmp_path / "best.joblib"
+    stopper = EarlyStopping(monitor="validation_loss", patience=3, restore_best=True)
+    saver = Checkpoint(path, monitor="validation_loss")
+    est = _clf(
+        early_stopping=True, n_iter_no_change=1000, max_iter=200, learning_rate_init=0.05, callbacks=[stopper, saver]
+    ).fit(X, y)
+    best = int(np.argmin(est.validation_loss_curve_)) + 1
+    assert stopper.stopped_epoch == best + 3 == est.n_iter_ and saver.saved_epoch == best
+    saved = joblib.load(path)
+    np.testing.assert_array_equal(saved.predict_proba(X), est.predict_proba(X))
+    assert saved.n_iter_ == best
+
+
+def test_early_stopping_on_the_training_loss_and_with_lbfgs(digits):
+    X, y = digits
+    stopper = EarlyStopping(monitor="loss", patience=2, min_delta=10.0)  # nothing improves by 10
+    est = _clf(max_iter=50, callbacks=stopper).fit(X, y)
+    assert est.n_iter_ == 3 and stopper.stopped_epoch == 3
+    est = _clf(solver="lbfgs", max_iter=50, callbacks=EarlyStopping(monitor="loss", patience=2, min_delta=10.0))
+    assert est.fit(X, y).n_iter_ == 3
+    with pytest.raises(ValueError, match="needs validation data"):
+        _clf(callbacks=EarlyStopping()).fit(X, y)
+
+
+def test_learning_rate_callbacks_change_the_optimizer(digits):
+    X, y = digits
+    history = History()
+    est = _clf(max_iter=4, callbacks=[LearningRateScheduler(halve), history]).fit(X, y)
+    assert history.history["learning_rate"] == [1e-3, 5e-4, 2.5e-4, 1.25e-4]
+    assert est.learning_rate_ == 6.25e-5
+    assert est._optimizer_state["learning_rate"] == 6.25e-5  # the optimizer used it
+    plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
+    est = _clf(max_iter=5, callbacks=plateau).fit(X, y)
+    assert est.learning_rate_ == pytest.approx(1e-3 / 2**4)
+    assert _clf(solver="lbfgs", max_iter=3).fit(X, y).learning_rate_ is None
+
+
+def test_csv_logger_writes_a_row_per_epoch(digits, tmp_path):
+    X, y = digits
+    path = tmp_path / "log.csv"
+    _clf(max_iter=3, callbacks=CSVLogger(path)).fit(X, y)
+    rows = path.read_text().splitlines()
+    assert rows[0] == "epoch,loss,validation_loss,validation_score,learning_rate,seconds" and len(rows) == 4
+    assert rows[1].startswith("1,") and rows[3].startswith("3,")
+    _clf(max_iter=2, callbacks=CSVLogger(path, append=True)).fit(X, y)
+    assert len(path.read_text().splitlines()) == 6
+
+
+def test_callbacks_clone_and_pickle_with_the_model(digits, tmp_path):
+    X, y = digits
+    history = History()
+    est = _clf(max_iter=2, callbacks=[history, ProgressBar(file=io.StringIO()), Checkpoint(tmp_path / "c.joblib")])
+    twin = clone(est)
+    assert twin.callbacks[0] is not history and isinstance(twin.callbacks[0], History)
+    est.set_params(callbacks=[history, EarlyStopping(monitor="loss", restore_best=True)]).fit(X, y)
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.callbacks[0].history["loss"] == history.history["loss"]
+    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
+
+
+def test_a_plain_function_gets_the_epoch_logs_and_can_stop(digits):
+    X, y = digits
+    seen = []
+
+    def stop_at_two(est, logs):
+        seen.append((logs["iteration"], logs["epoch"], round(logs["loss"], 6) == round(est.loss_, 6)))
+        return logs["epoch"] == 2
+
+    est = _clf(callbacks=stop_at_two).fit(X, y)
+    assert est.n_iter_ == 2 and seen == [(1, 1, True), (2, 2, True)]
+
+
+class _EveryEpoch(Callback):
+    """Pickles the estimator after every epoch."""
+
+    def __init__(self):
+        self.saved = {}
+
+    def on_epoch_end(self, estimator, logs):
+        self.saved[logs["epoch"]] = pickle.dumps(estimator)
+
+
+def test_a_restoring_callback_has_the_last_word_over_mlp_early_stopping(digits):
+    X, y = digits
+    every = _EveryEpoch()
+    stopper = EarlyStopping(monitor="loss", patience=1000, restore_best=True)
+    est = _clf(early_stopping=True, n_iter_no_change=1000, max_iter=12, learning_rate_init=0.05)
+    est.set_params(callbacks=[stopper, every]).fit(X, y)
+    # MLP's rule would restore the best validation score's epoch; the callback restores the lowest loss's
+    best_loss = int(np.argmin(est.loss_curve_)) + 1
+    assert best_loss != int(np.argmax(est.validation_scores_)) + 1
+    np.testing.assert_array_equal(pickle.loads(every.saved[best_loss]).predict_proba(X), est.predict_proba(X))
