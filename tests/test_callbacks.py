@@ -168,3 +168,15 @@ def test_a_restoring_callback_has_the_last_word_over_mlp_early_stopping(digits):
     best_loss = int(np.argmin(est.loss_curve_)) + 1
     assert best_loss != int(np.argmax(est.validation_scores_)) + 1
     np.testing.assert_array_equal(pickle.loads(every.saved[best_loss]).predict_proba(X), est.predict_proba(X))
+
+
+def test_verbose_true_prints_mlps_lines_and_2_an_epoch_table(digits, capsys):
+    X, y = digits
+    _clf(max_iter=3, verbose=True, early_stopping=True, n_iter_no_change=100).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("Iteration 1, loss = ") and lines[1].startswith("Validation score: ")
+    _clf(max_iter=3, verbose=2, early_stopping=True, n_iter_no_change=100).fit(X, y)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "val_score" in lines[0] and "ETA" in lines[2]
+    _clf(solver="lbfgs", max_iter=2, verbose=2).fit(X, y)
+    assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ["1/2", "2/2"]

@@ -21,7 +21,7 @@ import scipy.optimize
 import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
-from ..callbacks import Callback
+from ..callbacks import Callback, ProgressBar
 from ..nn import Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
 
 __all__ = ["Objective", "run_epoch", "fit_epochs", "fit_lbfgs", "EpochMonitor"]
@@ -178,7 +178,7 @@ def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose
 
     def report(intermediate_result):
         iteration[0] += 1
-        if verbose:
+        if verbose and not monitor.table:
             print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
         if monitor.lbfgs_iteration(iteration[0], float(intermediate_result.fun)):
             raise StopIteration  # SciPy ends the minimisation there
@@ -254,6 +254,10 @@ class EpochMonitor:
         self.est, self.objective, self.optimizer = est, objective, optimizer
         self.n_samples, self.validation, self.incremental = n_samples, validation, incremental
         self.callbacks = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(est.callbacks)]
+        # verbose=True prints MLP's lines; verbose=2 (or more) a ProgressBar table instead
+        self.table = not isinstance(est.verbose, bool) and est.verbose >= 2
+        if self.table:
+            self.callbacks.append(ProgressBar())
         self.stopped = False
 
     def _call(self, hook, logs):
@@ -317,7 +321,7 @@ class EpochMonitor:
         est.n_iter_ += 1
         est.t_ += self.n_samples
         est.loss_curve_.append(loss)
-        if est.verbose:
+        if est.verbose and not self.table:
             print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
         self._update_no_improvement_count()
         if est.learning_rate == "invscaling" and est.solver == "sgd":
@@ -349,7 +353,7 @@ class EpochMonitor:
             est.validation_loss_curve_.append(float(est._head.forward(scores, Y_val, sw_val)))
             score = est._validation_score(scores, y_val, sw_val)
             est.validation_scores_.append(score)
-            if est.verbose:
+            if est.verbose and not self.table:
                 print(f"Validation score: {score:f}")
             improved = score >= est.best_validation_score_ + est.tol
             if score > est.best_validation_score_:

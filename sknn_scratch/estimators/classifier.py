@@ -55,8 +55,10 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         Seeds initialisation, dropout masks, shuffling and the validation split. The same
         value gives the same model; the global NumPy random state is never used.
     tol : float, default=1e-4
-    verbose : bool, default=False
-        Print the loss of every iteration.
+    verbose : bool or int, default=False
+        ``True`` prints MLP's lines (the loss of every iteration, the validation score,
+        why training stopped); ``2`` prints instead a line per epoch with the losses,
+        validation score, learning rate, seconds and ETA (as ``callbacks.ProgressBar``).
     warm_start : bool, default=False
         Continue from the previous solution on ``fit``.
     momentum : float, default=0.9
