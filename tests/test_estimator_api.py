@@ -1,6 +1,7 @@
 """NumpyNet* are drop-ins for MLP*: same parameters, methods, attributes and behaviours."""
 
 import inspect
+import io
 import pickle
 import warnings
 
@@ -416,3 +417,24 @@ def test_prediction_rejects_non_finite_input(value, dtype):
             call(sp.csr_matrix(bad))
     with sklearn.config_context(assume_finite=True), np.errstate(invalid="ignore"):
         clf.predict(bad)  # the user vouches for the data: no check
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_summary_lists_the_layers_their_output_shapes_and_parameters(capsys):
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    layers = [("conv2d", {"out_channels": 4, "kernel_size": 3}), "relu", ("maxpool2d", {"kernel_size": 2})]
+    cnn = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=2, random_state=0)
+    before = cnn.summary(n_outputs=10)
+    assert capsys.readouterr().out.strip() == before.strip()
+    cnn.fit(X / 16, y)
+    after = cnn.summary(file=io.StringIO())
+    assert before.splitlines()[1:] == after.splitlines()[1:]  # the same network, before and after fit
+    rows = [line for line in after.splitlines() if line[:1].isdigit()]
+    assert [row.split()[1].split("(")[0] for row in rows] == [type(m).__name__ for m in cnn.network_]
+    assert "(4, 4, 4)" in rows[3] and rows[-1].split()[-2:] == ["(10,)", "650"]  # 64 * 10 + 10
+    n_params = sum(p.size for m in cnn.network_.leaves() for p in m.getParameters())
+    assert f"total parameters: {n_params:,}" in after
+    with pytest.raises(ValueError, match="needs n_features"):
+        NumpyNetClassifier().summary()

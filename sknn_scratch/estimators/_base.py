@@ -475,6 +475,57 @@ class BaseNumpyNet(BaseEstimator):
     def _stratify_target(self, Y, y_raw):
         return None
 
+    # -- summary ----------------------------------------------------------------------------
+    def summary(self, n_features=None, n_outputs=None, *, file=None):
+        """Print a table of the network's layers, in order, with the shape of one sample's
+        output and the number of parameters of each, and the totals (Keras's
+        ``model.summary()``).
+
+        A fitted estimator shows its network. Before ``fit`` the network its parameters
+        would build is shown, for rows of ``n_features`` (implied by ``input_shape``
+        when that has no -1) and ``n_outputs`` outputs (default 1).
+
+        Parameters
+        ----------
+        n_features, n_outputs : int, default=None
+            Used before ``fit`` only.
+        file : file-like, default=None
+            Where to print; None is ``sys.stdout``.
+
+        Returns
+        -------
+        table : str
+        """
+        import sys
+
+        if hasattr(self, "_net"):
+            net, n_in, title = self._net, self.n_features_in_, f"fitted, output activation {self.out_activation_}"
+        else:
+            if n_features is None and self.input_shape is not None and -1 not in tuple(self.input_shape):
+                n_features = int(np.prod(self.input_shape))
+            if n_features is None:
+                raise ValueError("summary() before fit needs n_features (or an input_shape without -1)")
+            self._validate_params()
+            self._validate_hidden_layer_sizes()
+            X = np.zeros((1, int(n_features)))
+            net = self._build(X, int(n_outputs or 1), _training_rng(0))
+            n_in, title = int(n_features), "not fitted"
+        out = np.zeros((2, n_in), dtype=net.dtype or np.float64)
+        rows, total = [], 0
+        for i, module in enumerate(net.inference_copy().modules):
+            out = module.forward(out)
+            count = sum(p.size for leaf in module.leaves() for p in leaf.getParameters())
+            total += count
+            rows.append((f"{i:<3}{module!r}", str(out.shape[1:]), f"{count:,}"))
+        width = max(len(r[0]) for r in rows) + 2
+        rule = "=" * (width + 30)
+        lines = [f"{type(self).__name__} ({title})", rule, f"{'layer':<{width}}{'output shape':<18}{'parameters':>12}"]
+        lines += [rule] + [f"{a:<{width}}{b:<18}{c:>12}" for a, b, c in rows]
+        lines += [rule, f"total parameters: {total:,} (input: {n_in} features per row)"]
+        table = "\n".join(lines)
+        print(table, file=file or sys.stdout)
+        return table
+
     # -- prediction -------------------------------------------------------------------------
     def _snapshot(self):
         """A view of the estimator fixed to its current fitted state: a fit replaces the
