@@ -180,3 +180,43 @@ def test_verbose_true_prints_mlps_lines_and_2_an_epoch_table(digits, capsys):
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "val_score" in lines[0] and "ETA" in lines[2]
     _clf(solver="lbfgs", max_iter=2, verbose=2).fit(X, y)
     assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ["1/2", "2/2"]
+
+
+def test_validation_data_replaces_the_split_for_curves_stopping_and_callbacks(digits):
+    from sklearn.metrics import accuracy_score
+
+    X, y = digits
+    X_val, y_val = X[500:], y[500:]
+    history = History()
+    est = _clf(max_iter=5, callbacks=history).fit(X[:500], y[:500], validation_data=(X_val, y_val))
+    assert len(est.validation_scores_) == 5 and est.best_loss_ is not None  # curves; MLP's rule on the loss
+    assert est.validation_scores_[-1] == accuracy_score(y_val, est.predict(X_val))
+    assert history.history["validation_score"] == est.validation_scores_
+    assert est.t_ == 5 * 500  # every training row trained (no split)
+    stopped = _clf(early_stopping=True, max_iter=200, n_iter_no_change=2, learning_rate_init=0.05)
+    stopped.fit(X[:500], y[:500], validation_data=(X_val, y_val, np.ones(100)))
+    assert stopped.t_ == stopped.n_iter_ * 500 and stopped.n_iter_ < 200
+    best = int(np.argmax(stopped.validation_scores_))
+    assert stopped.score(X_val, y_val) == stopped.validation_scores_[best]  # the best epoch's weights
+    with pytest.raises(ValueError, match="not in classes_"):
+        _clf().fit(X[:500], y[:500] % 5, validation_data=(X_val, y_val))
+    with pytest.raises(ValueError, match="validation_data must be a pair"):
+        _clf().fit(X, y, validation_data=X_val)
+    with pytest.raises(ValueError, match="features"):
+        _clf().fit(X, y, validation_data=(X_val[:, :10], y_val))
+
+
+def test_validation_data_is_routed_through_a_pipeline():
+    import sklearn
+    from sklearn.pipeline import make_pipeline
+
+    from sknn_scratch import NumpyNetRegressor
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = X @ np.array([1.0, 2.0, -1.0])
+    with sklearn.config_context(enable_metadata_routing=True):
+        reg = NumpyNetRegressor(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+        pipe = make_pipeline(reg.set_fit_request(validation_data=True))
+        pipe.fit(X[:150], y[:150], validation_data=(X[150:], y[150:]))
+    assert len(pipe[-1].validation_scores_) == 5

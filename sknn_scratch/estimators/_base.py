@@ -234,7 +234,7 @@ class BaseNumpyNet(BaseEstimator):
         init = "glorot_uniform_logistic" if self.layers is None and self.activation == "logistic" else "glorot_uniform"
         return build_network(hidden, out_shape, n_outputs, rng, dtype, input_shape, init=init)
 
-    def _initialize(self, X, Y, rng):
+    def _initialize(self, X, Y, rng, validating):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = Y.shape[1]
@@ -248,26 +248,26 @@ class BaseNumpyNet(BaseEstimator):
         for name in ("loss_curve_", "validation_scores_", "best_loss_"):
             self.__dict__.pop(name, None)
         if self.solver != "lbfgs":
-            self._start_curves()
+            self._start_curves(validating)
 
-    def _start_curves(self):
-        """MLP's curves and stopping state for the current solver and ``early_stopping``,
-        where they are missing (a new fit, or a warm start after a change of either)."""
+    def _start_curves(self, validating):
+        """MLP's curves and stopping state for the current solver, ``early_stopping``
+        and validation data, where they are missing (a new fit, or a warm start after a
+        change of these)."""
         if getattr(self, "loss_curve_", None) is None:
             self.loss_curve_ = []
             self._no_improvement_count = 0
-        if self.early_stopping and getattr(self, "validation_scores_", None) is None:
-            self.validation_scores_ = []
-            self.validation_loss_curve_ = []
+        if not validating:
+            self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
+        elif getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_, self.validation_loss_curve_ = [], []
             self.best_validation_score_ = -np.inf
+        if self.early_stopping:
             self.best_loss_ = None
-        elif not self.early_stopping and getattr(self, "best_loss_", None) is None:
+        elif getattr(self, "best_loss_", None) is None:
             self.best_loss_ = np.inf
-            self.validation_scores_ = None
-            self.validation_loss_curve_ = None
-            self.best_validation_score_ = None
 
-    def _continue_on_copies(self):
+    def _continue_on_copies(self, validating):
         """Replace the fitted state that training changes in place (the network and the
         curves) by copies, so that the fitted model is never written: a pass that fails
         leaves it exactly as it was, and arrays loaded from a read-only memory map are
@@ -277,7 +277,7 @@ class BaseNumpyNet(BaseEstimator):
             if isinstance(getattr(self, name, None), list):
                 setattr(self, name, list(getattr(self, name)))
         if self.solver != "lbfgs":
-            self._start_curves()
+            self._start_curves(validating)
 
     def _atomically(self, name, *args, **kwargs):
         """Run the method ``name`` on a shadow of the estimator (a new object holding the
@@ -294,7 +294,7 @@ class BaseNumpyNet(BaseEstimator):
         self.__dict__ = shadow.__dict__
         return self
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
+    def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
         self._validate_params()
         self._validate_hidden_layer_sizes()
         first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
@@ -303,23 +303,26 @@ class BaseNumpyNet(BaseEstimator):
             dtype = self._net.dtype
             X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         sample_weight = self._sample_weight(sample_weight, X, y_raw)
-        if self.early_stopping and not incremental and self.validation_fraction == 0:
+        validating = validation_data is not None or self.early_stopping
+        if self.early_stopping and validation_data is None and not incremental and self.validation_fraction == 0:
             raise ValueError("validation_fraction=0.0 leaves no validation data for early_stopping=True")
         rng = _training_rng(self.random_state)
         try:
             if first_pass:
-                self._initialize(X, Y, rng)
+                self._initialize(X, Y, rng, validating)
             elif Y.shape[1] != self.n_outputs_:
                 raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
             else:
                 self._check_same_architecture()
-                self._continue_on_copies()
+                self._continue_on_copies(validating)
+            if validation_data is not None:
+                validation_data = self._validation_set(validation_data, X.dtype)
             self._net.train()
             try:
                 # flush-to-zero: weights decaying to zero otherwise pass through the slow
                 # subnormal range (see sknn_scratch.fpenv)
                 with flush_denormals():
-                    diverged_at = self._train(X, Y, y_raw, sample_weight, rng, incremental)
+                    diverged_at = self._train(X, Y, y_raw, sample_weight, rng, incremental, validation_data)
             finally:
                 self._net.evaluate()
                 self._net.clearState()
@@ -343,7 +346,7 @@ class BaseNumpyNet(BaseEstimator):
             if a is not None
         ]
 
-    def _train(self, X, Y, y_raw, sample_weight, rng, incremental):
+    def _train(self, X, Y, y_raw, sample_weight, rng, incremental, validation=None):
         """Run the solver; return the epoch at which the loss became non-finite, or None."""
         objective = Objective(self._net, self._head, self.alpha)
         if self.solver == "lbfgs":
@@ -370,8 +373,7 @@ class BaseNumpyNet(BaseEstimator):
             optimizer.load_state_dict(state)
         # draws in MLP's order with MLP's algorithms (a RandomState on the same bits)
         legacy = np.random.RandomState(rng.bit_generator)
-        validation = None
-        if self.early_stopping:
+        if self.early_stopping and validation is None:
             (X, Y, sample_weight), validation = self._split_validation(X, Y, y_raw, sample_weight, legacy)
         self.n_iter_ = 0
         monitor = EpochMonitor(self, objective, optimizer, X.shape[0], validation, incremental)
@@ -447,6 +449,20 @@ class BaseNumpyNet(BaseEstimator):
         if self.batch_size > n_samples:
             warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
         return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _validation_set(self, validation_data, dtype):
+        """``(X_val, Y_val, y_val, sample_weight_val)`` from the user's ``validation_data``,
+        validated as prediction input and targets are."""
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (X_val, y_val) or a triple (X_val, y_val, sample_weight)")
+        X_val, y_val, *weights = validation_data
+        X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
+        X_val = X_val.astype(dtype, copy=False)
+        Y_val, y_val = self._validation_targets(y_val, dtype)
+        if Y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"validation_data has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")
+        sw = None if not weights or weights[0] is None else _check_sample_weight(weights[0], X_val, dtype=dtype)
+        return X_val, Y_val, y_val, sw
 
     def _split_validation(self, X, Y, y_raw, sample_weight, random_state):
         """Train/validation split for early stopping (stratified for single-output

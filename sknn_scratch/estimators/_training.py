@@ -328,7 +328,7 @@ class EpochMonitor:
             self.optimizer.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
         stop = False
         if est._no_improvement_count > est.n_iter_no_change:
-            what = "Validation score" if self.validation is not None else "Training loss"
+            what = "Validation score" if est.early_stopping else "Training loss"
             msg = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
             stop = self._stop_or_slow_down(msg)
             if not stop:
@@ -358,8 +358,9 @@ class EpochMonitor:
             improved = score >= est.best_validation_score_ + est.tol
             if score > est.best_validation_score_:
                 est.best_validation_score_ = score
-                est._best_state = self.objective.snapshot()
-        else:
+                if est.early_stopping:
+                    est._best_state = self.objective.snapshot()
+        if not est.early_stopping:  # MLP's rule on the training loss
             improved = est.loss_curve_[-1] <= est.best_loss_ - est.tol
             est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
         est._no_improvement_count = 0 if improved else est._no_improvement_count + 1

@@ -256,6 +256,16 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         Y = self._label_binarizer.transform(y).astype(X.dtype)
         return X, Y, y
 
+    def _validation_targets(self, y, dtype):
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self._label_binarizer.y_type_ != "multilabel-indicator":
+            unknown = np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unknown):
+                raise ValueError(f"validation_data has classes {unknown} that are not in classes_ {self.classes_}")
+        return self._label_binarizer.transform(y).astype(dtype), y
+
     def _make_head(self):
         if self.loss is not None:
             return make_head(self.loss)
@@ -290,7 +300,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         return float(accuracy_score(y_val, pred, sample_weight=sample_weight))
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, validation_data=None):
         """Fit the network to ``X`` and target ``y`` (labels, or a label indicator
         matrix for multilabel problems).
 
@@ -299,12 +309,20 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        validation_data : tuple, default=None
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``: scored after every
+            epoch (``validation_scores_``, ``validation_loss_curve_``, the callbacks' logs)
+            and, with ``early_stopping=True``, used by the stopping rule instead of a split
+            of ``X``. It can be routed through a ``Pipeline`` with metadata routing
+            (``set_fit_request(validation_data=True)``); the pipeline does not transform it.
 
         Returns
         -------
         self
         """
-        return self._atomically("_fit", X, y, sample_weight=sample_weight, incremental=False)
+        return self._atomically(
+            "_fit", X, y, sample_weight=sample_weight, incremental=False, validation_data=validation_data
+        )
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):

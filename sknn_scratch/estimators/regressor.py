@@ -140,6 +140,13 @@ network_, n_features_in_, feature_names_in_
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         return X, Y, y
 
+    def _validation_targets(self, y, dtype):
+        y = np.asarray(y, dtype=dtype)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
+            raise ValueError(f"validation_data's y has shape {y.shape}; the network has {self.n_outputs_} outputs")
+        return Y, y
+
     def _make_head(self):
         return make_head("exp_poisson" if self.loss == "poisson" else self.loss)
 
@@ -149,7 +156,7 @@ network_, n_features_in_, feature_names_in_
             return np.nan
         return float(r2_score(y_val, pred.ravel() if y_val.ndim == 1 else pred, sample_weight=sample_weight))
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, validation_data=None):
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -157,12 +164,17 @@ network_, n_features_in_, feature_names_in_
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
         sample_weight : array-like of shape (n_samples,), default=None
+        validation_data : tuple, default=None
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, as in
+            :meth:`NumpyNetClassifier.fit` (the score is R^2).
 
         Returns
         -------
         self
         """
-        return self._atomically("_fit", X, y, sample_weight=sample_weight, incremental=False)
+        return self._atomically(
+            "_fit", X, y, sample_weight=sample_weight, incremental=False, validation_data=validation_data
+        )
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
