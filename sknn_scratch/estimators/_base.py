@@ -32,6 +32,17 @@ from ..registry import ACTIVATIONS, CRITERIA, OPTIMIZERS
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
 from ._training import EpochMonitor, Objective, callback_list, fit_epochs, fit_lbfgs
 
+try:  # scikit-learn's own callbacks (experimental, since 1.9)
+    from sklearn.callback import CallbackSupportMixin, with_callbacks
+except ImportError:  # pragma: no cover - older scikit-learn
+
+    class CallbackSupportMixin:
+        """Stands in for scikit-learn's mixin where scikit-learn has no callbacks."""
+
+    def with_callbacks(method):
+        return method
+
+
 __all__ = ["BaseNumpyNet"]
 
 #: rows per forward pass at prediction time (bounds the memory of activations)
@@ -97,7 +108,7 @@ def _consume(random_state, rng):
         random_state.set_state(rng.bit_generator.state)
 
 
-class BaseNumpyNet(BaseEstimator):
+class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
     """Shared implementation; use :class:`NumpyNetClassifier` or :class:`NumpyNetRegressor`."""
 
     _parameter_constraints: dict = {
@@ -294,6 +305,7 @@ class BaseNumpyNet(BaseEstimator):
         self.__dict__ = shadow.__dict__
         return self
 
+    @with_callbacks  # scikit-learn's callbacks are set up on the estimator being trained and torn down after
     def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
         self._validate_params()
         self._validate_hidden_layer_sizes()
@@ -317,12 +329,13 @@ class BaseNumpyNet(BaseEstimator):
                 self._continue_on_copies(validating)
             if validation_data is not None:
                 validation_data = self._validation_set(validation_data, X.dtype)
+            task = self._sklearn_callback_task(X, y_raw, sample_weight, incremental)
             self._net.train()
             try:
                 # flush-to-zero: weights decaying to zero otherwise pass through the slow
                 # subnormal range (see sknn_scratch.fpenv)
                 with flush_denormals():
-                    diverged_at = self._train(X, Y, y_raw, sample_weight, rng, incremental, validation_data)
+                    diverged_at = self._train(X, Y, y_raw, sample_weight, rng, incremental, validation_data, task)
             finally:
                 self._net.evaluate()
                 self._net.clearState()
@@ -335,7 +348,19 @@ class BaseNumpyNet(BaseEstimator):
                 "Solver produced non-finite parameter weights. The input data may contain large values and "
                 f"need to be preprocessed{detail}."
             )
+        if task is not None:
+            task.call_on_fit_task_end(estimator=self, X=X, y=y_raw, reconstruction_attributes={})
         return self
+
+    def _sklearn_callback_task(self, X, y, sample_weight, incremental):
+        """The root task of scikit-learn's callbacks (``set_callbacks``), begun, or None
+        without them. Its subtasks are the epochs (L-BFGS: iterations)."""
+        if not getattr(self, "_skl_callbacks", None):
+            return None
+        n_tasks = 1 if incremental else self.max_iter
+        task = self._init_callback_context(task_name="partial_fit" if incremental else "fit", max_subtasks=n_tasks)
+        metadata = None if sample_weight is None else {"sample_weight": sample_weight}
+        return task.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
 
     def _state_arrays(self):
         """Every parameter and buffer (e.g. batch-norm statistics) of the network."""
@@ -346,11 +371,11 @@ class BaseNumpyNet(BaseEstimator):
             if a is not None
         ]
 
-    def _train(self, X, Y, y_raw, sample_weight, rng, incremental, validation=None):
+    def _train(self, X, Y, y_raw, sample_weight, rng, incremental, validation=None, task=None):
         """Run the solver; return the epoch at which the loss became non-finite, or None."""
         objective = Objective(self._net, self._head, self.alpha)
         if self.solver == "lbfgs":
-            monitor = EpochMonitor(self, objective, None, X.shape[0], None, incremental)
+            monitor = EpochMonitor(self, objective, None, X.shape[0], None, incremental, task, (X, y_raw))
             result = fit_lbfgs(
                 objective,
                 X,
@@ -376,7 +401,7 @@ class BaseNumpyNet(BaseEstimator):
         if self.early_stopping and validation is None:
             (X, Y, sample_weight), validation = self._split_validation(X, Y, y_raw, sample_weight, legacy)
         self.n_iter_ = 0
-        monitor = EpochMonitor(self, objective, optimizer, X.shape[0], validation, incremental)
+        monitor = EpochMonitor(self, objective, optimizer, X.shape[0], validation, incremental, task, (X, y_raw))
         diverged_at = fit_epochs(
             objective,
             optimizer,

@@ -13,6 +13,7 @@ schedules, the user's callbacks and the ConvergenceWarning.
 
 from __future__ import annotations
 
+import copy
 import time
 import warnings
 
@@ -148,6 +149,7 @@ def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_ite
     monitor.begin()
     try:
         for epoch in range(max_iter):
+            monitor.epoch_begin()
             order = None
             if shuffle:
                 order = np.arange(X.shape[0])
@@ -248,11 +250,16 @@ class EpochMonitor:
         ``(X_val, Y_val, y_val, sample_weight_val)`` with early stopping.
     incremental : bool
         ``partial_fit``: one epoch, no convergence warning.
+    task : CallbackContext or None
+        The fit task of scikit-learn's callbacks: every epoch is a subtask.
+    data : tuple
+        ``(X, y)`` of the training rows, for scikit-learn's callbacks.
     """
 
-    def __init__(self, est, objective, optimizer, n_samples, validation, incremental):
+    def __init__(self, est, objective, optimizer, n_samples, validation, incremental, task=None, data=None):
         self.est, self.objective, self.optimizer = est, objective, optimizer
         self.n_samples, self.validation, self.incremental = n_samples, validation, incremental
+        self.task, self.data, self._subtask = task, data, None
         self.callbacks = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(est.callbacks)]
         # verbose=True prints MLP's lines; verbose=2 (or more) a ProgressBar table instead
         self.table = not isinstance(est.verbose, bool) and est.verbose >= 2
@@ -309,9 +316,30 @@ class EpochMonitor:
             "max_iter": est.max_iter,
         }
 
+    def epoch_begin(self):
+        """Begin the epoch's subtask of scikit-learn's callbacks."""
+        if self.task is not None:
+            X, y = self.data
+            self._subtask = self.task.subcontext(task_name="epoch")
+            self._subtask.call_on_fit_task_begin(estimator=self.est, X=X, y=y)
+
+    def _epoch_end_sklearn(self):
+        """End the epoch's subtask of scikit-learn's callbacks; True when one asks to
+        stop. A callback that scores the model gets a copy of the network as it is now."""
+        if self._subtask is None:
+            return False
+        X, y, est = *self.data, self.est
+        stop = self._subtask.call_on_fit_task_end(
+            estimator=est, X=X, y=y, reconstruction_attributes=lambda: {"_net": copy.deepcopy(est._net)}
+        )
+        self._subtask = None
+        return bool(stop)
+
     def lbfgs_iteration(self, iteration, loss):
         """The callbacks' epoch hooks after an L-BFGS iteration; True to stop."""
-        self.stopped = self._call("on_epoch_end", self._epoch_logs(loss))
+        self.epoch_begin()
+        stop = self._epoch_end_sklearn()
+        self.stopped = self._call("on_epoch_end", self._epoch_logs(loss)) or stop
         return self.stopped
 
     def __call__(self, loss):
@@ -334,6 +362,7 @@ class EpochMonitor:
             if not stop:
                 est._no_improvement_count = 0
         est.learning_rate_ = self.optimizer.learning_rate
+        stop = self._epoch_end_sklearn() or stop
         stop = self._call("on_epoch_end", self._epoch_logs(loss)) or stop
         self.optimizer.learning_rate = est.learning_rate_  # a callback may have changed it
         self.stopped = stop
