@@ -15,7 +15,8 @@ on_batch_end     ``epoch``, ``batch`` (0-based), ``size`` (rows), ``loss`` (of t
 on_fit_end       ``n_iter``, ``loss``
 ===============  =============================================================================
 
-With ``solver="lbfgs"`` an epoch is an iteration of L-BFGS and there are no batches.
+With ``solver="lbfgs"`` an epoch is an iteration of L-BFGS; there are no batches, and a
+callback with an ``on_batch_end`` hook is an error there.
 
 The estimator given to the hooks is the one being trained: a working copy of the
 estimator, which becomes it when the fit succeeds. Its ``learning_rate_`` attribute

@@ -220,3 +220,22 @@ def test_validation_data_is_routed_through_a_pipeline():
         pipe = make_pipeline(reg.set_fit_request(validation_data=True))
         pipe.fit(X[:150], y[:150], validation_data=(X[150:], y[150:]))
     assert len(pipe[-1].validation_scores_) == 5
+
+
+def test_lbfgs_refuses_batch_hooks_it_cannot_run(digits):
+    X, y = digits
+    est = _clf(solver="lbfgs", callbacks=_Batches())
+    with pytest.raises(ValueError, match="has no mini-batches"):
+        est.fit(X, y)
+    assert not hasattr(est, "n_iter_")
+
+
+def test_a_40_epoch_cnn_prints_a_line_per_epoch(digits):
+    X, y = digits
+    out = io.StringIO()
+    layers = [("conv2d", {"out_channels": 4, "kernel_size": 3}), "relu", ("maxpool2d", {"kernel_size": 2})]
+    cnn = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=40, n_iter_no_change=100, random_state=0)
+    cnn.set_params(callbacks=ProgressBar(file=out)).fit(X[:300], y[:300])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 40 and lines[-1].startswith("epoch 40/40")
+    assert all(" s  ETA " in line for line in lines) and lines[-1].endswith("ETA 0 s")

@@ -261,6 +261,13 @@ class EpochMonitor:
         self.n_samples, self.validation, self.incremental = n_samples, validation, incremental
         self.task, self.data, self._subtask = task, data, None
         self.callbacks = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(est.callbacks)]
+        if optimizer is None:  # L-BFGS: whole-data iterations, no batches
+            for callback in self.callbacks:
+                if type(callback).on_batch_end is not Callback.on_batch_end:
+                    raise ValueError(
+                        f"solver='lbfgs' has no mini-batches: the on_batch_end hook of {callback!r} cannot run; "
+                        "use a stochastic solver or a callback without it"
+                    )
         # verbose=True prints MLP's lines; verbose=2 (or more) a ProgressBar table instead
         self.table = not isinstance(est.verbose, bool) and est.verbose >= 2
         if self.table:
