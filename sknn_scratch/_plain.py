@@ -10,7 +10,8 @@ numbers and NumPy arrays, so a saved estimator holds no class of the engine (a f
 such as ``skops.io`` then trusts it), its size does not depend on what the model
 predicted last, and loading it imports nothing beyond registered components.
 
-Objects of unregistered classes are kept as they are.
+Objects of other classes, including classes registered by a ``register`` call (not an
+entry point), are kept as they are: pickle stores them by reference to their module.
 """
 
 from __future__ import annotations
@@ -34,9 +35,12 @@ def _registered_name(cls):
     """``(kind, name)`` under which ``cls`` itself is registered, or None."""
     if cls is Sequential:
         return "container", "sequential"
+    built_in = cls.__module__.startswith("sknn_scratch.")
     for kind, registry in REGISTRIES.items():
         for name, item in registry._items.items():
-            if item is cls:
+            # by name only where any process finds the name again: built-ins and entry
+            # points (a register() call runs only where its module was imported)
+            if item is cls and (built_in or name in registry.from_entry_points):
                 return kind, name
     return None
 

@@ -19,8 +19,11 @@ With ``solver="lbfgs"`` an epoch is an iteration of L-BFGS; there are no batches
 callback with an ``on_batch_end`` hook is an error there.
 
 The estimator given to the hooks is the one being trained: a working copy of the
-estimator, which becomes it when the fit succeeds. Its ``learning_rate_`` attribute
-is the optimizer's current learning rate; a callback may set it during training. A plain
+estimator, which becomes it when the fit succeeds (its parameters, e.g. changed by
+``set_params`` in a hook, do not change the training under way). Its ``learning_rate_``
+attribute is the optimizer's current learning rate; a hook may set it (with
+``solver="sgd"`` and a ``learning_rate`` schedule other than "constant", MLP's schedule
+sets it after every epoch, and the built-in learning-rate callbacks refuse to run). A plain
 function ``f(estimator, logs)`` in the list is called at the end of every epoch.
 
 Callbacks are ordinary constructor values: they are cloned (deep-copied) with the
@@ -29,8 +32,11 @@ estimator and pickled with it.
 
 from __future__ import annotations
 
+import copy
 import csv
 import math
+import numbers
+import pickle
 import sys
 import time
 
@@ -124,6 +130,8 @@ class ProgressBar(Callback):
         self.file = file
 
     def on_fit_begin(self, estimator, logs):
+        if isinstance(self.every, bool) or not isinstance(self.every, numbers.Integral) or self.every < 1:
+            raise ValueError(f"ProgressBar every must be an integer >= 1, got {self.every!r}")
         self._start = time.perf_counter()
         self._last = None
 
@@ -140,8 +148,18 @@ class ProgressBar(Callback):
     def _print(self, line):
         print(line, file=self.file or sys.stdout, flush=True)
 
-    def __getstate__(self):  # an open file does not pickle: a loaded callback prints to stdout
-        return {**vars(self), "file": None}
+    def __deepcopy__(self, memo):  # a clone prints to the same file
+        twin = copy.copy(self)
+        memo[id(self)] = twin
+        return twin
+
+    def __getstate__(self):  # a file that does not pickle (a terminal's stream): a loaded callback prints to stdout
+        state = dict(vars(self))
+        try:
+            pickle.dumps(state["file"])
+        except Exception:
+            state["file"] = None
+        return state
 
 
 def _monitored(logs, monitor):
@@ -235,6 +253,15 @@ class EarlyStopping(_Plateau):
         self._state = None  # not kept in the pickle
 
 
+def _no_schedule(callback, estimator):
+    """A learning-rate callback and one of MLP's schedules would overwrite each other."""
+    if getattr(estimator, "solver", None) == "sgd" and getattr(estimator, "learning_rate", "constant") != "constant":
+        raise ValueError(
+            f"{type(callback).__name__} sets the learning rate, and so does learning_rate="
+            f"{estimator.learning_rate!r}: use learning_rate='constant' with it"
+        )
+
+
 class ReduceLROnPlateau(_Plateau):
     """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by
     more than ``min_delta`` for ``patience`` epochs (not below ``min_lr``).
@@ -251,6 +278,10 @@ class ReduceLROnPlateau(_Plateau):
     def __init__(self, monitor="loss", factor=0.1, patience=5, min_delta=0.0, min_lr=0.0):
         super().__init__(monitor, patience, min_delta)
         self.factor, self.min_lr = factor, min_lr
+
+    def on_fit_begin(self, estimator, logs):
+        super().on_fit_begin(estimator, logs)
+        _no_schedule(self, estimator)
 
     def on_epoch_end(self, estimator, logs):
         if not self._improved(logs) and self._wait >= self.patience and estimator.learning_rate_ is not None:
@@ -273,6 +304,9 @@ class LearningRateScheduler(Callback):
     def __init__(self, schedule):
         self.schedule = schedule
 
+    def on_fit_begin(self, estimator, logs):
+        _no_schedule(self, estimator)
+
     def on_epoch_end(self, estimator, logs):
         if estimator.learning_rate_ is not None:
             estimator.learning_rate_ = float(self.schedule(logs["epoch"], estimator.learning_rate_))
@@ -282,7 +316,8 @@ class LearningRateScheduler(Callback):
 class Checkpoint(Callback):
     """Save the estimator with ``joblib.dump`` after every epoch that improves
     ``monitor`` (every epoch with ``save_best_only=False``). The file loads and predicts
-    as the estimator did at that epoch, and can go on training.
+    as the estimator did at that epoch, and can go on training; it holds the model
+    without the callbacks of the training that saved it.
 
     Parameters
     ----------
@@ -306,7 +341,11 @@ class Checkpoint(Callback):
             if self._best is not None and not (value > self._best if larger else value < self._best):
                 return False
             self._best = value
-        joblib.dump(estimator, self.path)
+        # the model, without the training's callbacks: the file goes on training as any model does
+        saved = copy.copy(estimator)
+        saved.callbacks = None
+        saved.__dict__.pop("_skl_callbacks", None)
+        joblib.dump(saved, self.path)
         self.saved_epoch = logs["epoch"]
         return False
 

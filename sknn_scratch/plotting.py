@@ -83,6 +83,10 @@ class LossCurveDisplay:
         display : LossCurveDisplay
         """
         _pyplot(f"{cls.__name__}.from_estimator")
+        if hasattr(estimator, "steps"):  # a Pipeline: its last step
+            estimator = estimator[-1]
+        if not hasattr(estimator, "solver"):
+            raise TypeError(f"{cls.__name__} plots an MLP-like estimator's loss_curve_, got {estimator!r}")
         check_is_fitted(estimator)
         if getattr(estimator, "loss_curve_", None) is None:
             raise ValueError(
@@ -115,11 +119,16 @@ class LossCurveDisplay:
 
         if ax is None:
             _, ax = plt.subplots()
-        epochs = range(1, len(self.loss_curve) + 1)
+        n = len(self.loss_curve)
+        epochs = range(1, n + 1)
+
+        def last(curve):  # validation curves cover the last epochs (a warm start may have added some without)
+            return range(n - len(curve) + 1, n + 1)
+
         self.lines_ = {"loss": ax.plot(epochs, self.loss_curve, label="training loss")[0]}
         if self.validation_loss_curve:
             self.lines_["validation_loss"] = ax.plot(
-                epochs, self.validation_loss_curve, linestyle="--", label="validation loss"
+                last(self.validation_loss_curve), self.validation_loss_curve, linestyle="--", label="validation loss"
             )[0]
         ax.set_xlabel("epoch")
         ax.set_ylabel("loss")
@@ -128,7 +137,7 @@ class LossCurveDisplay:
         if self.validation_scores:
             self.score_ax_ = ax.twinx()
             self.lines_["validation_score"] = self.score_ax_.plot(
-                epochs, self.validation_scores, color="tab:green", label="validation score"
+                last(self.validation_scores), self.validation_scores, color="tab:green", label="validation score"
             )[0]
             self.score_ax_.set_ylabel("validation score")
             handles.append(self.lines_["validation_score"])

@@ -24,6 +24,7 @@ Entry points are read lazily, the first time a name is not found (or when
 from __future__ import annotations
 
 import difflib
+import warnings
 from importlib import metadata
 
 __all__ = [
@@ -59,6 +60,12 @@ class Registry:
         self.group = group
         self._items: dict[str, object] = {}
         self._entry_points_loaded = False
+        #: names that came from entry points (found again in any process), and the
+        #: errors of entry points that failed to load
+        self.from_entry_points: set[str] = set()
+        self._broken: dict[str, Exception] = {}
+        #: registries whose names share this one's namespace (layers and activations)
+        self._shared_with: tuple[Registry, ...] = ()
 
     @staticmethod
     def _key(name) -> str:
@@ -74,6 +81,12 @@ class Registry:
         if obj is None:
             return lambda o: self.register(name, o, replace=replace)
         key = self._key(name)
+        for other in self._shared_with:
+            if key in other._items:
+                raise ValueError(
+                    f"{key!r} is already the name of {other.kind} {other._items[key]!r}; layers and activations "
+                    "share one namespace (a `layers` entry may be either): choose another name."
+                )
         current = self._items.get(key)
         if current is not None and current is not obj and not replace:
             raise ValueError(
@@ -94,9 +107,12 @@ class Registry:
                 continue
             try:
                 self._items[key] = ep.load()
-            except Exception as exc:  # a broken plugin must not break the others
-                exc.add_note(f"while loading entry point {ep.name!r} of group {self.group!r}")
-                raise
+            except Exception as exc:  # a broken plugin must not break the others: its own name raises
+                exc.add_note(f"while loading entry point {ep.name!r} ({ep.value}) of group {self.group!r}")
+                self._broken[key] = exc
+                warnings.warn(f"sknn_scratch: the {self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {exc!r}")
+                continue
+            self.from_entry_points.add(key)
 
     def get(self, name: str):
         """Return the component registered as ``name`` (case-insensitive)."""
@@ -106,6 +122,8 @@ class Registry:
         try:
             return self._items[key]
         except KeyError:
+            if key in self._broken:
+                raise self._broken[key] from None
             raise UnknownComponentError(self.unknown_message(key)) from None
 
     def unknown_message(self, name: str, extra_names=()) -> str:
@@ -143,6 +161,7 @@ ACTIVATIONS = Registry("activation", "sknn_scratch.activations")
 CRITERIA = Registry("criterion", "sknn_scratch.criteria")
 OPTIMIZERS = Registry("optimizer", "sknn_scratch.optimizers")
 REGISTRIES = {r.kind: r for r in (LAYERS, ACTIVATIONS, CRITERIA, OPTIMIZERS)}
+LAYERS._shared_with, ACTIVATIONS._shared_with = (ACTIVATIONS,), (LAYERS,)
 
 
 def _registry(kind: str) -> Registry:

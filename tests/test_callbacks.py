@@ -239,3 +239,69 @@ def test_a_40_epoch_cnn_prints_a_line_per_epoch(digits):
     lines = out.getvalue().splitlines()
     assert len(lines) == 40 and lines[-1].startswith("epoch 40/40")
     assert all(" s  ETA " in line for line in lines) and lines[-1].endswith("ETA 0 s")
+
+
+# -- found by breaking it --------------------------------------------------------------
+class _LowerRate(Callback):
+    """Sets the learning rate at the start and after the first batch."""
+
+    def on_fit_begin(self, estimator, logs):
+        estimator.learning_rate_ = 0.5
+
+    def on_batch_end(self, estimator, logs):
+        if logs["epoch"] == 1 and logs["batch"] == 0:
+            estimator.learning_rate_ = 0.25
+
+
+def test_a_learning_rate_set_in_any_hook_reaches_the_optimizer(digits):
+    X, y = digits
+    history = History()
+    est = _clf(max_iter=2, batch_size=100, callbacks=[_LowerRate(), history]).fit(X, y)
+    assert history.history["learning_rate"] == [0.25, 0.25] and est._optimizer_state["learning_rate"] == 0.25
+    with pytest.raises(ValueError, match="use learning_rate='constant'"):
+        _clf(solver="sgd", learning_rate="invscaling", callbacks=LearningRateScheduler(halve)).fit(X, y)
+
+
+def test_callback_objects_are_checked_before_training(digits):
+    X, y = digits
+    with pytest.raises(TypeError, match="instances"):
+        _clf(callbacks=[History]).fit(X, y)
+    with pytest.raises(ValueError, match="every must be an integer"):
+        _clf(callbacks=ProgressBar(every=0)).fit(X, y)
+    with pytest.raises(ValueError, match="solver='lbfgs' scores no validation set"):
+        _clf(solver="lbfgs").fit(X, y, validation_data=(X, y))
+
+
+def test_a_cloned_progress_bar_prints_to_the_same_file(digits):
+    from sklearn.model_selection import cross_val_score
+
+    X, y = digits
+    out = io.StringIO()
+    cross_val_score(_clf(max_iter=2, callbacks=ProgressBar(file=out)), X, y, cv=2)
+    assert len(out.getvalue().splitlines()) == 4
+
+
+def test_a_checkpoint_file_goes_on_training_without_the_training_callbacks(digits, tmp_path):
+    X, y = digits
+    path = tmp_path / "c.joblib"
+    est = _clf(max_iter=3, callbacks=[Checkpoint(path, monitor="loss")]).fit(X, y)
+    saved = joblib.load(path)
+    assert saved.callbacks is None and saved.n_iter_ == 3
+    np.testing.assert_array_equal(saved.predict(X), est.predict(X))
+    saved.partial_fit(X, y)
+    saved.set_params(warm_start=True).fit(X, y, validation_data=(X, y))
+
+
+def test_warm_starts_keep_the_validation_curves_of_the_last_epochs_that_had_them(digits):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from sknn_scratch.plotting import LossCurveDisplay
+
+    X, y = digits
+    est = _clf(max_iter=3, warm_start=True)
+    est.fit(X, y, validation_data=(X, y))
+    est.fit(X, y)
+    est.partial_fit(X, y)
+    assert len(est.loss_curve_) == 7 and len(est.validation_scores_) == 3
+    display = LossCurveDisplay.from_estimator(est)
+    assert list(display.lines_["validation_score"].get_xdata()) == [5, 6, 7]
+    plt.close(display.figure_)

@@ -620,7 +620,7 @@ def test_a_container_given_in_layers_is_initialised_from_random_state():
 
 def test_callbacks_must_be_callable():
     X, y = _data()
-    with pytest.raises(TypeError, match="callbacks must be Callback objects or functions"):
+    with pytest.raises(TypeError, match="callbacks must be Callback objects"):
         _dense(callbacks=[1]).fit(X, y)
 
 

@@ -58,23 +58,35 @@ class RegisteredName(StrOptions):
         self.registry, self.also = registry, tuple(also)
 
     def is_satisfied_by(self, val):
-        return isinstance(val, str) and (val.lower() in self.also or val in self.registry)
+        # the registry's own spelling only (lowercase), as scikit-learn's options are exact
+        return isinstance(val, str) and val == val.strip().lower() and (val in self.also or val in self.registry)
 
     def __str__(self):
         names = sorted({*self.registry.names(), *self.also})
         return f"a registered {self.registry.kind} name among {names}"
 
 
-def make_head(name):
+#: output activations of heads whose predictions are probabilities (classification)
+PROBABILITY_ACTIVATIONS = ("softmax", "logistic")
+
+
+def make_head(name, probabilities):
     """The output head registered as criterion ``name``: a loss on the network's raw
     scores, with ``activate`` (scores to predictions), ``out_activation`` (the name
-    MLP's ``out_activation_`` reports) and ``loss_and_grad``."""
+    MLP's ``out_activation_`` reports) and ``loss_and_grad``. A classifier's head must
+    give probabilities (``out_activation`` softmax or logistic), a regressor's not."""
     cls = CRITERIA.get(name)
     if not all(hasattr(cls, attr) for attr in ("activate", "out_activation", "loss_and_grad")):
         heads = [n for n in CRITERIA.names() if hasattr(CRITERIA.get(n), "activate")]
         raise ValueError(
             f"loss={name!r} is a criterion on predictions, not an output head on raw scores (one with activate(), "
             f"out_activation and loss_and_grad()); the registered heads are {heads}"
+        )
+    if (getattr(cls, "out_activation", None) in PROBABILITY_ACTIVATIONS) != probabilities:
+        what = "a classifier needs a head giving probabilities" if probabilities else "a regressor needs a head"
+        raise ValueError(
+            f"loss={name!r} (output activation {cls.out_activation!r}): {what} "
+            f"{'with' if probabilities else 'without'} out_activation in {PROBABILITY_ACTIVATIONS}"
         )
     return cls()
 
@@ -261,14 +273,15 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
         if self.solver != "lbfgs":
             self._start_curves(validating)
 
-    def _start_curves(self, validating):
+    def _start_curves(self, validating, fresh=True):
         """MLP's curves and stopping state for the current solver, ``early_stopping``
         and validation data, where they are missing (a new fit, or a warm start after a
-        change of these)."""
+        change of these). A continuing fit without validation keeps earlier validation
+        curves (they then cover the last epochs that had validation)."""
         if getattr(self, "loss_curve_", None) is None:
             self.loss_curve_ = []
             self._no_improvement_count = 0
-        if not validating:
+        if not validating and fresh:
             self.validation_scores_ = self.validation_loss_curve_ = self.best_validation_score_ = None
         elif getattr(self, "validation_scores_", None) is None:
             self.validation_scores_, self.validation_loss_curve_ = [], []
@@ -288,7 +301,7 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
             if isinstance(getattr(self, name, None), list):
                 setattr(self, name, list(getattr(self, name)))
         if self.solver != "lbfgs":
-            self._start_curves(validating)
+            self._start_curves(validating, fresh=False)
 
     def _atomically(self, name, *args, **kwargs):
         """Run the method ``name`` on a shadow of the estimator (a new object holding the
@@ -310,6 +323,10 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
         self._validate_params()
         self._validate_hidden_layer_sizes()
         first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
+        if validation_data is not None and self.solver == "lbfgs":
+            raise ValueError(
+                "validation_data needs a solver that trains by epochs; solver='lbfgs' scores no validation set"
+            )
         X, Y, y_raw = self._validate_input(X, y, incremental, reset=first_pass)
         if not first_pass:  # a fitted model trains in its own dtype, as it predicts
             dtype = self._net.dtype

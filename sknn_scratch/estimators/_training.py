@@ -208,9 +208,10 @@ def callback_list(callbacks):
     """The ``callbacks`` parameter as a list, checked: Callback objects and functions."""
     callbacks = [callbacks] if callable(callbacks) or isinstance(callbacks, Callback) else list(callbacks or [])
     for callback in callbacks:
-        if not (isinstance(callback, Callback) or callable(callback)):
+        if isinstance(callback, type) or not (isinstance(callback, Callback) or callable(callback)):
             raise TypeError(
-                f"callbacks must be Callback objects or functions called as f(estimator, logs), got {callback!r}"
+                f"callbacks must be Callback objects (instances, e.g. History()) or functions called as "
+                f"f(estimator, logs), got {callback!r}"
             )
     return callbacks
 
@@ -291,6 +292,12 @@ class EpochMonitor:
         self._epoch = 0
         logs = {"solver": est.solver, "max_iter": est.max_iter, "n_samples": self.n_samples}
         self._call("on_fit_begin", {**logs, "incremental": self.incremental})
+        self._sync_learning_rate()
+
+    def _sync_learning_rate(self):
+        """Give the optimizer the learning rate a hook set on the estimator."""
+        if self.optimizer is not None:
+            self.optimizer.learning_rate = self.est.learning_rate_
 
     def end(self):
         self._call("on_fit_end", {"n_iter": self.est.n_iter_, "loss": getattr(self.est, "loss_", None)})
@@ -304,6 +311,7 @@ class EpochMonitor:
         def on_batch(batch, size, loss):
             logs = {"epoch": self._epoch + 1, "batch": batch, "size": size, "loss": loss}
             self._call("on_batch_end", logs)
+            self._sync_learning_rate()
 
         return on_batch
 
@@ -371,7 +379,7 @@ class EpochMonitor:
         est.learning_rate_ = self.optimizer.learning_rate
         stop = self._epoch_end_sklearn() or stop
         stop = self._call("on_epoch_end", self._epoch_logs(loss)) or stop
-        self.optimizer.learning_rate = est.learning_rate_  # a callback may have changed it
+        self._sync_learning_rate()
         self.stopped = stop
         if not (stop or self.incremental) and est.n_iter_ == est.max_iter:
             warnings.warn(

@@ -268,7 +268,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
 
     def _make_head(self):
         if self.loss is not None:
-            return make_head(self.loss)
+            return make_head(self.loss, probabilities=True)
         if self._label_binarizer.y_type_ == "multiclass":
             return SoftmaxCrossEntropyCriterion()
         return SigmoidBCECriterion()

@@ -142,13 +142,15 @@ network_, n_features_in_, feature_names_in_
 
     def _validation_targets(self, y, dtype):
         y = np.asarray(y, dtype=dtype)
+        if self.loss in ("poisson", "exp_poisson") and np.any(y < 0):
+            raise ValueError(f"loss={self.loss!r} requires non-negative y, also in validation_data.")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
             raise ValueError(f"validation_data's y has shape {y.shape}; the network has {self.n_outputs_} outputs")
         return Y, y
 
     def _make_head(self):
-        return make_head("exp_poisson" if self.loss == "poisson" else self.loss)
+        return make_head("exp_poisson" if self.loss == "poisson" else self.loss, probabilities=False)
 
     def _validation_score(self, scores, y_val, sample_weight):
         pred = self._head.activate(scores)
