@@ -4,7 +4,7 @@
 ``NumpyNetClassifier`` and ``NumpyNetRegressor`` are scikit-learn estimators built on it.
 """
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import callbacks, nn, optim, registry  # noqa: E402  (nn and optim register their built-in components)
 from .estimators import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402

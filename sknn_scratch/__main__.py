@@ -1,19 +1,23 @@
-"""Demo: ``python -m sknn_scratch`` trains networks on scikit-learn's bundled digits.
+"""Demo: ``python -m sknn_scratch`` trains networks on a data set bundled with scikit-learn.
 
-1. The layer engine directly, with a notebook-style training loop (a small CNN).
-2. ``NumpyNetClassifier`` as a drop-in for ``MLPClassifier``.
-Both print their held-out accuracy.
+By default an MLP (``NumpyNetClassifier``) and a small CNN on the digits, with a progress
+line every few epochs, then their held-out accuracy. ``--help`` lists the options:
+another data set, one model, the notebook-style engine loop, a comparison with
+scikit-learn's ``MLPClassifier``, a plot of the loss curves.
 """
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
+from sklearn import datasets
 from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import MinMaxScaler
 
 from sknn_scratch import NumpyNetClassifier, adam
+from sknn_scratch.callbacks import ProgressBar
 from sknn_scratch.nn import (
     ClassNLLCriterion,
     Conv2d,
@@ -25,55 +29,124 @@ from sknn_scratch.nn import (
     Sequential,
 )
 
+DATASETS = {
+    "digits": datasets.load_digits,
+    "iris": datasets.load_iris,
+    "wine": datasets.load_wine,
+    "breast_cancer": datasets.load_breast_cancer,
+}
+CNN_LAYERS = [
+    ("conv2d", {"out_channels": 16, "kernel_size": 3}),
+    "relu",
+    ("maxpool2d", {"kernel_size": 2}),
+    ("linear", {"n_out": 64}),
+    "relu",
+]
+
 
 def engine_demo(X_train, X_test, y_train, y_test, seed=0):
-    """A notebook-style loop: forward, criterion, backward, functional Adam."""
+    """A notebook-style loop on 8x8 images: forward, criterion, backward, functional Adam."""
     rng = np.random.default_rng(seed)
     net = Sequential(
-        Conv2d(1, 8, 3, init="glorot_uniform", rng=rng),
+        Conv2d(1, 8, 3, rng=rng, dtype=np.float32),
         ReLU(),
         MaxPool2d(2),
         Flatten(),
-        Linear(8 * 4 * 4, 10, init="glorot_uniform", rng=rng),
+        Linear(8 * 4 * 4, 10, rng=rng, dtype=np.float32),
         LogSoftmax(),
     )
     criterion = ClassNLLCriterion()
-    config = {"learning_rate": 3e-3, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}
-    state = {}
+    config, state = {"learning_rate": 1e-2, "beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}, {}
     images = X_train.reshape(-1, 1, 8, 8)
-    for _epoch in range(15):
+    for _ in range(15):
         order = rng.permutation(len(images))
-        for start in range(0, len(order), 64):
-            idx = order[start : start + 64]
+        for start in range(0, len(images), 32):
+            batch = order[start : start + 32]
             net.zeroGradParameters()
-            log_proba = net.forward(images[idx])
-            criterion.forward(log_proba, y_train[idx])
-            net.backward(images[idx], criterion.backward(log_proba, y_train[idx]))
+            predictions = net.forward(images[batch])
+            criterion.forward(predictions, y_train[batch])
+            net.backward(images[batch], criterion.backward(predictions, y_train[batch]))
             adam(net.getParameters(), net.getGradParameters(), config, state)
     net.evaluate()
     predicted = net.forward(X_test.reshape(-1, 1, 8, 8)).argmax(axis=1)
     return float(np.mean(predicted == y_test))
 
 
-def main():
-    """Train the estimator and a notebook-style loop on digits; print their test accuracies."""
-    X, y = load_digits(return_X_y=True)
-    X = (X / 16.0).astype(np.float32)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0, stratify=y)
-
-    start = time.perf_counter()
-    accuracy = engine_demo(X_train, X_test, y_train, y_test)
-    print(
-        f"engine CNN (conv3x3 -> relu -> maxpool -> linear), 15 epochs: test accuracy {accuracy:.4f} "
-        f"({time.perf_counter() - start:.1f} s)"
+def _parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m sknn_scratch",
+        description="Train neural networks written from scratch on NumPy on a data set bundled with "
+        "scikit-learn, and print their held-out accuracy.",
     )
-
-    start = time.perf_counter()
-    clf = NumpyNetClassifier(hidden_layer_sizes=(64,), max_iter=500, random_state=0).fit(X_train, y_train)
-    print(
-        f"NumpyNetClassifier(hidden_layer_sizes=(64,)): test accuracy {clf.score(X_test, y_test):.4f} "
-        f"({time.perf_counter() - start:.1f} s)"
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="digits", help="default: digits")
+    parser.add_argument(
+        "--model",
+        choices=["mlp", "cnn", "both", "engine"],
+        default="both",
+        help="the MLP estimator, the CNN estimator (digits only: its rows are 8x8 images), both (default), "
+        "or the notebook-style engine loop (digits)",
     )
+    parser.add_argument("--compare", action="store_true", help="also train scikit-learn's MLPClassifier")
+    parser.add_argument("--plot", metavar="FILE", help="save the loss curves to FILE (needs matplotlib)")
+    parser.add_argument("--epochs", type=int, default=200, help="most epochs per model (default: 200)")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines while training")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def main(argv=None):
+    """Run the demo with the command-line arguments ``argv`` (``sys.argv`` by default)."""
+    args = _parser().parse_args(argv)
+    if args.model in ("cnn", "engine") and args.dataset != "digits":
+        _parser().error(f"--model {args.model} needs --dataset digits (8x8 images)")
+    X, y = DATASETS[args.dataset](return_X_y=True)
+    X = MinMaxScaler().fit_transform(X).astype(np.float32)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=args.seed, stratify=y)
+    if args.model == "engine":
+        start = time.perf_counter()
+        accuracy = engine_demo(X_train, X_test, y_train, y_test, args.seed)
+        print(f"engine CNN, 15 epochs: test accuracy {accuracy:.4f} ({time.perf_counter() - start:.1f} s)")
+        return
+
+    common = dict(max_iter=args.epochs, early_stopping=True, random_state=args.seed)
+    models = {}
+    if args.model in ("mlp", "both"):
+        models["NumpyNetClassifier MLP (64,)"] = NumpyNetClassifier(hidden_layer_sizes=(64,), **common)
+    if args.model in ("cnn", "both") and args.dataset == "digits":
+        models["NumpyNetClassifier CNN"] = NumpyNetClassifier(
+            layers=CNN_LAYERS, input_shape=(1, 8, 8), learning_rate_init=0.01, **common
+        )
+    if args.compare:
+        from sklearn.neural_network import MLPClassifier
+
+        models["sklearn MLPClassifier (64,)"] = MLPClassifier(hidden_layer_sizes=(64,), **common)
+    for name, model in models.items():
+        if not args.quiet and isinstance(model, NumpyNetClassifier):
+            print(f"{name}:")
+            model.set_params(callbacks=ProgressBar(every=10))
+        start = time.perf_counter()
+        model.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        print(f"{name}: test accuracy {model.score(X_test, y_test):.4f} ({model.n_iter_} epochs, {seconds:.1f} s)")
+    if args.plot:
+        _plot(models, args.plot)
+
+
+def _plot(models, path):
+    """The loss curves of every model, side by side, saved to ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sknn_scratch.plotting import LossCurveDisplay
+
+    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
+    for ax, (name, model) in zip(axes[0], models.items(), strict=True):
+        LossCurveDisplay.from_estimator(model, ax=ax, name=name)
+    fig.tight_layout()
+    fig.savefig(path)
+    print(f"loss curves saved to {path}")
 
 
 if __name__ == "__main__":

@@ -22,13 +22,37 @@ def test_pipeline_grid_search_example(capsys):
     assert "best parameters:" in capsys.readouterr().out
 
 
-def test_demo_module_prints_accuracies(capsys):
+def _accuracies(out):
+    return [float(line.split("test accuracy ")[1].split()[0]) for line in out.splitlines() if "test accuracy" in line]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_demo_module_prints_accuracies_and_progress(capsys, monkeypatch):
+    monkeypatch.setattr("sys.argv", ["python -m sknn_scratch"])  # the README's first command, no options
     runpy.run_module("sknn_scratch", run_name="__main__")
     out = capsys.readouterr().out
-    accuracies = [
-        float(line.split("test accuracy ")[1].split()[0]) for line in out.splitlines() if "test accuracy" in line
-    ]
+    accuracies = _accuracies(out)
     assert len(accuracies) == 2 and min(accuracies) > 0.9
+    assert "ETA" in out  # progress while it trains
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_demo_options(capsys, tmp_path):
+    from sknn_scratch.__main__ import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0 and "--compare" in capsys.readouterr().out
+    pytest.importorskip("matplotlib")
+    main(["--dataset", "iris", "--model", "mlp", "--compare", "--quiet", "--plot", str(tmp_path / "curves.png")])
+    out = capsys.readouterr().out
+    assert len(_accuracies(out)) == 2 and "MLPClassifier" in out and "ETA" not in out
+    assert (tmp_path / "curves.png").stat().st_size > 1000
+    main(["--model", "engine"])
+    assert _accuracies(capsys.readouterr().out)[0] > 0.9
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset", "iris", "--model", "cnn"])
+    assert exit_info.value.code == 2 and "needs --dataset digits" in capsys.readouterr().err
 
 
 @pytest.mark.slow
