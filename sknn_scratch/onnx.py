@@ -1,0 +1,255 @@
+"""Export fitted estimators to ONNX through skl2onnx (``pip install skl2onnx onnxruntime``).
+
+Importing this module registers a shape calculator and a converter for
+:class:`~sknn_scratch.NumpyNetClassifier` and :class:`~sknn_scratch.NumpyNetRegressor`
+with skl2onnx, so ``skl2onnx.to_onnx`` (and pipelines holding them) convert them as
+they convert ``MLPClassifier``. :func:`to_onnx` does both in one call. Every built-in
+layer converts (linear, conv2d with its options, maxpool2d, batch-norm, channel-wise
+scaling, dropout as identity, flatten and reshape, every activation and output head);
+a plugin layer without a converter is an error that names it.
+
+Examples
+--------
+>>> from sklearn.datasets import load_iris
+>>> from sknn_scratch import NumpyNetClassifier
+>>> from sknn_scratch.onnx import to_onnx
+>>> X, y = load_iris(return_X_y=True)
+>>> clf = NumpyNetClassifier(hidden_layer_sizes=(8,), solver="lbfgs", random_state=0).fit(X, y)
+>>> model = to_onnx(clf, X[:1].astype("float32"))
+>>> import onnxruntime
+>>> session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+>>> labels, proba = session.run(None, {"X": X[:2].astype("float32")})
+>>> proba.shape
+(2, 3)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .estimators import NumpyNetClassifier, NumpyNetRegressor
+from .nn import (
+    BatchNormalization,
+    ChannelwiseScaling,
+    Conv2d,
+    Dropout,
+    Exp,
+    Flatten,
+    Identity,
+    Linear,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Reshape,
+    Sigmoid,
+    SoftMax,
+    Tanh,
+)
+
+__all__ = ["to_onnx", "register_converters"]
+
+#: element-wise activations and output activations, by ONNX operator
+_ACTIVATIONS = {ReLU: "Relu", Sigmoid: "Sigmoid", Tanh: "Tanh", Identity: "Identity", Exp: "Exp", Dropout: "Identity"}
+_OUT_ACTIVATIONS = {"identity": "Identity", "exp": "Exp", "logistic": "Sigmoid", "softmax": "Softmax"}
+
+
+def _skl2onnx():
+    try:
+        import skl2onnx
+    except ImportError as exc:
+        raise ImportError("ONNX export requires skl2onnx: pip install skl2onnx onnxruntime") from exc
+    return skl2onnx
+
+
+class _Graph:
+    """Adds nodes and constants of one dtype to skl2onnx's container."""
+
+    def __init__(self, scope, container, proto_dtype, np_dtype):
+        self.scope, self.container = scope, container
+        self.proto_dtype, self.np_dtype = proto_dtype, np_dtype
+
+    def constant(self, name, value, dtype=None):
+        value = np.asarray(value, dtype=dtype or self.np_dtype)
+        unique = self.scope.get_unique_variable_name(name)
+        proto = self.proto_dtype if dtype is None else _proto(dtype)
+        self.container.add_initializer(unique, proto, list(value.shape), value.ravel().tolist())
+        return unique
+
+    def node(self, op_type, inputs, output=None, op_domain="", **attrs):
+        output = output or self.scope.get_unique_variable_name(op_type.lower())
+        name = self.scope.get_unique_operator_name(op_type)
+        kwargs = {"op_domain": op_domain} if op_domain else {}
+        self.container.add_node(op_type, inputs, output, name=name, **kwargs, **attrs)
+        return output
+
+
+def _proto(dtype):
+    from skl2onnx.proto import onnx_proto
+
+    return {
+        np.dtype(np.float32): onnx_proto.TensorProto.FLOAT,
+        np.dtype(np.float64): onnx_proto.TensorProto.DOUBLE,
+        np.dtype(np.int64): onnx_proto.TensorProto.INT64,
+    }[np.dtype(dtype)]
+
+
+def _channel(graph, value, ndim):
+    """A per-channel vector shaped to broadcast over ``(N, C, ...)`` of ``ndim`` axes."""
+    return graph.constant("channel", np.asarray(value).reshape((1, -1) + (1,) * (ndim - 2)))
+
+
+def _layer(graph, module, x, in_shape, out_shape):
+    """The ONNX nodes of one module: input name ``x`` (samples of ``in_shape``) to the
+    output's name."""
+    if type(module) in _ACTIVATIONS:
+        return graph.node(_ACTIVATIONS[type(module)], [x])
+    if isinstance(module, Linear):
+        return graph.node(
+            "Add", [graph.node("MatMul", [x, graph.constant("W", module.W.T)]), graph.constant("b", module.b)]
+        )
+    if isinstance(module, Conv2d):
+        k, s, p = module.kernel_size, module.stride, module._pad
+        inputs = [x, graph.constant("W", module.W), graph.constant("b", module.b)]
+        return graph.node("Conv", inputs, kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p])
+    if isinstance(module, MaxPool2d):
+        k, s, p = module.kernel_size, module.stride, module.padding
+        return graph.node("MaxPool", [x], kernel_shape=[k, k], strides=[s, s], pads=[p, p, p, p])
+    if isinstance(module, BatchNormalization):  # evaluation: the moving statistics
+        channels = in_shape[0]
+        mean = module.moving_mean if module.moving_mean is not None else np.zeros(channels)
+        var = module.moving_variance if module.moving_variance is not None else np.ones(channels)
+        scale = 1 / np.sqrt(np.asarray(var, dtype=np.float64) + module.EPS)
+        centred = graph.node("Sub", [x, _channel(graph, mean, len(in_shape) + 1)])
+        return graph.node("Mul", [centred, _channel(graph, scale, len(in_shape) + 1)])
+    if isinstance(module, ChannelwiseScaling):
+        ndim = len(in_shape) + 1
+        scaled = graph.node("Mul", [x, _channel(graph, module.gamma, ndim)])
+        return graph.node("Add", [scaled, _channel(graph, module.beta, ndim)])
+    if isinstance(module, (Flatten, Reshape)):
+        return graph.node("Reshape", [x, graph.constant("shape", [-1, *out_shape], dtype=np.int64)])
+    if isinstance(module, (SoftMax, LogSoftmax)):
+        return graph.node("Softmax" if isinstance(module, SoftMax) else "LogSoftmax", [x], axis=1)
+    raise NotImplementedError(
+        f"no ONNX converter for the layer {module!r} ({type(module).__module__}.{type(module).__qualname__})"
+    )
+
+
+def _scores(graph, est, x):
+    """The network's raw scores, layer by layer."""
+    net = est.network_
+    shape = (est.n_features_in_,)
+    probe = np.zeros((2, *shape), dtype=net.dtype)
+    for module in net.inference_copy().modules:
+        probe = module.forward(probe)
+        x = _layer(graph, module, x, shape, probe.shape[1:])
+        shape = probe.shape[1:]
+    return x
+
+
+def _graph(scope, operator, container):
+    from skl2onnx.common.data_types import guess_proto_type
+    from skl2onnx.proto import onnx_proto
+
+    proto = guess_proto_type(operator.inputs[0].type)
+    np_dtype = np.float64 if proto == onnx_proto.TensorProto.DOUBLE else np.float32
+    graph = _Graph(scope, container, _proto(np_dtype), np_dtype)
+    x = graph.node("Cast", [operator.inputs[0].full_name], to=graph.proto_dtype)
+    return graph, _scores(graph, operator.raw_operator, x)
+
+
+def _convert_classifier(scope, operator, container):
+    est = operator.raw_operator
+    graph, z = _graph(scope, operator, container)
+    label, proba = operator.outputs[0].full_name, operator.outputs[1].full_name
+    p = graph.node(
+        _OUT_ACTIVATIONS[est.out_activation_], [z], **({"axis": 1} if est.out_activation_ == "softmax" else {})
+    )
+    if est._label_binarizer.y_type_ == "multilabel-indicator":
+        graph.node("Identity", [p], proba)
+        graph.node(
+            "Cast", [graph.node("Binarizer", [p], op_domain="ai.onnx.ml", threshold=0.5)], label, to=_proto(np.int64)
+        )
+        return
+    if est.n_outputs_ == 1:  # binary: the probability of the second class
+        p = graph.node("Concat", [graph.node("Sub", [graph.constant("one", 1.0), p]), p], axis=1)
+    graph.node("Identity", [p], proba)
+    index = graph.node("ArgMax", [p], axis=1, keepdims=0)
+    classes = est.classes_
+    if classes.dtype.kind in "iub":
+        graph.node("Gather", [graph.constant("classes", classes.astype(np.int64), dtype=np.int64), index], label)
+    else:
+        from skl2onnx.proto import onnx_proto
+
+        names = scope.get_unique_variable_name("classes")
+        values = [str(c).encode("utf-8") for c in classes]
+        container.add_initializer(names, onnx_proto.TensorProto.STRING, [len(values)], values)
+        graph.node("Gather", [names, index], label)
+
+
+def _convert_regressor(scope, operator, container):
+    est = operator.raw_operator
+    graph, z = _graph(scope, operator, container)
+    graph.node(_OUT_ACTIVATIONS[est.out_activation_], [z], operator.outputs[0].full_name)
+
+
+def _classifier_shapes(operator):
+    from skl2onnx.common.data_types import Int64TensorType, StringTensorType
+
+    est = operator.raw_operator
+    n = operator.inputs[0].get_first_dimension()
+    n_columns = 2 if est.n_outputs_ == 1 else est.n_outputs_
+    multilabel = est._label_binarizer.y_type_ == "multilabel-indicator"
+    if multilabel:
+        operator.outputs[0].type = Int64TensorType([n, est.n_outputs_])
+    elif est.classes_.dtype.kind in "iub":
+        operator.outputs[0].type = Int64TensorType([n])
+    else:
+        operator.outputs[0].type = StringTensorType([n])
+    operator.outputs[1].type = operator.inputs[0].type.__class__([n, n_columns])
+
+
+def _regressor_shapes(operator):
+    n = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = operator.inputs[0].type.__class__([n, operator.raw_operator.n_outputs_])
+
+
+def register_converters():
+    """Register the estimators' shape calculators and converters with skl2onnx (done
+    on import of this module; calling it again is harmless)."""
+    skl2onnx = _skl2onnx()
+    skl2onnx.update_registered_converter(
+        NumpyNetClassifier, "SknnScratchNumpyNetClassifier", _classifier_shapes, _convert_classifier,
+        options={"zipmap": [True, False, "columns"], "nocl": [True, False]},
+    )  # fmt: skip
+    skl2onnx.update_registered_converter(
+        NumpyNetRegressor, "SknnScratchNumpyNetRegressor", _regressor_shapes, _convert_regressor
+    )
+
+
+def to_onnx(estimator, X, *, target_opset=None):
+    """The ONNX model of a fitted estimator, for rows like ``X`` (a sample of the input;
+    float32 or float64). Classifiers output ``label`` and ``probabilities`` as arrays
+    (no zipmap).
+
+    Parameters
+    ----------
+    estimator : NumpyNetClassifier or NumpyNetRegressor, or a Pipeline ending in one
+    X : ndarray of shape (n_samples, n_features)
+    target_opset : int, default=None
+        skl2onnx's default when None.
+
+    Returns
+    -------
+    onnx.ModelProto
+    """
+    skl2onnx = _skl2onnx()
+    register_converters()
+    last = estimator[-1] if hasattr(estimator, "steps") else estimator
+    options = {id(last): {"zipmap": False}} if isinstance(last, NumpyNetClassifier) else None
+    return skl2onnx.to_onnx(estimator, np.asarray(X), options=options, target_opset=target_opset)
+
+
+try:  # registered on import when skl2onnx is there; to_onnx says how to get it otherwise
+    register_converters()
+except ImportError:
+    pass
