@@ -3,6 +3,7 @@
 import runpy
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -72,3 +73,14 @@ def test_cnn_of_the_examples_exceeds_097_on_digits_in_cross_validation():
     cnn = make_pipeline(MinMaxScaler(), NumpyNetClassifier(random_state=0, **namespace["CNN"]))
     scores = cross_val_score(cnn, X.astype(np.float32), y, cv=5)
     assert scores.mean() > 0.97
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_dask_grid_search_equals_the_local_one(capsys):
+    pytest.importorskip("distributed")
+    namespace = runpy.run_path(str(EXAMPLES / "dask_grid_search.py"))  # not as __main__: the functions only
+    local, remote = namespace["main"](processes=False)
+    np.testing.assert_array_equal(local.cv_results_["mean_test_score"], remote.cv_results_["mean_test_score"])
+    assert local.best_params_ == remote.best_params_
+    assert "equals the local one: True" in capsys.readouterr().out
