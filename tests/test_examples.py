@@ -18,9 +18,78 @@ def test_persistence_example(capsys):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_pipeline_grid_search_example(capsys):
-    runpy.run_path(str(EXAMPLES / "pipeline_grid_search.py"), run_name="__main__")
-    assert "best parameters:" in capsys.readouterr().out
+def test_pipeline_grid_search_example_tries_no_candidate_twice(capsys):
+    from sklearn.model_selection import ParameterGrid
+
+    namespace = runpy.run_path(str(EXAMPLES / "pipeline_grid_search.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "8 candidates" in out and "best parameters:" in out
+    # what each candidate builds: hidden_layer_sizes counts only without layers
+    built = {
+        repr((p.get("net__layers"), p["net__alpha"], None if "net__layers" in p else p["net__hidden_layer_sizes"]))
+        for p in ParameterGrid(namespace["GRIDS"])
+    }
+    assert len(built) == len(ParameterGrid(namespace["GRIDS"])) == 8
+
+
+def _run(name, *args, **kwargs):
+    """The example's main(), run as the user's script would."""
+    return runpy.run_path(str(EXAMPLES / f"{name}.py"))["main"](*args, **kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_compare_with_mlp_example(capsys):
+    results = _run("compare_with_mlp")
+    assert set(results) == {"MLPClassifier", "NumpyNetClassifier"}
+    assert all(accuracy > 0.9 for accuracy, _ in results.values())
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_poisson_regression_example(capsys):
+    scores = _run("poisson_regression")
+    assert scores["poisson"] < scores["squared_error"]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_callbacks_example(capsys):
+    clf, same = _run("callbacks")
+    assert same and clf.n_iter_ < 200 and clf.learning_rate_ < 0.01
+    assert "stopped after" in capsys.readouterr().out
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_onnx_export_example(capsys):
+    pytest.importorskip("skl2onnx")
+    pytest.importorskip("onnxruntime")
+    assert _run("onnx_export") < 1e-5
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_cnn_digits_example_on_fewer_epochs(capsys, tmp_path):
+    pytest.importorskip("matplotlib")
+    cnn = _run("cnn_digits", max_iter=3, plot=str(tmp_path / "loss.png"))
+    out = capsys.readouterr().out
+    assert "epoch 3/3" in out and "total parameters" in out and cnn.n_iter_ == 3
+    assert (tmp_path / "loss.png").stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_plugin_package_example_installs_and_is_found_by_name(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    target = tmp_path / "site"
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target"]
+    subprocess.run([*install, str(target), str(EXAMPLES / "plugin_package")], check=True, timeout=300)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *sys.path])}
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "plugin_layer.py")], capture_output=True, text=True, timeout=300, env=env
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "check_module passed" in result.stdout and "GaussianNoise(sigma=0.2)" in result.stdout
+    accuracy = float(result.stdout.split("3-fold accuracy with input noise: ")[1].split()[0])
+    assert accuracy > 0.9
 
 
 def _accuracies(out):
