@@ -80,7 +80,7 @@ def test_plugin_package_example_installs_and_is_found_by_name(tmp_path):
     import sys
 
     target = tmp_path / "site"
-    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target"]
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target"]
     subprocess.run([*install, str(target), str(EXAMPLES / "plugin_package")], check=True, timeout=300)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(target), *sys.path])}
     result = subprocess.run(

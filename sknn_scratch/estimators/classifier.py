@@ -15,6 +15,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 from ..nn.criterion import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, RegisteredName, make_head
+from ._docs import SHARED_ATTRIBUTES, document
 
 __all__ = ["NumpyNetClassifier"]
 
@@ -31,118 +32,19 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        Units of each hidden layer (used when ``layers`` is None).
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Hidden activation (used when ``layers`` is None).
-    solver : {"lbfgs", "sgd", "adam"}, default="adam"
-        ``"lbfgs"`` runs ``scipy.optimize.minimize(method="L-BFGS-B")`` on the full batch.
-    alpha : float, default=1e-4
-        L2 penalty on the weights (every parameter named ``W``), scaled as in MLP by
-        ``1 / sum(sample_weight)`` of each batch.
-    batch_size : int or "auto", default="auto"
-        ``"auto"`` is ``min(200, n_samples)``.
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Schedule of the ``"sgd"`` solver, as in MLP.
-    learning_rate_init : float, default=1e-3
-    power_t : float, default=0.5
-        Exponent of the ``"invscaling"`` schedule.
-    max_iter : int, default=200
-        Epochs for the stochastic solvers, iterations for ``"lbfgs"``.
-    shuffle : bool, default=True
-        Shuffle the samples at every epoch.
-    random_state : int, RandomState, Generator or None, default=None
-        Seeds initialisation, dropout masks, shuffling and the validation split. The same
-        value gives the same model; the global NumPy random state is never used.
-    tol : float, default=1e-4
-    verbose : bool or int, default=False
-        ``True`` prints MLP's lines (the loss of every iteration, the validation score,
-        why training stopped); ``2`` prints instead a line per epoch with the losses,
-        validation score, learning rate, seconds and ETA (as ``callbacks.ProgressBar``).
-    warm_start : bool, default=False
-        Continue from the previous solution on ``fit``.
-    momentum : float, default=0.9
-    nesterovs_momentum : bool, default=True
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data (stratified), stop when the
-        validation accuracy stops improving and restore the best weights.
-    validation_fraction : float, default=0.1
-    beta_1, beta_2, epsilon : float
-        Adam's parameters.
-    n_iter_no_change : int or np.inf, default=10
-    max_fun : int, default=15000
-        Maximum number of loss evaluations of ``"lbfgs"``.
-    layers : list of layer specs, default=None
-        The hidden network. Each spec is a registry name (``"relu"``), a ``(name,
-        kwargs)`` pair (``("conv2d", {"out_channels": 16, "kernel_size": 3})``,
-        ``("linear", {"n_out": 64})``, ``("maxpool2d", {"kernel_size": 2})``,
-        ``("dropout", {"p": 0.2})``) or a module instance (copied and re-initialised from
-        ``random_state``). Input sizes are inferred; the output layer, its activation and
-        the loss follow from the target, as in MLP.
-    input_shape : tuple of int, default=None
-        Shape ``(C, H, W)`` (or any shape) of one sample; each row of ``X`` is reshaped to
-        it. One entry may be -1 and is inferred from the number of features.
-    dropout : float, default=0.0
-        Dropout rate after every hidden activation (``layers=None`` only).
-    batch_norm : bool, default=False
-        Batch normalisation (with learned scale and shift) after every hidden linear layer
-        (``layers=None`` only).
-    class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight``.
-    callbacks : Callback, callable or list of them, default=None
-        :class:`~sknn_scratch.callbacks.Callback` objects (hooks at the start and end of
-        the fit, after every epoch or L-BFGS iteration, after every batch; e.g.
-        ``ProgressBar()``, ``EarlyStopping(restore_best=True)``), or functions called as
-        ``callback(estimator, logs)`` after every epoch with ``logs`` holding ``epoch``
-        (also as ``iteration``), ``loss``, ``validation_loss``, ``validation_score``,
-        ``learning_rate`` and ``seconds``. A hook returning ``True`` stops training.
-    loss : str, default=None
-        The output head, by criterion registry name. None is MLP's: softmax and the
-        log-loss (``"softmax_cross_entropy"``) for multiclass targets, the logistic
-        function and binary cross-entropy (``"sigmoid_bce"``) for binary and multilabel
-        ones (one output column per label). A registered head's ``activate`` must give
-        probabilities.
+    <<parameters>>
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-    loss_ : float
-        Loss of the last iteration (mean over the epoch for the stochastic solvers).
-    best_loss_ : float or None
-        Best training loss (None with early stopping).
-    loss_curve_ : list of float
-        Training loss of each epoch (stochastic solvers).
-    validation_scores_ : list of float or None
-        Validation accuracy of each epoch with early stopping.
-    validation_loss_curve_ : list of float or None
-        Validation loss of each epoch with early stopping.
-    best_validation_score_ : float or None
-    t_ : int
-        Number of training samples seen.
-    learning_rate_ : float or None
-        The optimizer's current learning rate (None for ``"lbfgs"``); callbacks may set
-        it during training, and the schedules of ``learning_rate`` change it.
-    n_iter_ : int
-    n_layers_ : int
-        Number of linear layers + 1 (MLP's count of layers for dense networks).
-    n_outputs_ : int
-    out_activation_ : str
-        ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).
-    coefs_ : list of ndarray
-        Weights of the linear layers, ``coefs_[i]`` shaped ``(n_in, n_out)``.
-    intercepts_ : list of ndarray
-    network_ : Sequential
-        The trained network up to the output scores.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Defined when ``X`` has string column names.
+    <<attributes>>
 
     Examples
     --------
     >>> from sklearn.datasets import load_digits
     >>> from sknn_scratch import NumpyNetClassifier
     >>> X, y = load_digits(return_X_y=True)
-    >>> clf = NumpyNetClassifier(hidden_layer_sizes=(32,), max_iter=30, random_state=0).fit(X / 16, y)
+    >>> clf = NumpyNetClassifier(hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=30, random_state=0)
+    >>> clf = clf.fit(X / 16, y)
     >>> clf.score(X / 16, y) > 0.95
     True
     >>> cnn = NumpyNetClassifier(
@@ -326,7 +228,17 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """Run one epoch over ``(X, y)``; ``classes`` is required on the first call.
+        """Run one epoch over ``(X, y)``, continuing the training (one epoch of a new
+        network on the first call).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Labels, or a label indicator matrix for multilabel problems.
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the problem: required on the first call, ignored after.
 
         Returns
         -------
@@ -373,6 +285,10 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
     def predict_proba(self, X):
         """Probability of each class.
 
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
@@ -385,7 +301,16 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         return proba
 
     def predict_log_proba(self, X):
-        """``log(predict_proba(X))``, as MLP computes it (so a probability of exactly 0 gives -inf)."""
+        """``log(predict_proba(X))``, as MLP computes it (so a probability of exactly 0 gives -inf).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
         proba = self.predict_proba(X)
         return np.log(proba, out=proba)
 
@@ -394,3 +319,29 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         tags.input_tags.sparse = True
         tags.classifier_tags.multi_label = True
         return tags
+
+
+document(
+    NumpyNetClassifier,
+    parameters={
+        "early_stopping": """early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the rows (stratified, every class in it; or use
+    ``fit``'s ``validation_data``), stop when the validation accuracy has not improved by
+    ``tol`` for ``n_iter_no_change`` epochs, and restore the best epoch's weights.""",
+        "class_weight": """class_weight : dict, "balanced" or None, default=None
+    Weights of the classes, multiplied into ``sample_weight``.""",
+        "loss": """loss : str, default=None
+    The output head, by criterion registry name. None is MLP's: softmax and the log-loss
+    (``"softmax_cross_entropy"``) for multiclass targets, the logistic function and binary
+    cross-entropy (``"sigmoid_bce"``) for binary and multilabel ones (one output column per
+    label). A registered head must give probabilities (``out_activation`` softmax or
+    logistic).""",
+    },
+    attributes={
+        "classes_": """classes_ : ndarray of shape (n_classes,)
+    The class labels.""",
+        "out_activation_": """out_activation_ : str
+    ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).""",
+    },
+    attribute_order=["classes_", *SHARED_ATTRIBUTES[:11], "out_activation_", *SHARED_ATTRIBUTES[11:]],
+)

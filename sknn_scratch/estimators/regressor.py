@@ -10,6 +10,7 @@ from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, RegisteredName, make_head
+from ._docs import SHARED_ATTRIBUTES, document
 
 __all__ = ["NumpyNetRegressor"]
 
@@ -20,26 +21,11 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
 
     Parameters
     ----------
-    loss : str, default="squared_error"
-        ``"squared_error"`` trains an identity output on half the mean squared error;
-        ``"poisson"`` (or ``"exp_poisson"``) an exponential output on half the Poisson
-        deviance (targets must be non-negative). Any other output head registered as a
-        criterion (see :mod:`sknn_scratch.registry`) may be named.
-    hidden_layer_sizes, activation, solver, alpha, batch_size, learning_rate, \
-learning_rate_init, power_t, max_iter, shuffle, random_state, tol, verbose, warm_start, \
-momentum, nesterovs_momentum, early_stopping, validation_fraction, beta_1, beta_2, \
-epsilon, n_iter_no_change, max_fun, layers, input_shape, dropout, batch_norm, callbacks
-        As in :class:`NumpyNetClassifier` (early stopping scores R^2 on an unstratified
-        validation split).
+    <<parameters>>
 
     Attributes
     ----------
-    loss_, best_loss_, loss_curve_, validation_scores_, validation_loss_curve_, \
-best_validation_score_, t_, learning_rate_, n_iter_, n_layers_, n_outputs_, coefs_, intercepts_, \
-network_, n_features_in_, feature_names_in_
-        As in :class:`NumpyNetClassifier`.
-    out_activation_ : str
-        ``"identity"`` or ``"exp"`` (``loss="poisson"``).
+    <<attributes>>
 
     Examples
     --------
@@ -180,7 +166,14 @@ network_, n_features_in_, feature_names_in_
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
-        """Run one epoch over ``(X, y)``.
+        """Run one epoch over ``(X, y)``, continuing the training (one epoch of a new
+        network on the first call).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
 
         Returns
         -------
@@ -190,6 +183,10 @@ network_, n_features_in_, feature_names_in_
 
     def predict(self, X):
         """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -204,3 +201,25 @@ network_, n_features_in_, feature_names_in_
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+document(
+    NumpyNetRegressor,
+    parameters={
+        "loss": """loss : str, default="squared_error"
+    ``"squared_error"`` trains an identity output on half the mean squared error;
+    ``"poisson"`` (or ``"exp_poisson"``) an exponential output on half the Poisson deviance
+    (targets must be non-negative). Any other registered output head that does not give
+    probabilities may be named.""",
+        "early_stopping": """early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the rows (or use ``fit``'s ``validation_data``),
+    stop when the validation R^2 has not improved by ``tol`` for ``n_iter_no_change``
+    epochs, and restore the best epoch's weights.""",
+    },
+    attributes={
+        "out_activation_": """out_activation_ : str
+    ``"identity"`` (``loss="squared_error"``), ``"exp"`` (``loss="poisson"``) or the
+    head's own.""",
+    },
+    attribute_order=[*SHARED_ATTRIBUTES[:11], "out_activation_", *SHARED_ATTRIBUTES[11:]],
+)
