@@ -320,8 +320,7 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
 
     @with_callbacks  # scikit-learn's callbacks are set up on the estimator being trained and torn down after
     def _fit(self, X, y, sample_weight=None, incremental=False, validation_data=None):
-        self._validate_params()
-        self._validate_hidden_layer_sizes()
+        self._check_parameters()
         first_pass = not hasattr(self, "_net") or (not self.warm_start and not incremental)
         if validation_data is not None and self.solver == "lbfgs":
             raise ValueError(
@@ -473,9 +472,11 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
                 "(warm_start=False)."
             )
 
-    def _validate_hidden_layer_sizes(self):
-        """MLP's checks of ``hidden_layer_sizes``: integers (TypeError), all positive; and
-        every callback callable."""
+    def _check_parameters(self):
+        """scikit-learn's parameter validation, then what its constraints cannot say:
+        MLP's checks of ``hidden_layer_sizes`` (integers, else TypeError; all positive),
+        and callbacks that are Callback objects or functions."""
+        self._validate_params()
         callback_list(self.callbacks)
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
@@ -563,8 +564,7 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
                 n_features = int(np.prod(self.input_shape))
             if n_features is None:
                 raise ValueError("summary() before fit needs n_features (or an input_shape without -1)")
-            self._validate_params()
-            self._validate_hidden_layer_sizes()
+            self._check_parameters()
             X = np.zeros((1, int(n_features)))
             net = self._build(X, int(n_outputs or 1), _training_rng(0))
             n_in, title = int(n_features), "not fitted"

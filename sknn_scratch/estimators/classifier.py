@@ -247,7 +247,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         return self._atomically("_partial_fit", X, y, sample_weight, classes)
 
     def _partial_fit(self, X, y, sample_weight, classes):
-        self._validate_params()
+        self._validate_params()  # before the classes check: a bad parameter is reported first
         if _check_partial_fit_first_call(self, classes):
             self._label_binarizer = LabelBinarizer()
             if type_of_target(y).startswith("multilabel"):
