@@ -51,7 +51,7 @@ class ConvGeometry:
     ``pad``, ``stride``, with or without a bias. ``L`` is the number of column positions
     per sample and ``row`` the length of a sample's row in the padded buffer."""
 
-    __slots__ = ("N", "C", "H", "W", "k", "pad", "stride", "bias", "Hp", "Wp", "Ho", "Wo", "wide", "L", "row")
+    __slots__ = ("N", "C", "H", "W", "k", "pad", "stride", "bias", "Hp", "Wp", "Ho", "Wo", "wide", "L", "row", "shift")
 
     def __init__(self, shape, k, pad, stride, bias):
         self.N, self.C, self.H, self.W = shape
@@ -62,6 +62,7 @@ class ConvGeometry:
         self.wide = stride == 1
         self.L = self.Ho * (self.Wp if self.wide else self.Wo)
         self.row = self.C * self.Hp * self.Wp + (k - 1 if self.wide else 0)
+        self.shift = (k - 1) * (self.Wp + 1)  # zeros before the output gradient's rows
 
     @property
     def n_rows(self):
@@ -76,6 +77,15 @@ def scratch(work, name, shape, dtype, zero=False):
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = work[name] = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
     return buf
+
+
+def block_scratch(work, name, n, shape, dtype, zero=False):
+    """The first ``n`` rows of the scratch array ``work[name]`` ``(rows, *shape)``: the
+    blocks of a batch (the first is the largest) share one array."""
+    buf = work.get(name)
+    if buf is None or buf.shape[0] < n or buf.shape[1:] != tuple(shape) or buf.dtype != dtype:
+        buf = work[name] = np.zeros((n, *shape), dtype=dtype) if zero else np.empty((n, *shape), dtype=dtype)
+    return buf[:n]
 
 
 def _planes(buf, g):
@@ -96,10 +106,11 @@ def padded_rows(x, g, work=None):
     return buf
 
 
-def blocks(g, itemsize):
-    """Slices of the batch whose columns take about :data:`BLOCK_BYTES`."""
-    step = max(1, BLOCK_BYTES // (g.k * g.k * g.C * g.L * itemsize))
-    return [slice(start, start + step) for start in range(0, g.N, step)]
+def blocks(n_samples, sample_bytes):
+    """Slices of the batch whose scratch arrays (``sample_bytes`` per sample) take about
+    :data:`BLOCK_BYTES`."""
+    step = max(1, BLOCK_BYTES // max(1, sample_bytes))
+    return [slice(start, min(start + step, n_samples)) for start in range(0, n_samples, step)]
 
 
 def weight_matrix(W, b, bias):
@@ -113,21 +124,31 @@ def weight_matrix(W, b, bias):
     return W2
 
 
+def shift_windows(buf, k, Wp, channels, channel_stride, L):
+    """Strided view ``(n, k, k, channels, L)`` of the rows of ``buf`` ``(n, ...)``:
+    entry ``[m, i, j, c, pos]`` is ``buf[m, c * channel_stride + i * Wp + j + pos]``, the
+    input under kernel offset ``(i, j)`` of channel ``c`` for the (wide) position
+    ``pos`` when the planes are rows of ``Wp`` values."""
+    e = buf.itemsize
+    shape, strides = (buf.shape[0], k, k, channels, L), (buf.strides[0], Wp * e, e, channel_stride * e, e)
+    return as_strided(buf, shape=shape, strides=strides, writeable=False)
+
+
 def im2col(buf, g, out=None):
     """Columns ``(n, k*k*C [+ 1], L)`` of a block ``buf`` ``(n, row)`` of padded samples:
     ``cols[m, (i, j, c), pos]`` is the input under kernel entry ``(c, i, j)`` of the
     window at position ``pos`` (and, with a bias, a last row of ones)."""
     n, C, k, s = buf.shape[0], g.C, g.k, g.stride
-    e, sN = buf.itemsize, buf.strides[0]
-    sC, sH = g.Hp * g.Wp * e, g.Wp * e
     if g.wide:  # offset (i, j) of every channel and position is a shift by i * Wp + j
-        shape, strides = (n, k, k, C, g.L), (sN, sH, e, sC, e)
+        windows = shift_windows(buf, k, g.Wp, C, g.Hp * g.Wp, g.L)
     else:
+        e = buf.itemsize
+        sN, sC, sH = buf.strides[0], g.Hp * g.Wp * e, g.Wp * e
         shape, strides = (n, k, k, C, g.Ho, g.Wo), (sN, sH, e, sC, s * sH, s * e)
-    windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
+        windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
     if out is None:
         out = np.empty((n, g.n_rows, g.L), dtype=buf.dtype)
-    np.copyto(out[:, : k * k * C].reshape(shape), windows)
+    np.copyto(out[:, : k * k * C].reshape(windows.shape), windows)
     if g.bias:
         out[:, -1] = 1
     return out
@@ -155,8 +176,10 @@ def conv_forward(x, W, b, g, work, keep):
     cols_all = scratch(work, "cols", (g.N, g.n_rows, g.L), x.dtype) if keep_cols else None
     W2 = weight_matrix(W, b, g.bias)
     wide = np.empty((g.N, W.shape[0], g.L), dtype=x.dtype)
-    for block in blocks(g, x.dtype.itemsize):
-        cols = im2col(buf[block], g, None if cols_all is None else cols_all[block])
+    for block in blocks(g.N, g.n_rows * g.L * x.dtype.itemsize):
+        n = block.stop - block.start
+        cols = cols_all[block] if cols_all is not None else block_scratch(work, "block_cols", n, (g.n_rows, g.L), x.dtype)
+        im2col(buf[block], g, cols)
         np.matmul(W2, cols, out=wide[block])
     output = wide.reshape(g.N, W.shape[0], g.Ho, -1)[..., : g.Wo]
     saved = None if not keep else (cols_all, None) if keep_cols else (None, buf)
@@ -165,136 +188,146 @@ def conv_forward(x, W, b, g, work, keep):
 
 def conv_backward(x, gradOutput, W, b, g, work, saved, grad_input, grad_params):
     """``(gradInput, gradW, gradb)`` of the convolution (None for what is not asked);
-    ``saved`` is what :func:`conv_forward` kept for this very ``x``, or None."""
-    O, k2C = W.shape[0], g.k * g.k * g.C
-    W2 = weight_matrix(W, b, g.bias)
+    ``saved`` is what :func:`conv_forward` kept for this very ``x``, or None.
+
+    One pass over the batch in blocks: the block's output gradient on the column
+    positions serves both the weight gradient, ``sum_n cols[n] @ g[n].T`` (the
+    transposed product, the faster shape for BLAS), and the input gradient."""
+    O, k, C = W.shape[0], g.k, g.C
+    dtype, e = W.dtype, W.dtype.itemsize
     cols_all, buf = saved if saved is not None else (None, None)
     if grad_params and cols_all is None and buf is None:
-        buf = padded_rows(x, g)
-    gW = np.zeros(W2.shape, dtype=W2.dtype) if grad_params else None
-    gz = shifted_gradient(gradOutput, g, work) if g.wide else None
-    gbuf = np.zeros((g.N, g.row), dtype=W2.dtype) if grad_input and not g.wide else None
-    D = (g.k - 1) * (g.Wp + 1)
-    for block in blocks(g, x.dtype.itemsize):
-        if gz is not None:  # the gradient on the column positions
-            gpos = gz[block, :, D : D + g.L]
-        else:  # strided: the positions are the output grid
-            gpos = np.ascontiguousarray(gradOutput[block]).reshape(-1, O, g.L)
-        if grad_params:  # the sum over the block's samples of (O, L) @ (L, k*k*C [+ 1])
-            cols = cols_all[block] if cols_all is not None else im2col(buf[block], g)
-            gW += (gpos @ cols.transpose(0, 2, 1)).sum(axis=0)
-        if gbuf is not None:
-            col2im(W2[:, :k2C].T @ gpos, gbuf[block], g)
+        buf = padded_rows(x, g, work)
+    gWT = np.zeros((g.n_rows, O), dtype=dtype) if grad_params else None
+    sample_bytes = (g.n_rows * g.L) * grad_params * (cols_all is None) + O * g.L
+    if grad_input and g.wide:  # input gradient: a correlation of the gradient with the flipped kernel
+        M = g.H * g.Wp
+        flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 2, 3, 0)).reshape(C, k * k * O)
+        gx = np.empty((g.N, C, M), dtype=dtype)
+        sample_bytes += k * k * O * M
+    elif grad_input:  # strided: column gradients added back (col2im)
+        W2T = weight_matrix(W, b, False).T
+        gbuf = np.zeros((g.N, g.row), dtype=dtype)
+        sample_bytes += g.n_rows * g.L
+    for block in blocks(g.N, sample_bytes * e):
+        n = block.stop - block.start
+        gz = gradient_rows(gradOutput[block], g, work)
+        gpos = gz[:, :, g.shift : g.shift + g.L] if g.wide else gz
+        if grad_params:
+            if cols_all is not None:
+                cols = cols_all[block]
+            else:
+                cols = im2col(buf[block], g, block_scratch(work, "block_cols", n, (g.n_rows, g.L), dtype))
+            if n == 1:
+                gWT += cols[0] @ gpos[0].T
+            else:
+                gWT += np.matmul(cols, gpos.transpose(0, 2, 1)).sum(axis=0)
+        if grad_input and g.wide:
+            windows = shift_windows(gz[:, :, g.pad * g.Wp :], k, g.Wp, O, gz.shape[2], M)
+            gcols = block_scratch(work, "gcols", n, (k * k * O, M), dtype)
+            np.copyto(gcols.reshape(windows.shape), windows)
+            np.matmul(flipped, gcols, out=gx[block])
+        elif grad_input:
+            col2im(np.matmul(W2T, gpos), gbuf[block], g)
     grad_in = None
     if grad_input:
         p = g.pad
-        if gz is not None:
-            grad_in = transposed_correlation(gz, W, g, work)[..., p : p + g.W]
+        if g.wide:
+            grad_in = gx.reshape(g.N, C, g.H, g.Wp)[..., p : p + g.W]
         else:
             grad_in = _planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W]
     if not grad_params:
         return grad_in, None, None
-    gradW = gW[:, :k2C].reshape(O, g.k, g.k, g.C).transpose(0, 3, 1, 2)
-    return grad_in, gradW, (gW[:, k2C] if g.bias else None)
+    k2C = k * k * C
+    gradW = gWT[:k2C].reshape(k, k, C, O).transpose(3, 2, 0, 1)
+    return grad_in, gradW, (gWT[k2C] if g.bias else None)
 
 
-def shifted_gradient(gradOutput, g, work):
-    """``gradOutput`` on the column positions behind ``D = (k - 1) (Wp + 1)`` zeros and
-    followed by enough zeros: ``gz[n, o, D + h Wp + w] = gradOutput[n, o, h, w]`` (zero
-    for the discarded positions ``w >= Wo``), shaped ``(N, O, length)``. A scratch
-    array whose zeros are never written."""
-    O = gradOutput.shape[1]
-    D = (g.k - 1) * (g.Wp + 1)
-    length = max(D + g.L, (g.pad + g.H) * g.Wp + D)
-    gz = scratch(work, "gz", (g.N, O, length), gradOutput.dtype, zero=True)
-    gz[:, :, D : D + g.L].reshape(g.N, O, g.Ho, g.Wp)[..., : g.Wo] = gradOutput
+def gradient_rows(gradOutput, g, work):
+    """A block ``(n, O, Ho, Wo)`` of the output gradient as rows ``(n, O, ...)``.
+
+    Strided: the positions of the output grid, ``(n, O, L)``. Stride 1: the column
+    positions behind ``shift = (k - 1) (Wp + 1)`` zeros and followed by enough zeros
+    for every window of the input gradient's correlation, ``gz[m, o, shift + h Wp + w]
+    = gradOutput[m, o, h, w]`` (zero for the discarded positions ``w >= Wo``). A
+    scratch array whose zeros are never written."""
+    n, O = gradOutput.shape[:2]
+    if not g.wide:
+        gz = block_scratch(work, "gz", n, (O, g.L), gradOutput.dtype)
+        gz.reshape(gradOutput.shape)[...] = gradOutput
+        return gz
+    length = max(g.shift + g.L, (g.pad + g.H + g.k - 1) * g.Wp + g.k - 1)
+    gz = block_scratch(work, "gz", n, (O, length), gradOutput.dtype, zero=True)
+    gz[:, :, g.shift : g.shift + g.L].reshape(n, O, g.Ho, g.Wp)[..., : g.Wo] = gradOutput
     return gz
 
 
-def transposed_correlation(gz, W, g, work):
-    """The gradient of the padded input's rows ``pad .. pad + H - 1``, shaped ``(N, C,
-    H, Wp)``: with ``gz`` from :func:`shifted_gradient`,
-
-    ``gxp[n, c, m] = sum_{i, j} sum_o W[o, c, k-1-i, k-1-j] gz[n, o, m + i Wp + j]``,
-
-    one batched product per kernel offset ``(i, j)`` on a shifted window of ``gz``."""
-    k, C, Wp = g.k, g.C, g.Wp
-    M = g.H * Wp
-    first = gz[:, :, g.pad * Wp :]
-    flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(2, 3, 1, 0))  # [i, j] = (C, O)
-    out = np.empty((g.N, C, M), dtype=gz.dtype)
-    term = scratch(work, "term", (g.N, C, M), gz.dtype)
-    for i in range(k):
-        for j in range(k):
-            window = first[:, :, i * Wp + j : i * Wp + j + M]
-            np.matmul(flipped[i, j], window, out=out if i == j == 0 else term)
-            if i or j:
-                out += term
-    return out.reshape(g.N, C, g.H, Wp)
-
-
 # -- max pooling ----------------------------------------------------------------------
-def pool_windows(xp, k, s, out_hw):
-    """Strided view ``(k, k, N, C, Ho, Wo)`` of the windows of the padded array ``xp``:
-    entry ``[i, j, n, c, h, w]`` is ``xp[n, c, h * s + i, w * s + j]``."""
+def pool_windows(xp, k, s, out_hw, writeable=False):
+    """Strided view ``(N, k, k, C, Ho, Wo)`` of the windows of the padded array ``xp``:
+    entry ``[n, i, j, c, h, w]`` is ``xp[n, c, h * s + i, w * s + j]``."""
     N, C = xp.shape[:2]
     sN, sC, sH, sW = xp.strides
-    return as_strided(xp, shape=(k, k, N, C, *out_hw), strides=(sH, sW, sN, sC, s * sH, s * sW), writeable=False)
+    shape, strides = (N, k, k, C, *out_hw), (sN, sH, sW, sC, s * sH, s * sW)
+    return as_strided(xp, shape=shape, strides=strides, writeable=writeable)
 
 
-def pool_max(xp, k, s, out_hw, with_argmax):
+def pool_max(xp, k, s, out_hw, with_argmax, work):
     """The window maxima ``(N, C, Ho, Wo)`` of the padded ``xp`` and (``with_argmax``)
-    the flat kernel offset ``i * k + j`` of each window's first maximum: ``k * k``
-    whole-array comparisons over one strided copy of the windows."""
+    the flat kernel offset ``i * k + j`` of each window's first maximum.
+
+    Block by block of samples: one strided copy of the block's windows into a scratch
+    slab, then ``k * k`` comparisons that stay in the cache, so that the input is read
+    once and the outputs written once."""
     N, C = xp.shape[:2]
-    kk = k * k
-    slab = np.ascontiguousarray(pool_windows(xp, k, s, out_hw)).reshape(kk, -1)
-    shape = (N, C, *out_hw)
-    out = slab[0].copy()
-    if not with_argmax:
-        for t in range(1, kk):
-            np.maximum(out, slab[t], out=out)
-        return out.reshape(shape), None
+    kk, size = k * k, C * out_hw[0] * out_hw[1]
+    out = np.empty((N, C, *out_hw), dtype=xp.dtype)
+    flat_out = out.reshape(N, size)
     index_dtype = np.uint8 if kk <= 256 else np.int32
-    argmax = np.zeros(out.shape, dtype=index_dtype)
-    greater = np.empty(out.shape, dtype=bool)
-    offset = np.empty(out.shape, dtype=index_dtype)
-    for t in range(1, kk):
-        # offsets are visited in increasing order, so the offset of a strictly greater
-        # value is larger than the current one: a maximum of offsets records it
-        np.greater(slab[t], out, out=greater)
-        np.maximum(out, slab[t], out=out)
-        np.multiply(greater, index_dtype(t), out=offset)
-        np.maximum(argmax, offset, out=argmax)
-    return out.reshape(shape), argmax.reshape(shape)
+    argmax = np.zeros(out.shape, dtype=index_dtype) if with_argmax else None
+    for block in blocks(N, kk * size * xp.itemsize):
+        n = block.stop - block.start
+        windows = pool_windows(xp[block], k, s, out_hw)
+        slab = block_scratch(work, "slab", n, (kk, size), xp.dtype)
+        np.copyto(slab.reshape(windows.shape), windows)
+        best = flat_out[block]
+        best[...] = slab[:, 0]
+        if not with_argmax:
+            for t in range(1, kk):
+                np.maximum(best, slab[:, t], out=best)
+            continue
+        first = argmax.reshape(N, size)[block]
+        greater = block_scratch(work, "greater", n, (size,), bool)
+        offset = block_scratch(work, "offset", n, (size,), index_dtype)
+        for t in range(1, kk):
+            # offsets are visited in increasing order, so the offset of a strictly greater
+            # value is larger than the current one: a maximum of offsets records it
+            np.greater(slab[:, t], best, out=greater)
+            np.maximum(best, slab[:, t], out=best)
+            np.multiply(greater, index_dtype(t), out=offset)
+            np.maximum(first, offset, out=first)
+    return out, argmax
 
 
 def pool_scatter(gradOutput, argmax, padded_shape, k, s, work):
     """The gradient of the padded input: each window's gradient added to the element of
-    its first maximum (``argmax`` from :func:`pool_max`)."""
-    gxp = np.zeros(padded_shape, dtype=gradOutput.dtype)
-    if s >= k:  # windows do not overlap: every maximum's element gets exactly one value
-        corners, offsets = _window_corners(padded_shape, gradOutput.shape[2:], k, s, work)
-        gxp.reshape(-1)[(corners + offsets[argmax]).reshape(-1)] = gradOutput.reshape(-1)
-        return gxp
-    sN, sC, sH, sW = gxp.strides
-    view = as_strided(gxp, shape=(k, k, *gradOutput.shape), strides=(sH, sW, sN, sC, s * sH, s * sW))
-    for i in range(k):
-        for j in range(k):
-            view[i, j] += gradOutput * (argmax == i * k + j)
+    its first maximum (``argmax`` from :func:`pool_max`).
+
+    Windows that tile the input (``stride == k``) write every element they cover
+    exactly once, one kernel offset at a time (``g`` where the offset is the maximum,
+    else 0); the rest of the input is zero. Overlapping windows add up."""
+    N, C, Hp, Wp = padded_shape
+    Ho, Wo = gradOutput.shape[2:]
+    tiled = s == k and k * Ho == Hp and k * Wo == Wp
+    gxp = np.empty(padded_shape, dtype=gradOutput.dtype) if tiled else np.zeros(padded_shape, dtype=gradOutput.dtype)
+    view = pool_windows(gxp, k, s, (Ho, Wo), writeable=True)
+    for block in blocks(N, (2 * C * Ho * Wo + C * Hp * Wp) * gradOutput.itemsize):
+        chosen = block_scratch(work, "chosen", block.stop - block.start, (C, Ho, Wo), bool)
+        for i in range(k):
+            for j in range(k):
+                np.equal(argmax[block], i * k + j, out=chosen)
+                if s >= k:  # each element belongs to one window at most
+                    np.multiply(gradOutput[block], chosen, out=view[block, i, j])
+                else:
+                    view[block, i, j] += gradOutput[block] * chosen
     return gxp
-
-
-def _window_corners(padded_shape, out_hw, k, s, work):
-    """The flat index in the padded input of every window's first element, shaped
-    ``(N, C, Ho, Wo)``, and the flat offset ``i * Wp + j`` of each kernel entry ``i * k
-    + j``; kept in ``work`` while the shapes match."""
-    key = (padded_shape, out_hw, k, s)
-    if work.get("corners_key") != key:
-        N, C, Hp, Wp = padded_shape
-        Ho, Wo = out_hw
-        rows = (np.arange(N * C).reshape(-1, 1, 1) * Hp + s * np.arange(Ho).reshape(1, -1, 1)) * Wp
-        work["corners"] = (rows + s * np.arange(Wo)).reshape(N, C, Ho, Wo)
-        work["offsets"] = (np.arange(k).reshape(-1, 1) * Wp + np.arange(k)).reshape(-1)
-        work["corners_key"] = key
-    return work["corners"], work["offsets"]

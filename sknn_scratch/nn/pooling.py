@@ -39,8 +39,9 @@ class MaxPool2d(Module):
     of the window in row-major order (as ``numpy.argmax`` picks it), so ties never
     duplicate the gradient. A NaN in a window makes its output NaN.
 
-    The array work (one strided copy of the windows, ``k*k`` whole-array comparisons,
-    the scatter of the gradient) is in :mod:`sknn_scratch.nn._kernels`.
+    The array work (a strided copy of the windows and ``k*k`` comparisons, block by
+    block of samples; the gradient written one kernel offset at a time) is in
+    :mod:`sknn_scratch.nn._kernels`.
 
     Examples
     --------
@@ -79,6 +80,12 @@ class MaxPool2d(Module):
             )
         return N, C, H, W, (Hp - k) // s + 1, (Wp - k) // s + 1
 
+    def _work(self):
+        """This module's scratch arrays (see :mod:`._kernels`), reused from batch to batch."""
+        if self._cache_work is None:
+            self._cache_work = {}
+        return self._cache_work
+
     def _padded(self, x, shape):
         """``x`` with ``-inf`` borders of ``padding`` (padding never wins a maximum)."""
         p = self.padding
@@ -94,7 +101,9 @@ class MaxPool2d(Module):
         if x.dtype.kind != "f":
             x = x.astype(np.float64)
         # y[n, c, h, w] = max over the window (h s .. h s + k - 1, w s .. w s + k - 1)
-        out, argmax = _kernels.pool_max(self._padded(x, shape), self.kernel_size, self.stride, shape[4:], self.training)
+        out, argmax = _kernels.pool_max(
+            self._padded(x, shape), self.kernel_size, self.stride, shape[4:], self.training, self._work()
+        )
         self._cache_input, self._cache_argmax = (input, argmax) if self.training else (None, None)
         self.output = out
         return out
@@ -111,11 +120,9 @@ class MaxPool2d(Module):
         xp = self._padded(x, shape)
         argmax = self._cache_argmax if input is self._cache_input else None
         if argmax is None:  # not the forward input: find its maxima
-            argmax = _kernels.pool_max(xp, self.kernel_size, self.stride, (Ho, Wo), True)[1]
+            argmax = _kernels.pool_max(xp, self.kernel_size, self.stride, (Ho, Wo), True, self._work())[1]
         # each window's gradient goes to its (first) maximum
-        if self._cache_work is None:
-            self._cache_work = {}
-        gxp = _kernels.pool_scatter(gradOutput, argmax, xp.shape, self.kernel_size, self.stride, self._cache_work)
+        gxp = _kernels.pool_scatter(gradOutput, argmax, xp.shape, self.kernel_size, self.stride, self._work())
         p = self.padding
         self.gradInput = np.ascontiguousarray(gxp[:, :, p : p + H, p : p + W]) if p else gxp
         return self.gradInput
