@@ -1,10 +1,18 @@
-"""The classic Keras MNIST CNN: one training epoch, prediction on 10,000 rows, and the
-GFLOP/s of every layer's passes, against PyTorch CPU when it is installed.
+"""Convolutional networks against PyTorch CPU: training epochs, prediction on 10,000
+rows, and the GFLOP/s of every layer's passes.
 
-    python benchmarks/bench_cnn.py [--repeats 3] [--rows 2048]
+    python benchmarks/bench_cnn.py [--repeats 5] [--networks keras small] [--dtypes float32 float64]
 
-Network: conv3x3(1->32, same) relu conv3x3(32->64, same) relu maxpool2 flatten
-linear(12544->128) relu linear(128->10); float32, 28x28 rows, batch 128, Adam.
+Networks (28x28 rows, Adam, one epoch of a new model as ``fit(max_iter=1)`` trains):
+
+* ``keras``, the classic Keras MNIST CNN: conv3x3(1->32) relu conv3x3(32->64) relu
+  maxpool2 flatten linear(12544->128) relu linear(128->10); 2,048 rows, batch 128.
+* ``small``: conv3x3(1->8) relu maxpool2 conv3x3(8->16) relu maxpool2 flatten
+  linear(784->10); 20,000 rows, batch 64.
+
+Our epochs and PyTorch's alternate, and each pair gives a ratio: the machine's speed
+can drift by a factor of two within a minute (a shared VM), and a pair measured side
+by side is what compares. The table shows the median ratio and its range.
 """
 
 from __future__ import annotations
@@ -14,62 +22,144 @@ import time
 import warnings
 
 import numpy as np
-from _common import machine, median_time, mnist_like, torch_or_none
+from _common import machine, mnist_like, torch_or_none
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn_scratch import NumpyNetClassifier
 from sknn_scratch.nn import Conv2d, Linear
 
 warnings.simplefilter("ignore", ConvergenceWarning)
-LAYERS = [
-    ("conv2d", {"out_channels": 32, "kernel_size": 3}),
-    "relu",
-    ("conv2d", {"out_channels": 64, "kernel_size": 3}),
-    "relu",
-    ("maxpool2d", {"kernel_size": 2}),
-    ("linear", {"n_out": 128}),
-    "relu",
-]
-BATCH = 128
+
+NETWORKS = {
+    "keras": {
+        "layers": [
+            ("conv2d", {"out_channels": 32, "kernel_size": 3}),
+            "relu",
+            ("conv2d", {"out_channels": 64, "kernel_size": 3}),
+            "relu",
+            ("maxpool2d", {"kernel_size": 2}),
+            ("linear", {"n_out": 128}),
+            "relu",
+        ],
+        "rows": 2048,
+        "batch": 128,
+    },
+    "small": {
+        "layers": [
+            ("conv2d", {"out_channels": 8, "kernel_size": 3}),
+            "relu",
+            ("maxpool2d", {"kernel_size": 2}),
+            ("conv2d", {"out_channels": 16, "kernel_size": 3}),
+            "relu",
+            ("maxpool2d", {"kernel_size": 2}),
+        ],
+        "rows": 20_000,
+        "batch": 64,
+    },
+}
+PREDICT_ROWS = 10_000
 
 
-def estimator(max_iter=1):
+def estimator(network, max_iter=1):
+    spec = NETWORKS[network]
     return NumpyNetClassifier(
-        layers=LAYERS, input_shape=(1, 28, 28), batch_size=BATCH, max_iter=max_iter, random_state=0
+        layers=spec["layers"], input_shape=(1, 28, 28), batch_size=spec["batch"], max_iter=max_iter, random_state=0
     )
 
 
-def torch_model(torch):
+def torch_model(torch, network, dtype):
     tnn = torch.nn
-    return tnn.Sequential(
-        tnn.Conv2d(1, 32, 3, padding=1),
-        tnn.ReLU(),
-        tnn.Conv2d(32, 64, 3, padding=1),
-        tnn.ReLU(),
-        tnn.MaxPool2d(2),
-        tnn.Flatten(),
-        tnn.Linear(64 * 14 * 14, 128),
-        tnn.ReLU(),
-        tnn.Linear(128, 10),
-    )
+    if network == "keras":
+        layers = [tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU()]
+        layers += [tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(64 * 14 * 14, 128), tnn.ReLU(), tnn.Linear(128, 10)]
+    else:
+        layers = [tnn.Conv2d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(8, 16, 3, padding=1)]
+        layers += [tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(16 * 7 * 7, 10)]
+    return tnn.Sequential(*layers).to(getattr(torch, np.dtype(dtype).name))
 
 
-def torch_epoch(torch, X, y):
+def torch_epoch(torch, network, X, y, dtype):
+    """One epoch of a new model: shuffled batches, Adam, cross-entropy."""
+    batch = NETWORKS[network]["batch"]
     Xt, yt = torch.from_numpy(X.reshape(-1, 1, 28, 28)), torch.from_numpy(y)
     generator = torch.Generator().manual_seed(0)
 
     def run():
-        model = torch_model(torch)
+        model = torch_model(torch, network, dtype)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         loss_fn = torch.nn.CrossEntropyLoss()
         order = torch.randperm(len(Xt), generator=generator)
-        for start in range(0, len(Xt), BATCH):
-            rows = order[start : start + BATCH]
+        for start in range(0, len(Xt), batch):
+            rows = order[start : start + batch]
             opt.zero_grad()
             loss_fn(model(Xt[rows]), yt[rows]).backward()
             opt.step()
 
     return run
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(named, repeats):
+    """Run the callables of ``named`` in turn ``repeats`` times (after one warm-up
+    round); the times of each, in rounds."""
+    for fn in named.values():
+        fn()
+    times = {name: [] for name in named}
+    for _ in range(repeats):
+        for name, fn in named.items():
+            times[name].append(timed(fn))
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def report(label, times, ours="ours"):
+    """Print our median time and, for every other entry, its median and our paired ratio."""
+    mine = times[ours]
+    cells = [f"ours {np.median(mine):7.3f} s"]
+    for name, theirs in times.items():
+        if name == ours:
+            continue
+        ratio = mine / theirs
+        cells.append(
+            f"{name} {np.median(theirs):7.3f} s, ratio {np.median(ratio):5.2f}x ({ratio.min():.2f}-{ratio.max():.2f})"
+        )
+    print(f"{label:<34}" + "; ".join(cells), flush=True)
+
+
+def bench_epoch(torch, network, dtype, repeats):
+    X, y = mnist_like(NETWORKS[network]["rows"], dtype)
+    y = y.astype(np.int64)
+    named = {"ours": lambda: estimator(network).fit(X, y)}
+    if torch is not None:
+        named["torch"] = torch_epoch(torch, network, X, y, dtype)
+    report(f"{network} epoch {np.dtype(dtype).name}", alternate(named, repeats))
+
+
+def bench_predict(torch, network, dtype, repeats):
+    X, y = mnist_like(512, dtype)
+    fitted = estimator(network).fit(X, y.astype(np.int64))
+    many = mnist_like(PREDICT_ROWS, dtype, seed=1)[0]
+    named = {"ours": lambda: fitted.predict(many)}
+    if torch is not None:
+        model = torch_model(torch, network, dtype).eval()
+        Xt = torch.from_numpy(many.reshape(-1, 1, 28, 28))
+        batch = NETWORKS[network]["batch"]
+
+        def one_call():
+            with torch.no_grad():
+                return model(Xt).argmax(1)
+
+        def batches():
+            with torch.no_grad():
+                return torch.cat([model(Xt[s : s + batch]).argmax(1) for s in range(0, len(Xt), batch)])
+
+        named["torch no_grad"] = one_call
+        named[f"torch no_grad by {batch}"] = batches
+    report(f"{network} predict {PREDICT_ROWS:,} {np.dtype(dtype).name}", alternate(named, repeats))
 
 
 def flops(module, x_shape, out_shape):
@@ -82,69 +172,87 @@ def flops(module, x_shape, out_shape):
     return 0
 
 
-def layer_table(est, X, repeats):
+def torch_layer(torch, module, dtype):
+    """The PyTorch layer equal to ``module`` (a Conv2d or a Linear), same weights."""
+    tdtype = getattr(torch, np.dtype(dtype).name)
+    if isinstance(module, Conv2d):
+        layer = torch.nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size, padding=module._pad)
+    else:
+        layer = torch.nn.Linear(module.n_in, module.n_out)
+    return layer.to(tdtype)
+
+
+def torch_passes(torch, layer, x, grad, repeats):
+    """Medians of PyTorch's forward, input-gradient and weight-gradient passes."""
+    xt = torch.from_numpy(np.ascontiguousarray(x)).requires_grad_(True)
+    gt = torch.from_numpy(np.ascontiguousarray(grad))
+    out = layer(xt)
+    times = alternate(
+        {
+            "forward": lambda: layer(xt.detach()),
+            "input": lambda: torch.autograd.grad(out, xt, gt, retain_graph=True),
+            "weight": lambda: torch.autograd.grad(out, layer.weight, gt, retain_graph=True),
+        },
+        repeats,
+    )
+    return [float(np.median(t)) for t in times.values()]
+
+
+def layer_table(torch, network, dtype, repeats):
     """GFLOP/s of the forward pass, the input gradient and the weight gradient of every
-    layer with weights, on one training batch."""
-    net = est.network_
+    layer with weights, on one training batch; PyTorch's for the same layer below it."""
+    batch = NETWORKS[network]["batch"]
+    X, y = mnist_like(batch * 4, dtype)
+    net = estimator(network).fit(X, y.astype(np.int64)).network_
     net.train()
-    x = X[:BATCH]
-    outputs, inputs = [], []
-    out = x
-    for module in net.modules:
-        inputs.append(out)
-        out = module.forward(out)
-        outputs.append(out)
+    out = X[:batch].reshape(batch, 1, 28, 28)
     rows = []
-    for module, inp, out in zip(net.modules, inputs, outputs, strict=True):
+    for module in net.modules:
+        inp, out = out, module.forward(out)
         work = flops(module, np.shape(inp), np.shape(out))
         if not work:
             continue
-        grad = np.ones_like(out)
-        forward = median_time(lambda m=module, i=inp: m.forward(i), repeats)
+        grad = np.ones(out.shape, dtype=dtype)
+        times = alternate(
+            {
+                "forward": lambda m=module, i=inp: m.forward(i),
+                "input": lambda m=module, i=inp, g=grad: m.updateGradInput(i, g),
+                "weight": lambda m=module, i=inp, g=grad: m.accGradParameters(i, g),
+            },
+            repeats,
+        )
         module.forward(inp)
-        backward_in = median_time(lambda m=module, i=inp, g=grad: m.updateGradInput(i, g), repeats)
-        backward_w = median_time(lambda m=module, i=inp, g=grad: m.accGradParameters(i, g), repeats)
-        rows.append((repr(module), work, forward, backward_in, backward_w))
+        rows.append((repr(module), work, [float(np.median(t)) for t in times.values()]))
+        if torch is not None:
+            layer = torch_layer(torch, module, dtype)
+            rows.append(("  torch", work, torch_passes(torch, layer, inp, grad, repeats)))
     net.evaluate()
     net.clearState()
-    print(f"{'layer (one batch of 128)':<36}{'GFLOP':>8}{'forward':>18}{'input grad':>18}{'weight grad':>18}")
-    for name, work, *times in rows:
-        cells = "".join(f"{t * 1e3:8.2f} ms {work / t / 1e9:5.0f}/s" for t in times)
-        print(f"{name:<36}{work / 1e9:8.3f}{cells}")
+    name = f"{network} {np.dtype(dtype).name}, one batch of {batch}"
+    print(f"{name:<38}{'GFLOP':>7}{'forward':>19}{'input grad':>19}{'weight grad':>19}")
+    for label, work, times in rows:
+        cells = "".join(f"{t * 1e3:9.2f} ms {work / t / 1e9:4.0f}/s" for t in times)
+        print(f"{label:<38}{work / 1e9:7.3f}{cells}")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--rows", type=int, default=2048)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--networks", nargs="+", choices=sorted(NETWORKS), default=["keras", "small"])
+    parser.add_argument("--dtypes", nargs="+", choices=["float32", "float64"], default=["float32", "float64"])
+    parser.add_argument("--no-layers", action="store_true", help="skip the per-layer GFLOP/s tables")
     args = parser.parse_args()
     torch = torch_or_none()
     print(f"machine: {machine()}" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
-    X, y = mnist_like(args.rows, np.float32)
-    y = y.astype(np.int64)
-    ours = median_time(lambda: estimator().fit(X, y), args.repeats)
-    theirs = median_time(torch_epoch(torch, X, y), args.repeats) if torch else None
-    ratio = f"{ours / theirs:6.2f}x" if theirs else "-"
-    print(f"epoch on {args.rows} rows: ours {ours:.3f} s, torch {theirs or float('nan'):.3f} s, ratio {ratio}")
-
-    fitted = estimator().fit(X, y)
-    many = mnist_like(10_000, np.float32, seed=1)[0]
-    ours_p = median_time(lambda: fitted.predict(many), args.repeats)
-    theirs_p = None
-    if torch:
-        model = torch_model(torch).eval()
-        Xt = torch.from_numpy(many.reshape(-1, 1, 28, 28))
-
-        def forward():
-            with torch.no_grad():
-                return model(Xt).argmax(1)
-
-        theirs_p = median_time(forward, args.repeats)
-    ratio = f"{ours_p / theirs_p:6.2f}x" if theirs_p else "-"
-    print(f"predict 10,000 rows: ours {ours_p:.3f} s, torch no_grad {theirs_p or float('nan'):.3f} s, ratio {ratio}")
-    start = time.perf_counter()
-    layer_table(fitted, X, args.repeats)
-    print(f"(layer table {time.perf_counter() - start:.1f} s)")
+    for dtype in args.dtypes:
+        for network in args.networks:
+            bench_epoch(torch, network, dtype, args.repeats)
+        if "keras" in args.networks:
+            bench_predict(torch, "keras", dtype, args.repeats)
+    if not args.no_layers:
+        for dtype in args.dtypes:
+            for network in args.networks:
+                layer_table(torch, network, dtype, args.repeats)
 
 
 if __name__ == "__main__":

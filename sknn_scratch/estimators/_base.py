@@ -30,7 +30,7 @@ from ..fpenv import flush_denormals
 from ..nn import Linear, as_generator
 from ..registry import ACTIVATIONS, CRITERIA, OPTIMIZERS
 from ._builder import build_hidden, build_network, dense_hidden, resolve_input_shape
-from ._training import EpochMonitor, Objective, callback_list, fit_epochs, fit_lbfgs
+from ._training import EpochMonitor, Objective, callback_list, fit_epochs, fit_lbfgs, pooling_first
 
 try:  # scikit-learn's own callbacks (experimental, since 1.9)
     from sklearn.callback import CallbackSupportMixin, with_callbacks
@@ -45,8 +45,14 @@ except ImportError:  # pragma: no cover - older scikit-learn
 
 __all__ = ["BaseNumpyNet"]
 
-#: rows per forward pass at prediction time (bounds the memory of activations)
+#: at most this many rows per forward pass at prediction time
 _PREDICT_CHUNK = 16384
+#: rows of the first forward pass of a prediction, which measures the network's widest
+#: activation per row
+_PREDICT_FIRST = 64
+#: the following passes take as many rows as keep the widest activation within this size
+#: (a convolution's feature maps of a few hundred rows, still in the processor's caches)
+_PREDICT_BYTES = 1 << 25
 
 
 class RegisteredName(StrOptions):
@@ -604,16 +610,23 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
 
         The forward passes run on an inference copy of the network (see
         :meth:`~sknn_scratch.nn.Module.inference_copy`): the fitted network is only
-        read, so prediction changes nothing and may run in many threads at once."""
-        net = self._net.inference_copy()
+        read, so prediction changes nothing and may run in many threads at once. As in
+        training, activations run after the max-pooling that follows them (see
+        :func:`._training.pooling_first`: the same function, on fewer values)."""
+        net = pooling_first(self._net.inference_copy())
         dtype = net.dtype
-        dense = not isinstance(net.leaves()[0], Linear)  # only a linear layer takes sparse rows
-        parts = []
-        for start in range(0, X.shape[0], _PREDICT_CHUNK):
-            chunk = X[start : start + _PREDICT_CHUNK]
+        leaves = net.leaves()
+        dense = not isinstance(leaves[0], Linear)  # only a linear layer takes sparse rows
+        parts, start, rows = [], 0, _PREDICT_FIRST
+        while start < X.shape[0]:
+            chunk = X[start : start + rows]
             if dense and sp.issparse(chunk):
                 chunk = chunk.toarray()
             parts.append(net.forward(chunk.astype(dtype, copy=False)))
+            if start == 0:  # rows per pass from the widest output of a layer (bytes per row)
+                widest = max(np.asarray(getattr(m, "output", None)).nbytes for m in leaves) / chunk.shape[0]
+                rows = int(np.clip(_PREDICT_BYTES // max(widest, 1), _PREDICT_FIRST, _PREDICT_CHUNK))
+            start += chunk.shape[0]
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     # -- persistence ---------------------------------------------------------------------------

@@ -39,11 +39,8 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-#: bytes of im2col columns handled at once (about the size of a core's L2 cache)
+#: bytes of scratch arrays (columns, gradients) handled at once: about a core's L2 cache
 BLOCK_BYTES = 1 << 21
-#: a training-mode forward pass keeps its columns for the backward pass up to this size;
-#: beyond it only the padded input is kept and the backward pass gathers them again
-KEEP_BYTES = 1 << 26
 
 
 class ConvGeometry:
@@ -93,15 +90,13 @@ def _planes(buf, g):
     return buf[:, : g.C * g.Hp * g.Wp].reshape(buf.shape[0], g.C, g.Hp, g.Wp)
 
 
-def padded_rows(x, g, work=None):
-    """The zero-padded input as a C-contiguous buffer ``(N, row)``; given ``work``, a
-    scratch buffer whose zero border is written once (only the interior changes)."""
-    if g.row == g.C * g.H * g.W:  # no padding, no tail
-        return np.ascontiguousarray(x).reshape(g.N, g.row)
-    if work is None:
-        buf = np.zeros((g.N, g.row), dtype=x.dtype)
-    else:
-        buf = scratch(work, "padded", (g.N, g.row), x.dtype, zero=True)
+def padded_rows(x, g, work):
+    """The zero-padded input as a C-contiguous buffer ``(N, row)``: ``x`` itself when it
+    needs no padding, else a scratch buffer whose zero border is written once (only the
+    interior changes)."""
+    if g.row == g.C * g.H * g.W and x.flags.c_contiguous:  # no padding, no tail
+        return x.reshape(g.N, g.row)
+    buf = scratch(work, "padded", (g.N, g.row), x.dtype, zero=True)
     _planes(buf, g)[:, :, g.pad : g.pad + g.H, g.pad : g.pad + g.W] = x
     return buf
 
@@ -166,40 +161,30 @@ def col2im(gcols, gbuf, g):
             planes[:, :, i : i + h_end : s, j : j + w_end : s] += gcols[:, i, j]
 
 
-def conv_forward(x, W, b, g, work, keep):
-    """The convolution of ``x`` as ``(output, saved)``: ``output`` the view of the valid
-    positions of the product (not C-contiguous when positions were discarded), and,
-    with ``keep``, what :func:`conv_backward` reuses (the columns, or the padded input
-    when the columns would take more than :data:`KEEP_BYTES`)."""
-    keep_cols = keep and g.N * g.n_rows * g.L * x.dtype.itemsize <= KEEP_BYTES
-    buf = padded_rows(x, g, None if keep and not keep_cols else work)
-    cols_all = scratch(work, "cols", (g.N, g.n_rows, g.L), x.dtype) if keep_cols else None
+def conv_forward(x, W, b, g, work):
+    """The convolution of ``x``: the view of the valid positions of the products (not
+    C-contiguous when positions were discarded), one batched product per block."""
+    buf = padded_rows(x, g, work)
     W2 = weight_matrix(W, b, g.bias)
     wide = np.empty((g.N, W.shape[0], g.L), dtype=x.dtype)
     for block in blocks(g.N, g.n_rows * g.L * x.dtype.itemsize):
-        n = block.stop - block.start
-        cols = cols_all[block] if cols_all is not None else block_scratch(work, "block_cols", n, (g.n_rows, g.L), x.dtype)
-        im2col(buf[block], g, cols)
+        cols = im2col(buf[block], g, block_scratch(work, "cols", block.stop - block.start, (g.n_rows, g.L), x.dtype))
         np.matmul(W2, cols, out=wide[block])
-    output = wide.reshape(g.N, W.shape[0], g.Ho, -1)[..., : g.Wo]
-    saved = None if not keep else (cols_all, None) if keep_cols else (None, buf)
-    return output, saved
+    return wide.reshape(g.N, W.shape[0], g.Ho, g.L // g.Ho)[..., : g.Wo]
 
 
-def conv_backward(x, gradOutput, W, b, g, work, saved, grad_input, grad_params):
-    """``(gradInput, gradW, gradb)`` of the convolution (None for what is not asked);
-    ``saved`` is what :func:`conv_forward` kept for this very ``x``, or None.
+def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
+    """``(gradInput, gradW, gradb)`` of the convolution (None for what is not asked).
 
-    One pass over the batch in blocks: the block's output gradient on the column
-    positions serves both the weight gradient, ``sum_n cols[n] @ g[n].T`` (the
-    transposed product, the faster shape for BLAS), and the input gradient."""
+    One pass over the batch in blocks, gathering the columns of ``x`` again: the
+    block's output gradient on the column positions serves both the weight gradient,
+    ``sum_n cols[n] @ g[n].T`` (the transposed product, the faster shape for BLAS),
+    and the input gradient."""
     O, k, C = W.shape[0], g.k, g.C
     dtype, e = W.dtype, W.dtype.itemsize
-    cols_all, buf = saved if saved is not None else (None, None)
-    if grad_params and cols_all is None and buf is None:
-        buf = padded_rows(x, g, work)
+    buf = padded_rows(x, g, work) if grad_params else None
     gWT = np.zeros((g.n_rows, O), dtype=dtype) if grad_params else None
-    sample_bytes = (g.n_rows * g.L) * grad_params * (cols_all is None) + O * g.L
+    sample_bytes = g.n_rows * g.L * grad_params + O * g.L
     if grad_input and g.wide:  # input gradient: a correlation of the gradient with the flipped kernel
         M = g.H * g.Wp
         flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 2, 3, 0)).reshape(C, k * k * O)
@@ -214,10 +199,7 @@ def conv_backward(x, gradOutput, W, b, g, work, saved, grad_input, grad_params):
         gz = gradient_rows(gradOutput[block], g, work)
         gpos = gz[:, :, g.shift : g.shift + g.L] if g.wide else gz
         if grad_params:
-            if cols_all is not None:
-                cols = cols_all[block]
-            else:
-                cols = im2col(buf[block], g, block_scratch(work, "block_cols", n, (g.n_rows, g.L), dtype))
+            cols = im2col(buf[block], g, block_scratch(work, "cols", n, (g.n_rows, g.L), dtype))
             if n == 1:
                 gWT += cols[0] @ gpos[0].T
             else:

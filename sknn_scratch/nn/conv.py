@@ -80,10 +80,9 @@ class Conv2d(Module):
     The output has ``floor((H + 2 p - k) / stride) + 1`` rows (likewise columns); input
     rows and columns that no window reaches get a zero gradient.
 
-    A training-mode forward pass keeps what the backward pass needs (its im2col
-    columns) for the very same input object (``is``); any other input is recomputed.
-    Scratch arrays are reused from batch to batch of the same shape;
-    :meth:`~Module.clearState` frees them.
+    The backward pass gathers the input's windows again from the ``input`` it is
+    given, so it needs nothing kept from the forward pass. Scratch arrays are reused
+    from batch to batch; :meth:`~Module.clearState` frees them.
 
     Examples
     --------
@@ -142,7 +141,7 @@ class Conv2d(Module):
         self.b = np.zeros(self.out_channels, dtype=dtype)
         self.gradW = np.zeros_like(self.W)
         self.gradb = np.zeros_like(self.b)
-        self._cache_input = self._cache_saved = self._cache_work = None
+        self._cache_work = None
         self.reset_parameters(rng)
 
     def reset_parameters(self, rng=None):
@@ -183,9 +182,8 @@ class Conv2d(Module):
     def updateOutput(self, input):
         g = self._geometry(np.shape(input))
         x = self._match_dtype(np.asarray(input))
-        # y = W2 @ im2col(xp), block by block; training keeps the columns for backward
-        self.output, saved = _kernels.conv_forward(x, self.W, self.b, g, self._work(), keep=self.training)
-        self._cache_input, self._cache_saved = (input, saved) if self.training else (None, None)
+        # y = W2 @ im2col(xp), block by block of samples
+        self.output = _kernels.conv_forward(x, self.W, self.b, g, self._work())
         return self.output
 
     def _backward(self, input, gradOutput, *, grad_input, grad_params):
@@ -195,12 +193,11 @@ class Conv2d(Module):
         expected = (g.N, self.out_channels, g.Ho, g.Wo)
         if gradOutput.shape != expected:
             raise ValueError(f"{self!r}: gradOutput must have shape {expected}, got {gradOutput.shape}")
-        saved = self._cache_saved if input is self._cache_input else None  # the columns of this very input
         grad_in, gradW, gradb = _kernels.conv_backward(
-            x, gradOutput, self.W, self.b, g, self._work(), saved, grad_input, grad_params
+            x, gradOutput, self.W, self.b, g, self._work(), grad_input, grad_params
         )
         if grad_params:
-            self.gradW += gradW  # sum_n g @ cols.T
+            self.gradW += gradW  # sum over samples of g @ cols.T
             if self.bias:
                 self.gradb += gradb  # sum of g over samples and positions
         if grad_input:

@@ -137,23 +137,21 @@ def test_gradb_and_gradW_accumulate_over_two_backward_calls():
     assert not np.any(conv.gradW) and not np.any(conv.gradb)
 
 
-@pytest.mark.parametrize("block_bytes, cache_bytes", [(1, 1 << 26), (1, 0), (2000, 0), (1 << 30, 0)])
-@pytest.mark.parametrize("k, stride, padding, H, W", [(3, 1, "same", 5, 6), (2, 1, 0, 4, 5), (3, 2, 1, 7, 6)])
-def test_sample_blocks_and_cache_limit_do_not_change_results(
-    monkeypatch, block_bytes, cache_bytes, k, stride, padding, H, W
-):
-    # small blocks split the batch (one sample per block with 1 byte); without the
-    # column cache the backward pass gathers the columns again from the padded input
+@pytest.mark.parametrize("block_bytes", [1, 2000, 1 << 30])
+@pytest.mark.parametrize(
+    "k, stride, padding, H, W", [(3, 1, "same", 5, 6), (2, 1, 0, 4, 5), (3, 2, 1, 7, 6), (1, 1, 0, 3, 4)]
+)
+def test_sample_blocks_do_not_change_results(monkeypatch, block_bytes, k, stride, padding, H, W):
+    # small blocks split the batch (one sample per block with 1 byte, a shorter last
+    # block with 2000), so that the scratch arrays are shared by blocks of two sizes
     conv, x, rng = make(k, stride, padding, H, W, N=5)
     R = rng.normal(size=conv.forward(x).shape)
     conv.zeroGradParameters()
     ref_out, ref_gin = conv.forward(x).copy(), conv.backward(x, R).copy()
     ref_gW, ref_gb = conv.gradW.copy(), conv.gradb.copy()
     monkeypatch.setattr(_kernels, "BLOCK_BYTES", block_bytes)
-    monkeypatch.setattr(_kernels, "KEEP_BYTES", cache_bytes)
     conv.zeroGradParameters()
     out = conv.forward(x)
-    assert (conv._cache_saved[0] is None) == (cache_bytes == 0)  # the columns, kept or not
     np.testing.assert_allclose(out, ref_out, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(conv.backward(x, R), ref_gin, rtol=1e-13, atol=1e-14)
     np.testing.assert_allclose(conv.gradW, ref_gW, rtol=1e-13, atol=1e-14)
@@ -174,13 +172,13 @@ def test_separate_update_and_acc_match_backward():
     np.testing.assert_array_equal(conv.gradW, gW)
 
 
-def test_backward_on_another_input_recomputes_the_columns():
+def test_backward_uses_the_input_it_is_given():
     conv, x, rng = make(3, 1, "same", 5, 5)
     x2 = rng.normal(size=x.shape)
     R = rng.normal(size=(2, 3, 5, 5))
     conv.forward(x)
     conv.zeroGradParameters()
-    conv.backward(x2, R)  # not the forward input: its own columns must be used
+    conv.backward(x2, R)  # not the forward input: its own windows must be used
     fresh = Conv2d(2, 3, 3, rng=0)
     fresh.W[...], fresh.b[...] = conv.W, conv.b
     fresh.forward(x2)
@@ -196,11 +194,12 @@ def test_backward_on_another_input_recomputes_the_columns():
     np.testing.assert_allclose(conv.gradW, ref, rtol=1e-12)
 
 
-def test_evaluate_mode_keeps_no_cache_and_still_differentiates():
+def test_forward_keeps_nothing_but_scratch_and_evaluate_mode_still_differentiates():
     conv, x, rng = make(3, 1, "same", 5, 5)
     conv.evaluate()
     out = conv.forward(x)
-    assert conv._cache_saved is None and conv._cache_input is None
+    assert [key for key in vars(conv) if key.startswith("_cache")] == ["_cache_work"]
+    assert not any(np.shares_memory(out, a) for a in conv._cache_work.values())
     R = rng.normal(size=out.shape)
     gin = conv.backward(x, R)
 
