@@ -64,3 +64,34 @@ def test_training_runs_pooling_first_with_the_same_function_and_gradient():
                 np.testing.assert_allclose(ga, gb, rtol=1e-12, atol=1e-15)
     plain = Sequential(MaxPool2d(2), ReLU(), Conv2d(1, 1, 3))
     assert pooling_first(plain) is plain
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "logistic"])
+@pytest.mark.parametrize("chunk_bytes", [1, 5000, 1 << 30])
+def test_prediction_in_chunks_and_pooling_first_equals_the_network_as_written(monkeypatch, activation, chunk_bytes):
+    # prediction runs the activations after the pooling and in chunks of rows (the first
+    # of _PREDICT_FIRST rows, then as many as _PREDICT_BYTES allow): the scores must be
+    # those of the network run as written on the whole input, every row once, in order
+    import sknn_scratch.estimators._base as base
+
+    X, y = load_digits(return_X_y=True)
+    X = X[:150] / 16
+    layers = [("conv2d", {"out_channels": 3, "kernel_size": 3}), activation, ("maxpool2d", {"kernel_size": 2})]
+    est = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=2, random_state=0).fit(X, y[:150])
+    net = est.network_
+    net.evaluate()
+    expected = np.exp(net.forward(X)) if est.out_activation_ == "softmax" else None
+    net.train()
+    monkeypatch.setattr(base, "_PREDICT_FIRST", 7)
+    monkeypatch.setattr(base, "_PREDICT_BYTES", chunk_bytes)
+    forwards = []
+    real = type(net).forward
+    monkeypatch.setattr(type(net), "forward", lambda self, x: forwards.append(len(x)) or real(self, x))
+    proba = est.predict_proba(X)
+    assert sum(forwards) == len(X) and forwards[0] == 7
+    if chunk_bytes == 1:  # the smallest chunks: _PREDICT_FIRST rows each
+        assert set(forwards[:-1]) == {7}
+    if chunk_bytes == 1 << 30:  # two passes: the first rows, then the rest at once
+        assert forwards == [7, len(X) - 7]
+    np.testing.assert_allclose(proba, expected / expected.sum(axis=1, keepdims=True), rtol=1e-10, atol=1e-12)
+    assert [type(m).__name__ for m in est.network_][1:4] == ["Conv2d", type(net.modules[2]).__name__, "MaxPool2d"]

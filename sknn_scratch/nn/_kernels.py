@@ -36,6 +36,8 @@ batch to batch while the shapes match; an inference copy of a module has its own
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -74,6 +76,16 @@ def scratch(work, name, shape, dtype, zero=False):
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = work[name] = np.zeros(shape, dtype=dtype) if zero else np.empty(shape, dtype=dtype)
     return buf
+
+
+def flat_scratch(work, name, shape, dtype):
+    """An uninitialised array of ``shape``: the start of the 1-D scratch array
+    ``work[name]``, which grows when needed (the blocks of a batch share it)."""
+    size = math.prod(shape)
+    buf = work.get(name)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = work[name] = np.empty(size, dtype=dtype)
+    return buf[:size].reshape(shape)
 
 
 def block_scratch(work, name, n, shape, dtype, zero=False):
@@ -246,11 +258,11 @@ def gradient_rows(gradOutput, g, work):
 
 # -- max pooling ----------------------------------------------------------------------
 def pool_windows(xp, k, s, out_hw, writeable=False):
-    """Strided view ``(N, k, k, C, Ho, Wo)`` of the windows of the padded array ``xp``:
-    entry ``[n, i, j, c, h, w]`` is ``xp[n, c, h * s + i, w * s + j]``."""
+    """Strided view ``(k, k, N, C, Ho, Wo)`` of the windows of the padded array ``xp``:
+    entry ``[i, j, n, c, h, w]`` is ``xp[n, c, h * s + i, w * s + j]``."""
     N, C = xp.shape[:2]
     sN, sC, sH, sW = xp.strides
-    shape, strides = (N, k, k, C, *out_hw), (sN, sH, sW, sC, s * sH, s * sW)
+    shape, strides = (k, k, N, C, *out_hw), (sH, sW, sN, sC, s * sH, s * sW)
     return as_strided(xp, shape=shape, strides=strides, writeable=writeable)
 
 
@@ -259,36 +271,36 @@ def pool_max(xp, k, s, out_hw, with_argmax, work):
     the flat kernel offset ``i * k + j`` of each window's first maximum.
 
     Block by block of samples: one strided copy of the block's windows into a scratch
-    slab, then ``k * k`` comparisons that stay in the cache, so that the input is read
-    once and the outputs written once."""
+    slab ``(k*k, ...)``, then ``k * k`` comparisons on its contiguous rows that stay in
+    the cache, so that the input is read once and the outputs written once."""
     N, C = xp.shape[:2]
     kk, size = k * k, C * out_hw[0] * out_hw[1]
-    out = np.empty((N, C, *out_hw), dtype=xp.dtype)
-    flat_out = out.reshape(N, size)
+    out = np.empty((N, size), dtype=xp.dtype)
     index_dtype = np.uint8 if kk <= 256 else np.int32
-    argmax = np.zeros(out.shape, dtype=index_dtype) if with_argmax else None
+    argmax = np.zeros((N, size), dtype=index_dtype) if with_argmax else None
     for block in blocks(N, kk * size * xp.itemsize):
         n = block.stop - block.start
         windows = pool_windows(xp[block], k, s, out_hw)
-        slab = block_scratch(work, "slab", n, (kk, size), xp.dtype)
+        slab = flat_scratch(work, "slab", (kk, n * size), xp.dtype)
         np.copyto(slab.reshape(windows.shape), windows)
-        best = flat_out[block]
-        best[...] = slab[:, 0]
+        best = out[block].reshape(-1)
+        best[...] = slab[0]
         if not with_argmax:
             for t in range(1, kk):
-                np.maximum(best, slab[:, t], out=best)
+                np.maximum(best, slab[t], out=best)
             continue
-        first = argmax.reshape(N, size)[block]
-        greater = block_scratch(work, "greater", n, (size,), bool)
-        offset = block_scratch(work, "offset", n, (size,), index_dtype)
+        first = argmax[block].reshape(-1)
+        greater = flat_scratch(work, "greater", (n * size,), bool)
+        offset = flat_scratch(work, "offset", (n * size,), index_dtype)
         for t in range(1, kk):
             # offsets are visited in increasing order, so the offset of a strictly greater
             # value is larger than the current one: a maximum of offsets records it
-            np.greater(slab[:, t], best, out=greater)
-            np.maximum(best, slab[:, t], out=best)
+            np.greater(slab[t], best, out=greater)
+            np.maximum(best, slab[t], out=best)
             np.multiply(greater, index_dtype(t), out=offset)
             np.maximum(first, offset, out=first)
-    return out, argmax
+    shape = (N, C, *out_hw)
+    return out.reshape(shape), None if argmax is None else argmax.reshape(shape)
 
 
 def pool_scatter(gradOutput, argmax, padded_shape, k, s, work):
@@ -304,12 +316,12 @@ def pool_scatter(gradOutput, argmax, padded_shape, k, s, work):
     gxp = np.empty(padded_shape, dtype=gradOutput.dtype) if tiled else np.zeros(padded_shape, dtype=gradOutput.dtype)
     view = pool_windows(gxp, k, s, (Ho, Wo), writeable=True)
     for block in blocks(N, (2 * C * Ho * Wo + C * Hp * Wp) * gradOutput.itemsize):
-        chosen = block_scratch(work, "chosen", block.stop - block.start, (C, Ho, Wo), bool)
+        chosen = flat_scratch(work, "chosen", (block.stop - block.start, C, Ho, Wo), bool)
         for i in range(k):
             for j in range(k):
                 np.equal(argmax[block], i * k + j, out=chosen)
                 if s >= k:  # each element belongs to one window at most
-                    np.multiply(gradOutput[block], chosen, out=view[block, i, j])
+                    np.multiply(gradOutput[block], chosen, out=view[i, j, block])
                 else:
-                    view[block, i, j] += gradOutput[block] * chosen
+                    view[i, j, block] += gradOutput[block] * chosen
     return gxp

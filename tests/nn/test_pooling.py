@@ -224,3 +224,27 @@ def test_gradient_after_the_batch_shape_changes():
         out = pool.forward(x)
         R = rng.normal(size=out.shape)
         np.testing.assert_array_equal(pool.backward(x, R), naive_grad(x, naive_pool(x, 2, None, 0)[1], R))
+
+
+@pytest.mark.parametrize("block_bytes", [1, 3000, 1 << 30])
+@pytest.mark.parametrize(
+    "k, stride, pad, H, W", [(2, None, 0, 4, 6), (3, 2, 1, 6, 7), (2, 3, 0, 8, 7), (2, 1, 0, 4, 5)]
+)
+def test_sample_blocks_do_not_change_results(monkeypatch, block_bytes, k, stride, pad, H, W):
+    # one sample per block (1 byte), a shorter last block (3000 bytes), or one block:
+    # the scratch slab is shared by blocks of different sizes
+    from sknn_scratch.nn import _kernels
+
+    monkeypatch.setattr(_kernels, "BLOCK_BYTES", block_bytes)
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 4, size=(5, 3, H, W)).astype(float)  # many ties
+    pool = MaxPool2d(k, stride=stride, padding=pad)
+    expected, where = naive_pool(x, k, stride, pad)
+    np.testing.assert_array_equal(pool.forward(x), expected)
+    g = rng.normal(size=expected.shape)
+    np.testing.assert_allclose(pool.backward(x, g), naive_grad(x, where, g), rtol=0, atol=1e-15)  # sums' order
+    x2 = rng.normal(size=(2, 3, H, W))  # a smaller batch after a larger one
+    expected2, where2 = naive_pool(x2, k, stride, pad)
+    np.testing.assert_array_equal(pool.forward(x2), expected2)
+    g2 = rng.normal(size=expected2.shape)
+    np.testing.assert_allclose(pool.backward(x2, g2), naive_grad(x2, where2, g2), rtol=0, atol=1e-15)
