@@ -39,7 +39,7 @@ import copy
 
 import numpy as np
 
-from .nn.module import Module
+from .nn.module import map_held_modules
 
 __all__ = ["check_module", "check_criterion", "check_optimizer"]
 
@@ -66,8 +66,9 @@ def _attributes(module, prefix=""):
     out = []
     for key, value in vars(module).items():
         out.append((prefix + key, value, value.copy() if isinstance(value, np.ndarray) else None))
-        held = [value] if isinstance(value, Module) else value if isinstance(value, list) else []
-        for i, sub in enumerate(v for v in held if isinstance(v, Module)):
+        held = []
+        map_held_modules(value, held.append)
+        for i, sub in enumerate(held):
             out += _attributes(sub, f"{prefix}{key}[{i}].")
     return out
 

@@ -239,3 +239,77 @@ def test_a_broken_entry_point_breaks_only_its_own_name(tmp_path, monkeypatch):
             layers.get("broken")
     finally:
         layers._items, layers._entry_points_loaded, layers._broken, layers.from_entry_points = saved
+
+
+def _residual_class(holder):
+    """A layer ``x + conv(x)`` keeping its convolution in a tuple, a list or a dict."""
+    from sknn_scratch.nn import Conv2d, Module
+
+    class Residual(Module):
+        def __init__(self, channels=2, rng=0):
+            super().__init__()
+            conv = Conv2d(channels, channels, 3, rng=rng)
+            self.held = {"tuple": (conv,), "list": [conv], "dict": {"conv": conv}}[holder]
+
+        @property
+        def conv(self):
+            return self.held["conv"] if isinstance(self.held, dict) else self.held[0]
+
+        def leaves(self):
+            return [self.conv]
+
+        def train(self):
+            self.training = True
+            self.conv.train()
+
+        def evaluate(self):
+            self.training = False
+            self.conv.evaluate()
+
+        def updateOutput(self, input):
+            self.output = input + self.conv.forward(input)
+            return self.output
+
+        def updateGradInput(self, input, gradOutput):
+            self.gradInput = gradOutput + self.conv.updateGradInput(input, gradOutput)
+            return self.gradInput
+
+        def accGradParameters(self, input, gradOutput):
+            self.conv.accGradParameters(input, gradOutput)
+
+        def zeroGradParameters(self):
+            self.conv.zeroGradParameters()
+
+        def getParameters(self):
+            return self.conv.getParameters()
+
+        def getGradParameters(self):
+            return self.conv.getGradParameters()
+
+    return Residual
+
+
+@pytest.mark.parametrize("holder", ["tuple", "list", "dict"])
+def test_sub_modules_in_tuples_lists_and_dicts_get_their_own_inference_copies(holder):
+    layer = _residual_class(holder)()
+    x = np.random.default_rng(0).normal(size=(3, 2, 5, 5))
+    layer.train()
+    copy_ = layer.inference_copy()
+    assert type(copy_.held) is type(layer.held) and copy_.conv is not layer.conv
+    assert copy_.conv.W is layer.conv.W  # parameters shared, read only
+    copy_.forward(x)
+    assert layer.conv.output is None and layer.conv._cache_work is None and layer.conv.training
+    check_module(layer, x)
+
+
+def test_check_module_fails_a_layer_whose_inference_copies_share_a_sub_module():
+    import copy
+
+    class Sharing(_residual_class("tuple")):
+        def inference_copy(self):
+            twin = copy.copy(self)  # the tuple, and the convolution in it, are shared
+            twin.training = False
+            return twin
+
+    with pytest.raises(AssertionError, match="inference copy changed"):
+        check_module(Sharing(), np.random.default_rng(0).normal(size=(3, 2, 5, 5)))

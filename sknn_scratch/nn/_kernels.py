@@ -173,9 +173,19 @@ def col2im(gcols, gbuf, g):
             planes[:, :, i : i + h_end : s, j : j + w_end : s] += gcols[:, i, j]
 
 
+def own_geometry(work, g):
+    """Empty ``work`` when the images' size changed: the zero parts of its scratch
+    arrays (borders, discarded positions) sit where the previous size put them."""
+    if work.get("image_size") != (g.H, g.W):
+        work.clear()
+        work["image_size"] = (g.H, g.W)
+    return work
+
+
 def conv_forward(x, W, b, g, work):
     """The convolution of ``x``: the view of the valid positions of the products (not
     C-contiguous when positions were discarded), one batched product per block."""
+    work = own_geometry(work, g)
     buf = padded_rows(x, g, work)
     W2 = weight_matrix(W, b, g.bias)
     wide = np.empty((g.N, W.shape[0], g.L), dtype=x.dtype)
@@ -194,6 +204,7 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
     and the input gradient."""
     O, k, C = W.shape[0], g.k, g.C
     dtype, e = W.dtype, W.dtype.itemsize
+    work = own_geometry(work, g)
     buf = padded_rows(x, g, work) if grad_params else None
     gWT = np.zeros((g.n_rows, O), dtype=dtype) if grad_params else None
     sample_bytes = g.n_rows * g.L * grad_params + O * g.L
@@ -307,21 +318,28 @@ def pool_scatter(gradOutput, argmax, padded_shape, k, s, work):
     """The gradient of the padded input: each window's gradient added to the element of
     its first maximum (``argmax`` from :func:`pool_max`).
 
-    Windows that tile the input (``stride == k``) write every element they cover
-    exactly once, one kernel offset at a time (``g`` where the offset is the maximum,
-    else 0); the rest of the input is zero. Overlapping windows add up."""
+    One kernel offset at a time: ``g * (offset is the maximum)`` written (windows that
+    do not overlap) or added (overlapping windows) to the offset's elements. Windows
+    that tile the input write each element exactly once; elsewhere the input starts at
+    zero. A gradient that is not finite is placed by a masked copy instead, since
+    ``inf * 0`` would be NaN."""
     N, C, Hp, Wp = padded_shape
     Ho, Wo = gradOutput.shape[2:]
-    tiled = s == k and k * Ho == Hp and k * Wo == Wp
+    finite = bool(np.isfinite(gradOutput).all())
+    tiled = finite and s == k and k * Ho == Hp and k * Wo == Wp
     gxp = np.empty(padded_shape, dtype=gradOutput.dtype) if tiled else np.zeros(padded_shape, dtype=gradOutput.dtype)
     view = pool_windows(gxp, k, s, (Ho, Wo), writeable=True)
     for block in blocks(N, (2 * C * Ho * Wo + C * Hp * Wp) * gradOutput.itemsize):
         chosen = flat_scratch(work, "chosen", (block.stop - block.start, C, Ho, Wo), bool)
+        g = gradOutput[block]
         for i in range(k):
             for j in range(k):
                 np.equal(argmax[block], i * k + j, out=chosen)
-                if s >= k:  # each element belongs to one window at most
-                    np.multiply(gradOutput[block], chosen, out=view[i, j, block])
+                target = view[i, j, block]
+                if not finite:
+                    np.add(target, g, out=target, where=chosen)
+                elif s >= k:  # each element belongs to one window at most
+                    np.multiply(g, chosen, out=target)
                 else:
-                    view[i, j, block] += gradOutput[block] * chosen
+                    target += g * chosen
     return gxp

@@ -84,6 +84,11 @@ class Conv2d(Module):
     given, so it needs nothing kept from the forward pass. Scratch arrays are reused
     from batch to batch; :meth:`~Module.clearState` frees them.
 
+    With stride 1 the products run over ``k - 1`` extra columns per output row, whose
+    windows wrap into the next input row and whose gradient is zero: an infinite input
+    value there makes ``gradW`` NaN (``0 * inf``) where the sum over the valid
+    positions alone would be finite. Such an input makes the output infinite anyway.
+
     Examples
     --------
     >>> import numpy as np

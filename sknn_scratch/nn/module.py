@@ -174,6 +174,10 @@ class Module:
             setattr(m, g, distinct[key][1])
         return params, grads
 
+    def __getstate__(self):
+        """Pickles and copies leave out the ``_cache*`` scratch arrays of the last passes."""
+        return {key: None if key.startswith("_cache") else value for key, value in vars(self).items()}
+
     def clearState(self):
         """Drop what the last passes left behind (``output``, ``gradInput``, the
         attributes in ``_transient`` and every ``_cache*`` scratch array); parameters,
@@ -195,10 +199,9 @@ class Module:
         Module.clearState(twin)  # the copy's own attributes only
         twin.training = False
         for key, value in vars(twin).items():
-            if isinstance(value, Module):
-                setattr(twin, key, value.inference_copy())
-            elif isinstance(value, list) and value and all(isinstance(v, Module) for v in value):
-                setattr(twin, key, [v.inference_copy() for v in value])
+            copied = map_held_modules(value, Module.inference_copy)
+            if copied is not None:
+                setattr(twin, key, copied)
         return twin
 
     @property
@@ -238,3 +241,16 @@ class Module:
 
     def __repr__(self):
         return f"{type(self).__name__}({self.extra_repr()})"
+
+
+def map_held_modules(value, fn):
+    """``value`` with ``fn`` applied to the modules it holds (a module itself, the items
+    of a list or tuple, the values of a dict), or None when it holds none."""
+    if isinstance(value, Module):
+        return fn(value)
+    if isinstance(value, (list, tuple)) and any(isinstance(v, Module) for v in value):
+        items = [fn(v) if isinstance(v, Module) else v for v in value]
+        return items if isinstance(value, list) else tuple(items)
+    if isinstance(value, dict) and any(isinstance(v, Module) for v in value.values()):
+        return {k: fn(v) if isinstance(v, Module) else v for k, v in value.items()}
+    return None

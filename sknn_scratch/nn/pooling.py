@@ -36,8 +36,9 @@ class MaxPool2d(Module):
     seed notebook asserted divisibility instead).
 
     The gradient of each window goes to exactly one input element: the first maximum
-    of the window in row-major order (as ``numpy.argmax`` picks it), so ties never
-    duplicate the gradient. A NaN in a window makes its output NaN.
+    of the window in row-major order, so ties never duplicate the gradient. A NaN in a
+    window makes its output NaN (the gradient then goes to the largest value before
+    the NaN).
 
     The array work (a strided copy of the windows and ``k*k`` comparisons, block by
     block of samples; the gradient written one kernel offset at a time) is in
@@ -71,6 +72,8 @@ class MaxPool2d(Module):
                 f"{self!r} expects input of shape (n_samples, channels, height, width), got {tuple(shape)}"
             )
         N, C, H, W = shape
+        if H == 0 or W == 0:
+            raise ValueError(f"{self!r}: the images are empty (height {H}, width {W}); a window needs one element")
         k, s, p = self.kernel_size, self.stride, self.padding
         Hp, Wp = H + 2 * p, W + 2 * p
         if Hp < k or Wp < k:

@@ -199,7 +199,7 @@ def test_forward_keeps_nothing_but_scratch_and_evaluate_mode_still_differentiate
     conv.evaluate()
     out = conv.forward(x)
     assert [key for key in vars(conv) if key.startswith("_cache")] == ["_cache_work"]
-    assert not any(np.shares_memory(out, a) for a in conv._cache_work.values())
+    assert not any(np.shares_memory(out, a) for a in conv._cache_work.values() if isinstance(a, np.ndarray))
     R = rng.normal(size=out.shape)
     gin = conv.backward(x, R)
 
@@ -354,3 +354,37 @@ def test_reused_work_buffers_do_not_leak_between_batches(k, stride, padding, H, 
     conv.zeroGradParameters()
     conv.backward(batches[-1], R)
     np.testing.assert_allclose(conv.gradW, fresh.gradW, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 1), (1, 0), (2, 1)])
+def test_a_new_image_size_with_the_same_scratch_shapes_matches_a_fresh_layer(stride, padding):
+    # (2, 4) then (4, 2) pad to buffers of the same shape, (4, 6) then (7, 4) give output
+    # gradients of the same length: the zero parts of the reused scratch arrays must move
+    rng = np.random.default_rng(0)
+    conv = Conv2d(2, 3, 3, stride=stride, padding=padding, rng=0)
+    for size in [(2, 4), (4, 2), (4, 6), (7, 4), (4, 6)]:
+        if min(size) + 2 * padding < 3:
+            continue
+        x = rng.normal(size=(3, 2, *size))
+        fresh = Conv2d(2, 3, 3, stride=stride, padding=padding, rng=0)
+        out = conv.forward(x)
+        np.testing.assert_allclose(out, fresh.forward(x), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(out, naive_conv(x, conv.W, conv.b, stride, padding), rtol=1e-12, atol=1e-12)
+        R = rng.normal(size=out.shape)
+        conv.zeroGradParameters()
+        np.testing.assert_allclose(conv.backward(x, R), fresh.backward(x, R), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(conv.gradW, fresh.gradW, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(conv.gradb, fresh.gradb, rtol=1e-12, atol=1e-12)
+
+
+def test_pickles_and_copies_leave_out_the_scratch_arrays():
+    import copy
+    import pickle
+
+    conv, x, rng = make(3, 1, "same", 30, 30, N=8)
+    conv.backward(x, rng.normal(size=conv.forward(x).shape))
+    assert conv._cache_work
+    for twin in (pickle.loads(pickle.dumps(conv)), copy.deepcopy(conv)):
+        assert twin._cache_work is None
+        np.testing.assert_allclose(twin.forward(x), conv.forward(x), rtol=1e-12)
+    assert len(pickle.dumps(conv)) < 3 * x.nbytes  # the output, not the scratch arrays

@@ -248,3 +248,24 @@ def test_sample_blocks_do_not_change_results(monkeypatch, block_bytes, k, stride
     np.testing.assert_array_equal(pool.forward(x2), expected2)
     g2 = rng.normal(size=expected2.shape)
     np.testing.assert_allclose(pool.backward(x2, g2), naive_grad(x2, where2, g2), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("k, stride", [(2, None), (2, 1), (2, 3)])
+def test_a_gradient_that_is_not_finite_goes_to_the_maximum_only(k, stride):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 2, 6, 6))
+    pool = MaxPool2d(k, stride=stride)
+    out = pool.forward(x)
+    g = rng.normal(size=out.shape)
+    g[0, 0, 0, 0], g[1, 1, 0, 1] = np.inf, np.nan
+    expected, where = naive_pool(x, k, stride, 0)
+    with np.errstate(invalid="raise"):  # no inf * 0 on the way
+        got = pool.backward(x, g)
+    np.testing.assert_allclose(got, naive_grad(x, where, g), rtol=1e-15, atol=1e-15)  # sums' order
+    assert np.isinf(got).sum() == 1 and np.isnan(got).sum() == 1
+
+
+def test_empty_images_raise():
+    for shape in [(1, 1, 0, 4), (1, 1, 4, 0), (1, 1, 0, 0)]:
+        with pytest.raises(ValueError, match="images are empty"):
+            MaxPool2d(2, stride=1, padding=1).forward(np.zeros(shape))
