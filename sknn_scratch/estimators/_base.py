@@ -623,7 +623,7 @@ class BaseNumpyNet(CallbackSupportMixin, BaseEstimator):
             if dense and sp.issparse(chunk):
                 chunk = chunk.toarray()
             parts.append(net.forward(chunk.astype(dtype, copy=False)))
-            if start == 0:  # rows per pass from the widest output of a layer (bytes per row)
+            if start == 0 and chunk.shape[0] < X.shape[0]:  # rows per pass from the widest output (bytes per row)
                 widest = max(np.asarray(getattr(m, "output", None)).nbytes for m in leaves) / chunk.shape[0]
                 rows = int(np.clip(_PREDICT_BYTES // max(widest, 1), _PREDICT_FIRST, _PREDICT_CHUNK))
             start += chunk.shape[0]
