@@ -15,7 +15,9 @@ position ``(h, w)`` at kernel offset ``(i, j)`` starts at flat index
 output on all ``Ho * Wp`` positions ``h * Wp + w`` of the output rows (the ``Wp - Wo``
 past the valid columns are computed and discarded, and receive a zero gradient) makes
 every gather and scatter of an offset one contiguous copy per sample and channel. With
-a larger stride the positions are the output grid.
+a larger stride, or fewer than :data:`WIDE_MIN_ROWS` column rows (a first layer on grey
+images: its output then reaches the next layers contiguous), the positions are the
+output grid.
 
 *im2col* gathers the windows of a block of samples into columns ``(n, k*k*C [+ 1],
 L)`` with one copy from a strided view, so that the forward pass and the weight
@@ -43,6 +45,8 @@ from numpy.lib.stride_tricks import as_strided
 
 #: bytes of scratch arrays (columns, gradients) handled at once: about a core's L2 cache
 BLOCK_BYTES = 1 << 21
+#: stride-1 convolutions compute on the wide positions from this many column rows on
+WIDE_MIN_ROWS = 32
 
 
 class ConvGeometry:
@@ -58,7 +62,9 @@ class ConvGeometry:
         self.Hp, self.Wp = self.H + 2 * pad, self.W + 2 * pad
         self.Ho = (self.Hp - k) // stride + 1
         self.Wo = (self.Wp - k) // stride + 1
-        self.wide = stride == 1
+        # stride 1 with few column rows (e.g. a first layer on grey images): the output
+        # grid itself, so that the output is contiguous for the layers after it
+        self.wide = stride == 1 and k * k * self.C >= WIDE_MIN_ROWS
         self.L = self.Ho * (self.Wp if self.wide else self.Wo)
         self.row = self.C * self.Hp * self.Wp + (k - 1 if self.wide else 0)
         self.shift = (k - 1) * (self.Wp + 1)  # zeros before the output gradient's rows

@@ -7,6 +7,15 @@ from _finite_differences import numeric_grad
 from sknn_scratch.nn import _kernels
 from sknn_scratch.nn.conv import Conv2d
 
+
+@pytest.fixture(autouse=True, params=["wide", "grid"])
+def positions(request, monkeypatch):
+    """Every test runs with stride-1 layers on the wide positions and on the output grid
+    (which one a layer uses depends on its number of column rows)."""
+    monkeypatch.setattr(_kernels, "WIDE_MIN_ROWS", 0 if request.param == "wide" else 10**9)
+    return request.param
+
+
 # (kernel_size, stride, padding, height, width)
 CONFIGS = [
     (3, 1, "same", 5, 6),
@@ -388,3 +397,12 @@ def test_pickles_and_copies_leave_out_the_scratch_arrays():
         assert twin._cache_work is None
         np.testing.assert_allclose(twin.forward(x), conv.forward(x), rtol=1e-12)
     assert len(pickle.dumps(conv)) < 3 * x.nbytes  # the output, not the scratch arrays
+
+
+def test_few_column_rows_use_the_output_grid_and_give_a_contiguous_output(monkeypatch):
+    monkeypatch.undo()  # the library's own choice, not the fixture's
+    x1, x8 = np.zeros((2, 1, 6, 6)), np.zeros((2, 8, 6, 6))
+    assert Conv2d(1, 4, 3, rng=0).forward(x1).flags.c_contiguous  # 9 rows: the grid
+    assert not Conv2d(8, 4, 3, rng=0).forward(x8).flags.c_contiguous  # 72 rows: wide, a view
+    assert _kernels.ConvGeometry((2, 1, 6, 6), 3, 1, 1, True).wide is False
+    assert _kernels.ConvGeometry((2, 8, 6, 6), 3, 1, 1, True).wide is True
