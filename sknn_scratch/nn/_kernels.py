@@ -16,8 +16,9 @@ output on all ``Ho * Wp`` positions ``h * Wp + w`` of the output rows (the ``Wp 
 past the valid columns are computed and discarded, and receive a zero gradient) makes
 every gather and scatter of an offset one contiguous copy per sample and channel. With
 a larger stride, or fewer than :data:`WIDE_MIN_ROWS` column rows (a first layer on grey
-images: its output then reaches the next layers contiguous), the positions are the
-output grid.
+images, whose columns are cheap to gather either way), the positions are the output
+grid. The valid positions of each block's products are copied out while in the cache:
+outputs and input gradients are C-contiguous for the layers around.
 
 *im2col* gathers the windows of a block of samples into columns ``(n, k*k*C [+ 1],
 L)`` with one copy from a strided view, so that the forward pass and the weight
@@ -63,7 +64,7 @@ class ConvGeometry:
         self.Ho = (self.Hp - k) // stride + 1
         self.Wo = (self.Wp - k) // stride + 1
         # stride 1 with few column rows (e.g. a first layer on grey images): the output
-        # grid itself, so that the output is contiguous for the layers after it
+        # grid itself, whose columns are cheap to gather and need no copying out
         self.wide = stride == 1 and k * k * self.C >= WIDE_MIN_ROWS
         self.L = self.Ho * (self.Wp if self.wide else self.Wo)
         self.row = self.C * self.Hp * self.Wp + (k - 1 if self.wide else 0)
@@ -189,16 +190,22 @@ def own_geometry(work, g):
 
 
 def conv_forward(x, W, b, g, work):
-    """The convolution of ``x``: the view of the valid positions of the products (not
-    C-contiguous when positions were discarded), one batched product per block."""
+    """The convolution of ``x``, ``(N, O, Ho, Wo)`` and C-contiguous: one batched
+    product per block, whose valid positions are copied out while in the cache."""
     work = own_geometry(work, g)
     buf = padded_rows(x, g, work)
+    O = W.shape[0]
     W2 = weight_matrix(W, b, g.bias)
-    wide = np.empty((g.N, W.shape[0], g.L), dtype=x.dtype)
+    out = np.empty((g.N, O, g.Ho, g.Wo), dtype=x.dtype)
     for block in blocks(g.N, g.n_rows * g.L * x.dtype.itemsize):
-        cols = im2col(buf[block], g, block_scratch(work, "cols", block.stop - block.start, (g.n_rows, g.L), x.dtype))
-        np.matmul(W2, cols, out=wide[block])
-    return wide.reshape(g.N, W.shape[0], g.Ho, g.L // g.Ho)[..., : g.Wo]
+        n = block.stop - block.start
+        cols = im2col(buf[block], g, block_scratch(work, "cols", n, (g.n_rows, g.L), x.dtype))
+        if g.wide:
+            rows = np.matmul(W2, cols, out=flat_scratch(work, "rows", (n, O, g.L), x.dtype))
+            out[block] = rows.reshape(n, O, g.Ho, g.Wp)[..., : g.Wo]
+        else:
+            np.matmul(W2, cols, out=out[block].reshape(n, O, g.L))
+    return out
 
 
 def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
@@ -217,7 +224,7 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
     if grad_input and g.wide:  # input gradient: a correlation of the gradient with the flipped kernel
         M = g.H * g.Wp
         flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 2, 3, 0)).reshape(C, k * k * O)
-        gx = np.empty((g.N, C, M), dtype=dtype)
+        gx = np.empty((g.N, C, g.H, g.W), dtype=dtype)
         sample_bytes += k * k * O * M
     elif grad_input:  # strided: column gradients added back (col2im)
         W2T = weight_matrix(W, b, False).T
@@ -237,16 +244,17 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
             windows = shift_windows(gz[:, :, g.pad * g.Wp :], k, g.Wp, O, gz.shape[2], M)
             gcols = block_scratch(work, "gcols", n, (k * k * O, M), dtype)
             np.copyto(gcols.reshape(windows.shape), windows)
-            np.matmul(flipped, gcols, out=gx[block])
+            rows = np.matmul(flipped, gcols, out=flat_scratch(work, "gx_rows", (n, C, M), dtype))
+            gx[block] = rows.reshape(n, C, g.H, g.Wp)[..., g.pad : g.pad + g.W]  # contiguous for the next layer
         elif grad_input:
             col2im(np.matmul(W2T, gpos), gbuf[block], g)
     grad_in = None
     if grad_input:
         p = g.pad
         if g.wide:
-            grad_in = gx.reshape(g.N, C, g.H, g.Wp)[..., p : p + g.W]
+            grad_in = gx
         else:
-            grad_in = _planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W]
+            grad_in = np.ascontiguousarray(_planes(gbuf, g)[:, :, p : p + g.H, p : p + g.W])
     if not grad_params:
         return grad_in, None, None
     k2C = k * k * C

@@ -399,10 +399,13 @@ def test_pickles_and_copies_leave_out_the_scratch_arrays():
     assert len(pickle.dumps(conv)) < 3 * x.nbytes  # the output, not the scratch arrays
 
 
-def test_few_column_rows_use_the_output_grid_and_give_a_contiguous_output(monkeypatch):
+def test_few_column_rows_use_the_output_grid_and_every_output_is_contiguous(monkeypatch):
     monkeypatch.undo()  # the library's own choice, not the fixture's
-    x1, x8 = np.zeros((2, 1, 6, 6)), np.zeros((2, 8, 6, 6))
-    assert Conv2d(1, 4, 3, rng=0).forward(x1).flags.c_contiguous  # 9 rows: the grid
-    assert not Conv2d(8, 4, 3, rng=0).forward(x8).flags.c_contiguous  # 72 rows: wide, a view
-    assert _kernels.ConvGeometry((2, 1, 6, 6), 3, 1, 1, True).wide is False
-    assert _kernels.ConvGeometry((2, 8, 6, 6), 3, 1, 1, True).wide is True
+    assert _kernels.ConvGeometry((2, 1, 6, 6), 3, 1, 1, True).wide is False  # 9 rows: the grid
+    assert _kernels.ConvGeometry((2, 8, 6, 6), 3, 1, 1, True).wide is True  # 72 rows: wide
+    for C in (1, 8):
+        conv = Conv2d(C, 4, 3, rng=0)
+        x = np.random.default_rng(0).normal(size=(2, C, 6, 6))
+        out = conv.forward(x)
+        assert out.flags.c_contiguous and out.shape == (2, 4, 6, 6)
+        assert conv.backward(x, np.ones_like(out)).flags.c_contiguous
