@@ -265,13 +265,15 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
 def gradient_rows(gradOutput, g, work):
     """A block ``(n, O, Ho, Wo)`` of the output gradient as rows ``(n, O, ...)``.
 
-    Strided: the positions of the output grid, ``(n, O, L)``. Stride 1: the column
+    Output grid: ``(n, O, L)``, ``gradOutput`` itself when it is contiguous. Wide: the column
     positions behind ``shift = (k - 1) (Wp + 1)`` zeros and followed by enough zeros
     for every window of the input gradient's correlation, ``gz[m, o, shift + h Wp + w]
     = gradOutput[m, o, h, w]`` (zero for the discarded positions ``w >= Wo``). A
     scratch array whose zeros are never written."""
     n, O = gradOutput.shape[:2]
     if not g.wide:
+        if gradOutput.flags.c_contiguous:
+            return gradOutput.reshape(n, O, g.L)
         gz = block_scratch(work, "gz", n, (O, g.L), gradOutput.dtype)
         gz.reshape(gradOutput.shape)[...] = gradOutput
         return gz
