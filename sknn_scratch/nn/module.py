@@ -194,7 +194,8 @@ class Module:
         Modules held in attributes (a container's ``modules``, a plugin's sub-modules)
         are inference copies too. A forward pass on the copy changes nothing in this
         module, so prediction may run on any number of copies of one network at once,
-        from as many threads."""
+        from as many threads. A copy owns scratch arrays of its own: use each copy from
+        one thread at a time."""
         twin = copy.copy(self)
         Module.clearState(twin)  # the copy's own attributes only
         twin.training = False
