@@ -28,10 +28,11 @@ handled in blocks whose columns take about :data:`BLOCK_BYTES`, so that a block 
 still in the CPU cache when the products read it.
 
 With stride 1 the input gradient is a correlation of the output gradient (bordered by
-zeros) with the kernel flipped in both axes and its channel axes swapped: one batched
-product per kernel offset on shifted windows of the gradient, with no copy. With a
-larger stride the column gradients are added back with one vectorised addition per
-kernel offset (*col2im*).
+zeros) with the kernel flipped in both axes and its channel axes swapped: one product
+per block with the gradient's rows shifted by the ``k`` row offsets, whose ``k``
+partial results are added shifted by the column offsets (see :func:`correlate_rows`).
+With a larger stride the column gradients are added back with one vectorised addition
+per kernel offset (*col2im*).
 
 Scratch arrays live in a ``work`` dict that the calling module owns and reuses from
 batch to batch while the shapes match; an inference copy of a module has its own.
@@ -223,9 +224,10 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
     sample_bytes = g.n_rows * g.L * grad_params + O * g.L
     if grad_input and g.wide:  # input gradient: a correlation of the gradient with the flipped kernel
         M = g.H * g.Wp
-        flipped = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(1, 2, 3, 0)).reshape(C, k * k * O)
+        # rows (j, c), columns (i, o): W[o, c, k-1-i, k-1-j]
+        stacked = np.ascontiguousarray(W[:, :, ::-1, ::-1].transpose(3, 1, 2, 0)).reshape(k * C, k * O)
         gx = np.empty((g.N, C, g.H, g.W), dtype=dtype)
-        sample_bytes += k * k * O * M
+        sample_bytes += k * (O + C) * (M + k - 1) + C * M
     elif grad_input:  # strided: column gradients added back (col2im)
         W2T = weight_matrix(W, b, False).T
         gbuf = np.zeros((g.N, g.row), dtype=dtype)
@@ -241,10 +243,7 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
             else:
                 gWT += np.matmul(cols, gpos.transpose(0, 2, 1)).sum(axis=0)
         if grad_input and g.wide:
-            windows = shift_windows(gz[:, :, g.pad * g.Wp :], k, g.Wp, O, gz.shape[2], M)
-            gcols = block_scratch(work, "gcols", n, (k * k * O, M), dtype)
-            np.copyto(gcols.reshape(windows.shape), windows)
-            rows = np.matmul(flipped, gcols, out=flat_scratch(work, "gx_rows", (n, C, M), dtype))
+            rows = correlate_rows(gz, stacked, g, work)
             gx[block] = rows.reshape(n, C, g.H, g.Wp)[..., g.pad : g.pad + g.W]  # contiguous for the next layer
         elif grad_input:
             col2im(np.matmul(W2T, gpos), gbuf[block], g)
@@ -260,6 +259,34 @@ def conv_backward(x, gradOutput, W, b, g, work, grad_input, grad_params):
     k2C = k * k * C
     gradW = gWT[:k2C].reshape(k, k, C, O).transpose(3, 2, 0, 1)
     return grad_in, gradW, (gWT[k2C] if g.bias else None)
+
+
+def correlate_rows(gz, stacked, g, work):
+    """The rows ``(n, C, H * Wp)`` of the padded input's gradient (rows ``pad .. pad + H
+    - 1``) for a block of output-gradient rows ``gz`` from :func:`gradient_rows`
+    (stride 1): ``sum_{i, j, o} W[o, c, k-1-i, k-1-j] gz[m, o, pad Wp + i Wp + j + t]``.
+
+    The row offsets ``i`` are gathered (``k`` shifted copies of ``gz``, one strided
+    copy); the column offsets ``j`` are applied to the product instead: one product
+    with ``stacked`` (rows ``(j, c)``) gives, for every ``j``, the sum over ``i`` and
+    ``o``, and the ``k`` row groups are added shifted by ``j``. The copy is ``k`` times
+    smaller than a gather of all ``k * k`` offsets, and the product has ``k * C`` rows
+    instead of ``C``."""
+    n, O, length = gz.shape
+    k, Wp, M = g.k, g.Wp, g.H * g.Wp
+    C = stacked.shape[0] // k
+    e = gz.itemsize
+    first = gz[:, :, g.pad * Wp :]
+    shape, strides = (n, k, O, M + k - 1), (gz.strides[0], Wp * e, gz.strides[1], e)
+    windows = as_strided(first, shape=shape, strides=strides, writeable=False)
+    gcols = block_scratch(work, "gcols", n, (k * O, M + k - 1), gz.dtype)
+    np.copyto(gcols.reshape(shape), windows)
+    partial = np.matmul(stacked, gcols, out=block_scratch(work, "partial", n, (k * C, M + k - 1), gz.dtype))
+    rows = block_scratch(work, "gx_rows", n, (C, M), gz.dtype)
+    np.copyto(rows, partial[:, :C, :M])
+    for j in range(1, k):
+        rows += partial[:, j * C : (j + 1) * C, j : j + M]
+    return rows
 
 
 def gradient_rows(gradOutput, g, work):
