@@ -23,6 +23,8 @@ import warnings
 
 import numpy as np
 from _common import machine, mnist_like, torch_or_none
+from bench_engine import torch_epoch, torch_network
+from bench_estimators import CNN_LAYERS
 from sklearn.exceptions import ConvergenceWarning
 
 from sknn_scratch import NumpyNetClassifier
@@ -30,7 +32,7 @@ from sknn_scratch.nn import Conv2d, Linear
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
-NETWORKS = {
+NETWORKS = {  # the layers, rows of the epoch, batch size, and PyTorch's name for the network
     "keras": {
         "layers": [
             ("conv2d", {"out_channels": 32, "kernel_size": 3}),
@@ -43,19 +45,9 @@ NETWORKS = {
         ],
         "rows": 2048,
         "batch": 128,
+        "torch": "keras",
     },
-    "small": {
-        "layers": [
-            ("conv2d", {"out_channels": 8, "kernel_size": 3}),
-            "relu",
-            ("maxpool2d", {"kernel_size": 2}),
-            ("conv2d", {"out_channels": 16, "kernel_size": 3}),
-            "relu",
-            ("maxpool2d", {"kernel_size": 2}),
-        ],
-        "rows": 20_000,
-        "batch": 64,
-    },
+    "small": {"layers": CNN_LAYERS, "rows": 20_000, "batch": 64, "torch": "cnn"},
 }
 PREDICT_ROWS = 10_000
 
@@ -68,34 +60,7 @@ def estimator(network, max_iter=1):
 
 
 def torch_model(torch, network, dtype):
-    tnn = torch.nn
-    if network == "keras":
-        layers = [tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU()]
-        layers += [tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(64 * 14 * 14, 128), tnn.ReLU(), tnn.Linear(128, 10)]
-    else:
-        layers = [tnn.Conv2d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(8, 16, 3, padding=1)]
-        layers += [tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(16 * 7 * 7, 10)]
-    return tnn.Sequential(*layers).to(getattr(torch, np.dtype(dtype).name))
-
-
-def torch_epoch(torch, network, X, y, dtype):
-    """One epoch of a new model: shuffled batches, Adam, cross-entropy."""
-    batch = NETWORKS[network]["batch"]
-    Xt, yt = torch.from_numpy(X.reshape(-1, 1, 28, 28)), torch.from_numpy(y)
-    generator = torch.Generator().manual_seed(0)
-
-    def run():
-        model = torch_model(torch, network, dtype)
-        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        order = torch.randperm(len(Xt), generator=generator)
-        for start in range(0, len(Xt), batch):
-            rows = order[start : start + batch]
-            opt.zero_grad()
-            loss_fn(model(Xt[rows]), yt[rows]).backward()
-            opt.step()
-
-    return run
+    return torch_network(torch, NETWORKS[network]["torch"], dtype)
 
 
 def timed(fn):
@@ -135,7 +100,8 @@ def bench_epoch(torch, network, dtype, repeats):
     y = y.astype(np.int64)
     named = {"ours": lambda: estimator(network).fit(X, y)}
     if torch is not None:
-        named["torch"] = torch_epoch(torch, network, X, y, dtype)
+        spec = NETWORKS[network]
+        named["torch"] = torch_epoch(torch, spec["torch"], X.reshape(-1, 1, 28, 28), y, spec["batch"], dtype)
     report(f"{network} epoch {np.dtype(dtype).name}", alternate(named, repeats))
 
 

@@ -65,6 +65,22 @@ def engine_epoch(net, X, y, batch):
     return run
 
 
+def torch_network(torch, kind, dtype):
+    """A new PyTorch model: ``"mlp"`` 784-256-128-10, ``"cnn"`` the small CNN above,
+    ``"keras"`` the Keras MNIST CNN (conv 1->32, conv 32->64, pool, linear 12544->128,
+    linear 128->10)."""
+    tnn = torch.nn
+    if kind == "mlp":
+        layers = [tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10)]
+    elif kind == "cnn":
+        layers = [tnn.Conv2d(1, 8, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(8, 16, 3, padding=1)]
+        layers += [tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(784, 10)]
+    else:
+        layers = [tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU()]
+        layers += [tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(64 * 14 * 14, 128), tnn.ReLU(), tnn.Linear(128, 10)]
+    return tnn.Sequential(*layers).to(torch.float32 if dtype == np.float32 else torch.float64)
+
+
 def torch_dataloader_epoch(torch, kind, X, y, batch, dtype):
     """The idiomatic PyTorch loop: TensorDataset + DataLoader(shuffle=True) + Adam."""
     return torch_epoch(torch, kind, X, y, batch, dtype, shuffle=False, loader=True)
@@ -80,26 +96,10 @@ def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fre
     down (subnormal numbers appear in its float32 training; ``torch.set_flush_denormal``
     removes the slowdown), which would flatter the ratios. ``epochs`` trains that many
     epochs per call (a new model's whole training, like ``fit(max_iter=epochs)``)."""
-    tdtype = torch.float32 if dtype == np.float32 else torch.float64
     tnn = torch.nn
 
     def build():
-        if kind == "mlp":
-            model = tnn.Sequential(
-                tnn.Linear(784, 256), tnn.ReLU(), tnn.Linear(256, 128), tnn.ReLU(), tnn.Linear(128, 10)
-            )
-        else:
-            model = tnn.Sequential(
-                tnn.Conv2d(1, 8, 3, padding=1),
-                tnn.ReLU(),
-                tnn.MaxPool2d(2),
-                tnn.Conv2d(8, 16, 3, padding=1),
-                tnn.ReLU(),
-                tnn.MaxPool2d(2),
-                tnn.Flatten(),
-                tnn.Linear(784, 10),
-            )
-        model = model.to(tdtype)
+        model = torch_network(torch, kind, dtype)
         return model, torch.optim.Adam(model.parameters(), lr=1e-3)
 
     state = {"model": build()}

@@ -139,31 +139,19 @@ def weight_matrix(W, b, bias):
     return W2
 
 
-def shift_windows(buf, k, Wp, channels, channel_stride, L):
-    """Strided view ``(n, k, k, channels, L)`` of the rows of ``buf`` ``(n, ...)``:
-    entry ``[m, i, j, c, pos]`` is ``buf[m, c * channel_stride + i * Wp + j + pos]``, the
-    input under kernel offset ``(i, j)`` of channel ``c`` for the (wide) position
-    ``pos`` when the planes are rows of ``Wp`` values."""
-    e = buf.itemsize
-    shape, strides = (buf.shape[0], k, k, channels, L), (buf.strides[0], Wp * e, e, channel_stride * e, e)
-    return as_strided(buf, shape=shape, strides=strides, writeable=False)
-
-
-def im2col(buf, g, out=None):
-    """Columns ``(n, k*k*C [+ 1], L)`` of a block ``buf`` ``(n, row)`` of padded samples:
-    ``cols[m, (i, j, c), pos]`` is the input under kernel entry ``(c, i, j)`` of the
-    window at position ``pos`` (and, with a bias, a last row of ones)."""
-    n, C, k, s = buf.shape[0], g.C, g.k, g.stride
+def im2col(buf, g, out):
+    """Write the columns ``(n, k*k*C [+ 1], L)`` of a block ``buf`` ``(n, row)`` of padded
+    samples into ``out``: ``out[m, (i, j, c), pos]`` is the input under kernel entry
+    ``(c, i, j)`` of the window at position ``pos`` (and, with a bias, a last row of
+    ones). One copy from a strided view."""
+    n, C, k, s, e = buf.shape[0], g.C, g.k, g.stride, buf.itemsize
+    sN, sC, sH = buf.strides[0], g.Hp * g.Wp * e, g.Wp * e
     if g.wide:  # offset (i, j) of every channel and position is a shift by i * Wp + j
-        windows = shift_windows(buf, k, g.Wp, C, g.Hp * g.Wp, g.L)
+        shape, strides = (n, k, k, C, g.L), (sN, sH, e, sC, e)
     else:
-        e = buf.itemsize
-        sN, sC, sH = buf.strides[0], g.Hp * g.Wp * e, g.Wp * e
         shape, strides = (n, k, k, C, g.Ho, g.Wo), (sN, sH, e, sC, s * sH, s * e)
-        windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
-    if out is None:
-        out = np.empty((n, g.n_rows, g.L), dtype=buf.dtype)
-    np.copyto(out[:, : k * k * C].reshape(windows.shape), windows)
+    windows = as_strided(buf, shape=shape, strides=strides, writeable=False)
+    np.copyto(out[:, : k * k * C].reshape(shape), windows)
     if g.bias:
         out[:, -1] = 1
     return out

@@ -136,14 +136,23 @@ def test_flattened_parameters_keep_their_dtype_and_binding_on_other_input():
     assert free.forward(np.ones((2, 3), dtype=np.float32)).dtype == np.float32
 
 
-def test_inference_copy_of_a_module_holding_modules_copies_them_too():
+def _residual(holder):
+    """A layer ``x + inner(x)`` keeping its inner ``Linear`` in an attribute, a tuple, a
+    list or a dict."""
     from sknn_scratch.nn import Module
-    from sknn_scratch.testing import check_module
 
     class Residual(Module):
         def __init__(self):
             super().__init__()
-            self.inner = Linear(3, 3, rng=0)
+            inner = Linear(3, 3, rng=0)
+            self.held = {"attribute": inner, "tuple": (inner,), "list": [inner], "dict": {"inner": inner}}[holder]
+
+        @property
+        def inner(self):
+            return self.held if holder == "attribute" else self.held["inner"] if holder == "dict" else self.held[0]
+
+        def leaves(self):
+            return [self.inner]
 
         def updateOutput(self, input):
             self.output = input + self.inner.forward(input)
@@ -153,10 +162,45 @@ def test_inference_copy_of_a_module_holding_modules_copies_them_too():
             self.gradInput = gradOutput + self.inner.updateGradInput(input, gradOutput)
             return self.gradInput
 
-    block = Residual()
+        def accGradParameters(self, input, gradOutput):
+            self.inner.accGradParameters(input, gradOutput)
+
+        def zeroGradParameters(self):
+            self.inner.zeroGradParameters()
+
+        def getParameters(self):
+            return self.inner.getParameters()
+
+        def getGradParameters(self):
+            return self.inner.getGradParameters()
+
+    return Residual
+
+
+@pytest.mark.parametrize("holder", ["attribute", "tuple", "list", "dict"])
+def test_inference_copy_of_a_module_holding_modules_copies_them_too(holder):
+    from sknn_scratch.testing import check_module
+
+    block = _residual(holder)()
     x = np.random.default_rng(0).normal(size=(4, 3))
     block.forward(x)
     kept = block.inner.output
-    block.inference_copy().forward(x + 1)
-    assert block.inner.output is kept
+    twin = block.inference_copy()
+    assert type(twin.held) is type(block.held) and twin.inner is not block.inner
+    assert twin.inner.W is block.inner.W  # parameters shared, read only
+    twin.forward(x + 1)
+    assert block.inner.output is kept and block.inner.training
     check_module(block, x)
+
+
+def test_check_module_fails_a_layer_whose_inference_copies_share_a_sub_module():
+    from sknn_scratch.testing import check_module
+
+    class Sharing(_residual("tuple")):
+        def inference_copy(self):
+            twin = copy.copy(self)  # the tuple, and the layer in it, are shared
+            twin.training = False
+            return twin
+
+    with pytest.raises(AssertionError, match="inference copy changed"):
+        check_module(Sharing(), np.random.default_rng(0).normal(size=(4, 3)))
