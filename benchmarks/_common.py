@@ -51,3 +51,8 @@ def torch_or_none():
         return None
     torch.set_num_threads(os.cpu_count() or 1)
     return torch
+
+
+def torch_dtype(torch, dtype):
+    """PyTorch's dtype for a NumPy dtype given in any spelling (``np.float32``, ``"float32"``)."""
+    return getattr(torch, np.dtype(dtype).name)

@@ -22,7 +22,7 @@ import time
 import warnings
 
 import numpy as np
-from _common import machine, mnist_like, torch_or_none
+from _common import machine, mnist_like, torch_dtype, torch_or_none
 from bench_engine import torch_epoch, torch_network
 from bench_estimators import CNN_LAYERS
 from sklearn.exceptions import ConvergenceWarning
@@ -140,12 +140,11 @@ def flops(module, x_shape, out_shape):
 
 def torch_layer(torch, module, dtype):
     """The PyTorch layer equal to ``module`` (a Conv2d or a Linear), same weights."""
-    tdtype = getattr(torch, np.dtype(dtype).name)
     if isinstance(module, Conv2d):
         layer = torch.nn.Conv2d(module.in_channels, module.out_channels, module.kernel_size, padding=module._pad)
     else:
         layer = torch.nn.Linear(module.n_in, module.n_out)
-    return layer.to(tdtype)
+    return layer.to(torch_dtype(torch, dtype))
 
 
 def torch_passes(torch, layer, x, grad, repeats):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from _common import machine, median_time, mnist_like, torch_or_none
+from _common import machine, median_time, mnist_like, torch_dtype, torch_or_none
 
 from sknn_scratch.nn import Conv2d, Flatten, Linear, MaxPool2d, ReLU, Sequential, SoftmaxCrossEntropyCriterion
 from sknn_scratch.optim import Adam
@@ -78,7 +78,7 @@ def torch_network(torch, kind, dtype):
     else:
         layers = [tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU()]
         layers += [tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(64 * 14 * 14, 128), tnn.ReLU(), tnn.Linear(128, 10)]
-    return tnn.Sequential(*layers).to(torch.float32 if dtype == np.float32 else torch.float64)
+    return tnn.Sequential(*layers).to(torch_dtype(torch, dtype))
 
 
 def torch_dataloader_epoch(torch, kind, X, y, batch, dtype):
