@@ -130,6 +130,7 @@ def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fre
                 opt.zero_grad()
                 loss_fn(model(xb), yb).backward()
                 opt.step()
+        return model
 
     return run
 

@@ -21,9 +21,11 @@ def test_torch_network_dtype(kind, dtype):
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_torch_epoch_runs_on_data_of_that_dtype(dtype):
+def test_torch_epoch_trains_a_model_of_that_dtype(dtype):
     rng = np.random.default_rng(0)
     X = rng.random((8, 1, 28, 28)).astype(dtype)
     y = rng.integers(0, 10, 8)
-    run = torch_epoch(torch, "keras", X, y, 4, dtype)
-    run()  # raised "Input type (float) and bias type (double)" when given the name "float32"
+    model = torch_epoch(torch, "keras", X, y, 4, dtype)()
+    for p in model.parameters():
+        assert p.dtype == getattr(torch, dtype)
+        assert p.grad is not None and bool(torch.isfinite(p).all())
