@@ -95,7 +95,8 @@ def torch_epoch(torch, kind, X, y, batch, dtype, shuffle=True, loader=False, fre
     Without it the calls continue training one model: later epochs of PyTorch slow
     down (subnormal numbers appear in its float32 training; ``torch.set_flush_denormal``
     removes the slowdown), which would flatter the ratios. ``epochs`` trains that many
-    epochs per call (a new model's whole training, like ``fit(max_iter=epochs)``)."""
+    epochs per call (a new model's whole training, like ``fit(max_iter=epochs)``).
+    Returns that function; each call returns the model it trained."""
     tnn = torch.nn
 
     def build():
