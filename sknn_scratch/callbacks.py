@@ -19,12 +19,12 @@ With ``solver="lbfgs"`` an epoch is an iteration of L-BFGS; there are no batches
 callback with an ``on_batch_end`` hook is an error there.
 
 The estimator given to the hooks is the one being trained: a working copy of the
-estimator, which becomes it when the fit succeeds (its parameters, e.g. changed by
-``set_params`` in a hook, do not change the training under way). Its ``learning_rate_``
-attribute is the optimizer's current learning rate; a hook may set it (with
-``solver="sgd"`` and a ``learning_rate`` schedule other than "constant", MLP's schedule
-sets it after every epoch, and the built-in learning-rate callbacks refuse to run). A plain
-function ``f(estimator, logs)`` in the list is called at the end of every epoch.
+estimator, which becomes it when the fit succeeds. A fit reads its settings once, when it
+starts: ``set_params`` in a hook changes the next fit, not this one. The optimizer owns
+the learning rate: a hook may set ``estimator.optimizer_.learning_rate`` (unless a
+``learning_rate`` schedule sets it, e.g. MLP's ``"invscaling"`` with ``solver="sgd"`` or
+``"cosine"``: then the built-in learning-rate callbacks refuse to run). A plain function
+``f(estimator, logs)`` in the list is called at the end of every epoch.
 
 Callbacks are ordinary constructor values: they are cloned (deep-copied) with the
 estimator and pickled with it.
@@ -254,8 +254,9 @@ class EarlyStopping(_Plateau):
 
 
 def _no_schedule(callback, estimator):
-    """A learning-rate callback and one of MLP's schedules would overwrite each other."""
-    if getattr(estimator, "solver", None) == "sgd" and getattr(estimator, "learning_rate", "constant") != "constant":
+    """A learning-rate callback and a schedule would overwrite each other's rate."""
+    optimizer = getattr(estimator, "optimizer_", None)
+    if getattr(optimizer, "schedule", None) is not None:
         raise ValueError(
             f"{type(callback).__name__} sets the learning rate, and so does learning_rate="
             f"{estimator.learning_rate!r}: use learning_rate='constant' with it"
@@ -284,8 +285,9 @@ class ReduceLROnPlateau(_Plateau):
         _no_schedule(self, estimator)
 
     def on_epoch_end(self, estimator, logs):
-        if not self._improved(logs) and self._wait >= self.patience and estimator.learning_rate_ is not None:
-            estimator.learning_rate_ = max(estimator.learning_rate_ * self.factor, self.min_lr)
+        optimizer = estimator.optimizer_
+        if not self._improved(logs) and self._wait >= self.patience and optimizer is not None:
+            optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
             self._wait = 0
         return False
 
@@ -308,8 +310,9 @@ class LearningRateScheduler(Callback):
         _no_schedule(self, estimator)
 
     def on_epoch_end(self, estimator, logs):
-        if estimator.learning_rate_ is not None:
-            estimator.learning_rate_ = float(self.schedule(logs["epoch"], estimator.learning_rate_))
+        optimizer = estimator.optimizer_
+        if optimizer is not None:
+            optimizer.learning_rate = float(self.schedule(logs["epoch"], optimizer.learning_rate))
         return False
 
 

@@ -1,15 +1,16 @@
 """Registries of components looked up by lowercase name.
 
-Four registries exist, one per kind of component:
+Five registries exist, one per kind of component:
 
-============  ==============================  ==========================
+============  ==============================  ===============================
 kind          entry-point group               examples
-============  ==============================  ==========================
+============  ==============================  ===============================
 layer         ``sknn_scratch.layers``         ``"linear"``, ``"conv2d"``
 activation    ``sknn_scratch.activations``    ``"relu"``, ``"tanh"``
-criterion     ``sknn_scratch.criteria``       ``"nll"``, ``"mse"``
+criterion     ``sknn_scratch.criteria``       ``"squared_error"``, ``"nll"``
 optimizer     ``sknn_scratch.optimizers``     ``"sgd"``, ``"adam"``
-============  ==============================  ==========================
+schedule      ``sknn_scratch.schedules``      ``"cosine"``, ``"one_cycle"``
+============  ==============================  ===============================
 
 A third-party package adds a component either by calling :func:`register` or by
 declaring an entry point in its own metadata, for example in ``pyproject.toml``::
@@ -34,6 +35,7 @@ __all__ = [
     "ACTIVATIONS",
     "CRITERIA",
     "OPTIMIZERS",
+    "SCHEDULES",
     "REGISTRIES",
     "register",
     "get",
@@ -160,7 +162,8 @@ LAYERS = Registry("layer", "sknn_scratch.layers")
 ACTIVATIONS = Registry("activation", "sknn_scratch.activations")
 CRITERIA = Registry("criterion", "sknn_scratch.criteria")
 OPTIMIZERS = Registry("optimizer", "sknn_scratch.optimizers")
-REGISTRIES = {r.kind: r for r in (LAYERS, ACTIVATIONS, CRITERIA, OPTIMIZERS)}
+SCHEDULES = Registry("schedule", "sknn_scratch.schedules")
+REGISTRIES = {r.kind: r for r in (LAYERS, ACTIVATIONS, CRITERIA, OPTIMIZERS, SCHEDULES)}
 LAYERS._shared_with, ACTIVATIONS._shared_with = (ACTIVATIONS,), (LAYERS,)
 
 
@@ -173,7 +176,7 @@ def _registry(kind: str) -> Registry:
 
 def register(kind: str, name: str, obj=None, *, replace: bool = False):
     """Register ``obj`` as a component of ``kind`` ("layer", "activation", "criterion",
-    "optimizer") named ``name``. Without ``obj`` it returns a class decorator.
+    "optimizer", "schedule") named ``name``. Without ``obj`` it returns a class decorator.
 
     Examples
     --------

@@ -106,7 +106,7 @@ def test_learning_rate_callbacks_change_the_optimizer(digits):
     est = _clf(max_iter=4, callbacks=[LearningRateScheduler(halve), history]).fit(X, y)
     assert history.history["learning_rate"] == [1e-3, 5e-4, 2.5e-4, 1.25e-4]
     assert est.learning_rate_ == 6.25e-5
-    assert est._optimizer_state["learning_rate"] == 6.25e-5  # the optimizer used it
+    assert est.optimizer_.learning_rate == 6.25e-5  # the optimizer owns it
     plateau = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0)
     est = _clf(max_iter=5, callbacks=plateau).fit(X, y)
     assert est.learning_rate_ == pytest.approx(1e-3 / 2**4)
@@ -170,16 +170,24 @@ def test_a_restoring_callback_has_the_last_word_over_mlp_early_stopping(digits):
     np.testing.assert_array_equal(pickle.loads(every.saved[best_loss]).predict_proba(X), est.predict_proba(X))
 
 
-def test_verbose_true_prints_mlps_lines_and_2_an_epoch_table(digits, capsys):
+def test_verbose_true_prints_mlps_lines_and_2_adds_an_epoch_table(digits, capsys):
     X, y = digits
     _clf(max_iter=3, verbose=True, early_stopping=True, n_iter_no_change=100).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("Iteration 1, loss = ") and lines[1].startswith("Validation score: ")
+    assert not any(line.startswith("epoch") for line in lines)
+    # verbose=2 (or more) keeps MLP's lines and adds the table, a line per epoch after them
     _clf(max_iter=3, verbose=2, early_stopping=True, n_iter_no_change=100).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 3 and lines[0].startswith("epoch 1/3") and "val_score" in lines[0] and "ETA" in lines[2]
+    iterations = [line.split(",")[0] for line in lines if line.startswith("Iteration")]
+    assert iterations == ["Iteration 1", "Iteration 2", "Iteration 3"]
+    table = [line for line in lines if line.startswith("epoch")]
+    assert len(table) == 3 and table[0].startswith("epoch 1/3") and "val_score" in table[0] and "ETA" in table[2]
+    assert lines.index(table[0]) > lines.index(next(line for line in lines if line.startswith("Iteration 1,")))
     _clf(solver="lbfgs", max_iter=2, verbose=2).fit(X, y)
-    assert [line.split()[1] for line in capsys.readouterr().out.splitlines()] == ["1/2", "2/2"]
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("epoch")] == ["1/2", "2/2"]
+    assert [line.split(",")[0] for line in lines if line.startswith("Iteration")] == ["Iteration 1", "Iteration 2"]
 
 
 def test_validation_data_replaces_the_split_for_curves_stopping_and_callbacks(digits):
@@ -246,18 +254,20 @@ class _LowerRate(Callback):
     """Sets the learning rate at the start and after the first batch."""
 
     def on_fit_begin(self, estimator, logs):
-        estimator.learning_rate_ = 0.5
+        estimator.optimizer_.learning_rate = 0.5
 
     def on_batch_end(self, estimator, logs):
         if logs["epoch"] == 1 and logs["batch"] == 0:
-            estimator.learning_rate_ = 0.25
+            estimator.optimizer_.learning_rate = 0.25
 
 
 def test_a_learning_rate_set_in_any_hook_reaches_the_optimizer(digits):
     X, y = digits
     history = History()
     est = _clf(max_iter=2, batch_size=100, callbacks=[_LowerRate(), history]).fit(X, y)
-    assert history.history["learning_rate"] == [0.25, 0.25] and est._optimizer_state["learning_rate"] == 0.25
+    assert history.history["learning_rate"] == [0.25, 0.25] and est.optimizer_.learning_rate == 0.25
+    with pytest.raises(AttributeError, match="set estimator.optimizer_.learning_rate"):
+        est.learning_rate_ = 0.1
     with pytest.raises(ValueError, match="use learning_rate='constant'"):
         _clf(solver="sgd", learning_rate="invscaling", callbacks=LearningRateScheduler(halve)).fit(X, y)
 

@@ -27,11 +27,11 @@ CRITERION_EXAMPLES = {
     "nll": lambda x, r: (nn.LogSoftmax().forward(x), np.eye(x.shape[1])[r.integers(0, x.shape[1], len(x))]),
     "mse": lambda x, r: (x, r.normal(size=x.shape)),
     "bce": lambda x, r: (nn.Sigmoid().forward(x), (r.random(x.shape) > 0.5).astype(float)),
-    "poisson": lambda x, r: (np.exp(x), r.poisson(2.0, x.shape).astype(float)),
+    "poisson_mean": lambda x, r: (np.exp(x), r.poisson(2.0, x.shape).astype(float)),
     "softmax_cross_entropy": lambda x, r: (x, np.eye(x.shape[1])[r.integers(0, x.shape[1], len(x))]),
     "sigmoid_bce": lambda x, r: (x, (r.random(x.shape) > 0.5).astype(float)),
     "squared_error": lambda x, r: (x, r.normal(size=x.shape)),
-    "exp_poisson": lambda x, r: (x, r.poisson(2.0, x.shape).astype(float)),
+    "poisson": lambda x, r: (x, r.poisson(2.0, x.shape).astype(float)),
 }
 
 

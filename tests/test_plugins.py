@@ -128,13 +128,13 @@ def test_an_estimator_trains_with_the_four_plugins_by_name_in_a_grid_search(plug
 def test_unknown_names_list_the_registered_ones(plugin):
     X, y = np.zeros((10, 2)), np.arange(10) % 2
     for params, listed in [
-        (dict(solver="adamw"), "plain_sgd"),
+        (dict(solver="adamx"), "plain_sgd"),
         (dict(activation="softplus"), "softsign"),
         (dict(loss="huber"), "half_squared_error"),
     ]:
         with pytest.raises(ValueError, match=listed):
             NumpyNetClassifier(**params).fit(X, y)
-    with pytest.raises(ValueError, match="not an output head"):
+    with pytest.raises(ValueError, match="not a loss on raw scores"):
         NumpyNetRegressor(loss="mse").fit(X, y)
 
 
@@ -153,9 +153,9 @@ def test_names_are_spelled_as_registered(params):
 
 def test_heads_must_suit_the_estimator():
     X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
-    with pytest.raises(ValueError, match="a classifier needs a head giving probabilities"):
+    with pytest.raises(ValueError, match="a classifier needs a loss giving probabilities"):
         NumpyNetClassifier(loss="squared_error").fit(X, y)
-    with pytest.raises(ValueError, match="a regressor needs a head"):
+    with pytest.raises(ValueError, match="a regressor needs a loss"):
         NumpyNetRegressor(loss="softmax_cross_entropy").fit(X, y.astype(float))
 
 

@@ -341,7 +341,7 @@ def test_a_first_fit_that_fails_leaves_the_estimator_unfitted(mode):
     with pytest.raises(NotFittedError):
         check_is_fitted(est)
     assert not any(key.endswith("_") and not key.startswith("_") for key in vars(est))
-    assert not hasattr(est, "_net")
+    assert not hasattr(est, "network_")
 
 
 def test_unfitted_estimator_stays_unfitted_after_divergence():
@@ -463,7 +463,7 @@ def test_a_random_state_instance_is_consumed_as_mlp_consumes_it():
 def test_same_random_state_gives_bit_identical_models(model):
     X, y = _data()
     a, b = MODELS[model]().fit(X, y), MODELS[model]().fit(X, y)
-    assert_same_state(pickle.loads(pickle.dumps(a)).__dict__["_net"], pickle.loads(pickle.dumps(b)).__dict__["_net"])
+    assert_same_state(pickle.loads(pickle.dumps(a)).network_, pickle.loads(pickle.dumps(b)).network_)
     np.testing.assert_array_equal(a.predict_proba(X), b.predict_proba(X))
     assert a.loss_curve_ == b.loss_curve_
 
@@ -590,7 +590,7 @@ def test_partial_fit_after_a_change_of_solver_starts_that_solver_anew():
     for first, second in (("adam", "sgd"), ("sgd", "adam")):
         est = _dense(solver=first).fit(X, y)
         est.set_params(solver=second).partial_fit(X, y)
-        assert est._optimizer_state["solver"] == second
+        assert type(est.optimizer_).__name__.lower() == second
 
 
 def test_a_warm_start_with_another_architecture_is_an_error():

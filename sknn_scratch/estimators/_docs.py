@@ -21,13 +21,20 @@ PARAMETERS = {
     ``scipy.optimize.minimize(method="L-BFGS-B")`` on the full batch; any other registered
     optimizer trains by mini-batches with ``learning_rate_init``.""",
     "alpha": """alpha : float, default=1e-4
-    L2 penalty on the weights (every parameter named ``W``), scaled as in MLP by
+    L2 penalty on the weights (the parameters each layer declares decayed: weights of
+    linear and convolutional layers, not offsets), scaled as in MLP by
     ``1 / sum(sample_weight)`` of each batch.""",
     "batch_size": """batch_size : int or "auto", default="auto"
     Rows per mini-batch; ``"auto"`` is ``min(200, n_samples)``.""",
-    "learning_rate": """learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-    Schedule of the ``"sgd"`` solver, as in MLP: constant; ``learning_rate_init / t**power_t``;
-    or divided by 5 after ``n_iter_no_change`` epochs without improvement.""",
+    "learning_rate": """learning_rate : str, (str, dict) or Schedule, default="constant"
+    The schedule of the learning rate, which the optimizer owns. MLP's
+    ``"constant"``, ``"invscaling"`` (``learning_rate_init / t**power_t``) and
+    ``"adaptive"`` (divided by 5 after ``n_iter_no_change`` epochs without improvement)
+    keep MLP's meaning: the last two apply to ``"sgd"`` only. Any other registered
+    schedule applies to every stochastic solver over the ``max_iter`` epochs:
+    ``"cosine"``, ``"one_cycle"``, ``"step"``, ``"flat_cos"``, ``"coslog4"`` (see
+    :mod:`sknn_scratch.optim.schedules`), also as a ``(name, kwargs)`` pair, e.g.
+    ``("cosine", {"warmup": 0.1})``.""",
     "learning_rate_init": """learning_rate_init : float, default=1e-3
     The initial learning rate of the stochastic solvers.""",
     "power_t": """power_t : float, default=0.5
@@ -109,8 +116,15 @@ ATTRIBUTES = {
     "t_": """t_ : int
     Number of training samples seen.""",
     "learning_rate_": """learning_rate_ : float or None
-    The optimizer's current learning rate (None for ``"lbfgs"``); callbacks may set it
-    during training, and the schedules of ``learning_rate`` change it.""",
+    The optimizer's current learning rate (None for ``"lbfgs"``), read-only: callbacks
+    change ``optimizer_.learning_rate``.""",
+    "learning_rate_curve_": """learning_rate_curve_ : list of float
+    The learning rate of each epoch (stochastic solvers).""",
+    "optimizer_": """optimizer_ : Optimizer or None
+    The optimizer of the last fit (None for ``"lbfgs"``): it owns the learning rate
+    (``optimizer_.learning_rate``, which callbacks may change during a fit) and its
+    schedule, and its state (moments, step count) is where ``partial_fit`` goes on
+    from.""",
     "n_iter_": """n_iter_ : int
     Epochs (iterations for ``"lbfgs"``) of the last fit.""",
     "n_layers_": """n_layers_ : int
@@ -123,7 +137,9 @@ ATTRIBUTES = {
     "intercepts_": """intercepts_ : list of ndarray
     Offsets of the linear layers, shaped ``(n_out,)`` (views).""",
     "network_": """network_ : Sequential
-    The trained network up to the output scores, layers in the order written.""",
+    The trained network, from the input rows to the raw scores of the output layer:
+    predictions apply the output activation ``out_activation_`` to its output
+    (``network_.forward(X)`` gives scores, not probabilities).""",
     "n_features_in_": """n_features_in_ : int
     Number of features seen in ``fit``.""",
     "feature_names_in_": """feature_names_in_ : ndarray of str

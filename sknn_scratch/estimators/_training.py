@@ -1,19 +1,22 @@
-"""The training loop of the estimators, in one place.
+"""How the estimators train, in one place.
 
+- :class:`TrainingState` is the record of training: epochs, samples seen, curves, the
+  best loss and score, the epochs without improvement and the best epoch's weights. The
+  estimator keeps one; MLP's fitted attributes (``n_iter_``, ``loss_curve_``, ...) are
+  read from it.
 - :class:`Objective` is the loss of a batch as scikit-learn's MLP defines it, and its
-  gradient: forward pass, output head, backward pass, plus the L2 term.
-- :func:`run_epoch` takes an optimizer step per mini-batch; :func:`fit_epochs` runs
-  epochs and lets an :class:`EpochMonitor` decide after each one whether to go on.
-- :func:`fit_lbfgs` hands the same objective, on all the data, to SciPy's L-BFGS-B.
-
-The monitor holds what scikit-learn's MLP does between epochs: the curves, ``n_iter_``
-and ``t_``, verbose output, the validation score and early stopping, the learning-rate
-schedules, the user's callbacks and the ConvergenceWarning.
+  gradient: forward pass, loss, backward pass, plus the L2 term.
+- :func:`fit_stochastic` is the training loop of the stochastic solvers, read top to
+  bottom: batches and optimizer steps, record, decide (MLP's stopping rule), notify the
+  callbacks. :func:`fit_lbfgs` hands the same objective to SciPy's L-BFGS-B.
+- :class:`Callbacks` dispatches the user's callbacks, the progress table of
+  ``verbose=2`` and scikit-learn's callbacks, from one place.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 import warnings
 
@@ -23,50 +26,74 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 
 from ..callbacks import Callback, ProgressBar
-from ..nn import Linear, MaxPool2d, ReLU, Sequential, Sigmoid, Tanh
+from ..nn import Linear
 
-__all__ = ["Objective", "run_epoch", "fit_epochs", "fit_lbfgs", "EpochMonitor"]
-
-#: activations that never decrease, so that ``f(max(window)) == max(f(window))``
-_MONOTONE = (ReLU, Sigmoid, Tanh)
+__all__ = ["TrainingState", "Objective", "run_epoch", "fit_stochastic", "fit_lbfgs", "Callbacks", "callback_list"]
 
 
-def pooling_first(net):
-    """``net``, or a Sequential of its very modules in which every monotone activation
-    directly followed by a :class:`~sknn_scratch.nn.MaxPool2d` comes after it instead.
+@dataclasses.dataclass
+class TrainingState:
+    """What lasts from one epoch to the next, and from one fit to the next.
 
-    Both orders compute the same function and the same gradients (the pooling picks
-    the same element of each window, and where ReLU cuts the gradient it does so in
-    either order); the activation then runs on the pooled values, a quarter as many
-    for 2x2 windows. The network itself keeps the order it was built with.
+    ``loss_curve`` is None after an L-BFGS fit, which keeps no curves (as MLP);
+    ``validation_scores`` and ``validation_loss_curve`` are None until a fit has
+    validation data; ``best_loss`` is None with early stopping; ``best_state`` holds the
+    weights and buffers of the best validation epoch with early stopping.
     """
-    modules = list(net.modules)
-    for i in range(len(modules) - 1):
-        if type(modules[i]) in _MONOTONE and type(modules[i + 1]) is MaxPool2d:
-            modules[i], modules[i + 1] = modules[i + 1], modules[i]
-    return net if modules == net.modules else Sequential(*modules)
+
+    n_iter: int = 0  # epochs (L-BFGS: iterations) of the last fit
+    t: int = 0  # training samples seen by all fits of this network
+    loss: float | None = None
+    loss_curve: list | None = None
+    learning_rates: list | None = None
+    validation_scores: list | None = None
+    validation_loss_curve: list | None = None
+    best_loss: float | None = None
+    best_validation_score: float | None = None
+    no_improvement_count: int = 0
+    best_state: tuple | None = None
+
+    def start(self, *, stochastic, validating, early_stopping):
+        """Begin a fit: no epoch yet, and MLP's curves and stopping state for a fit with
+        these settings where they are missing (a new network, or a warm start after a
+        change of solver, validation or early stopping). Curves of earlier fits go on."""
+        self.n_iter = 0
+        if not stochastic:
+            return
+        if self.loss_curve is None:
+            self.loss_curve, self.learning_rates, self.no_improvement_count = [], [], 0
+        if validating and self.validation_scores is None:
+            self.validation_scores, self.validation_loss_curve, self.best_validation_score = [], [], -np.inf
+        if early_stopping:
+            self.best_loss = None
+        elif self.best_loss is None:
+            self.best_loss = np.inf
+
+    def copy(self):
+        """A copy whose curves can grow without changing this record's."""
+        lists = {f.name: list(v) for f in dataclasses.fields(self) if isinstance(v := getattr(self, f.name), list)}
+        return dataclasses.replace(self, **lists)
 
 
 class Objective:
     """The training loss of ``net`` on a batch and its gradient.
 
-    ``loss = sum_i w_i l_i / sum_i w_i + alpha / 2 * ||W||**2 / sum_i w_i``, where
-    ``l_i`` is the output head's loss of sample ``i`` and ``W`` every parameter named
-    ``W`` (the weights of linear and convolutional layers): MLP's objective, with
+    ``loss = sum_i w_i l_i / sum_i w_i + alpha / 2 * sum_j d_j theta_j**2 / sum_i w_i``,
+    where ``l_i`` is the criterion's loss of sample ``i``, ``theta`` the parameter
+    vector and ``d_j`` its weight-decay factors (1 for the weights of linear and
+    convolutional layers, 0 for offsets: each layer declares them, see
+    :meth:`~sknn_scratch.nn.Module.parameter_factors`): MLP's objective, with
     ``w_i = 1`` without sample weights.
 
-    Creating it flattens the network's parameters (see
-    :meth:`~sknn_scratch.nn.Module.flatten_parameters`); calling it leaves the
-    gradient of the loss in :attr:`grads`. The passes run on :func:`pooling_first`
-    of the network.
+    Creating it flattens the network's parameters into :attr:`params` (see
+    :meth:`~sknn_scratch.nn.Module.flatten_parameters`); calling it leaves the gradient
+    of the loss in :attr:`grads`.
     """
 
-    def __init__(self, net, head, alpha):
-        self.net, self.head, self.alpha = pooling_first(net), head, float(alpha)
+    def __init__(self, net, criterion, alpha):
+        self.net, self.criterion, self.alpha = net, criterion, float(alpha)
         self.params, self.grads = net.flatten_parameters()
-        slots = [(m, p, g) for m in net.leaves() for p, g in zip(m._parameters, m._gradients, strict=True)]
-        self._decayed = [(getattr(m, p), getattr(m, g)) for m, p, g in slots if p == "W"]
-        self._not_decayed = [getattr(m, g) for m, p, g in slots if p != "W"]
+        self.lr_factors, self.decay = net.factor_vectors()
         self._takes_sparse = isinstance(net.leaves()[0], Linear)  # only a linear layer takes sparse rows
 
     def snapshot(self):
@@ -86,22 +113,17 @@ class Objective:
     def __call__(self, X, Y, sample_weight=None):
         """The loss of the batch ``(X, Y)``; its gradient is left in :attr:`grads`."""
         weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        decay = self.alpha / weight
-        # the gradients start as the L2 term's (decay * W, zero elsewhere); the
-        # backward pass adds the data term's
-        squares = 0.0
-        for W, gradW in self._decayed:
-            np.multiply(W, decay, out=gradW)
-            flat = W.ravel(order="K")
-            squares += float(flat @ flat)
-        for grad in self._not_decayed:
-            grad.fill(0)
+        # the gradients start as the L2 term's, alpha / weight * d * theta; the backward
+        # pass adds the data term's
+        np.multiply(self.params, self.decay, out=self.grads)
+        squares = float(self.params @ self.grads)
+        self.grads *= self.alpha / weight
         if sp.issparse(X) and not self._takes_sparse:
             X = X.toarray()
         scores = self.net.forward(X)
-        loss, grad = self.head.loss_and_grad(scores, Y, sample_weight)
+        loss, grad = self.criterion.loss_and_grad(scores, Y, sample_weight)
         self.net.backward(X, grad, input_grad=False)
-        return loss + 0.5 * decay * squares
+        return loss + 0.5 * self.alpha / weight * squares
 
 
 def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None, on_batch=None):
@@ -138,70 +160,188 @@ def run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order=None,
     return total / n
 
 
-def fit_epochs(objective, optimizer, X, Y, sample_weight, *, batch_size, max_iter, shuffle, random_state, monitor):
-    """Run up to ``max_iter`` epochs (rows shuffled by ``random_state.shuffle`` each
-    epoch when ``shuffle``, as MLP shuffles), calling ``monitor(loss)`` after each until
-    it returns True (the caller runs ``monitor.end()``).
+def fit_stochastic(est, settings, objective, optimizer, train, validation, callbacks, *, incremental, shuffler):
+    """Train ``est``'s network by mini-batches, epoch after epoch, as scikit-learn's MLP
+    does (``_fit_stochastic``): up to ``settings.max_iter`` epochs (one for
+    ``partial_fit``), the rows shuffled by ``shuffler.shuffle`` when ``settings.shuffle``.
 
-    Returns the number of the epoch whose loss was not finite, or None. Ctrl-C stops
-    training with a warning and keeps the epochs done, as in MLP.
+    After each epoch: record it in ``est._state``; score ``validation`` (``(X_val, Y_val,
+    y_val, sample_weight_val)``) when given; decide by MLP's rule (no improvement by
+    ``tol`` for ``n_iter_no_change`` epochs: the optimizer's schedule may lower the
+    rate, else training stops); then the callbacks, which may stop it too. With early
+    stopping the best epoch's weights are put back at the end. Ctrl-C stops training with
+    a warning and keeps the epochs done, as in MLP.
+
+    Returns the number of the epoch whose loss was not finite, or None.
     """
-    monitor.begin()
+    X, Y, sample_weight = train
+    state, n = est._state, X.shape[0]
+    batch_size = _batch_size(settings.batch_size, n)
+    optimizer.total_steps = settings.max_iter * -(-n // batch_size)  # the steps a schedule spans
+    # a plugin optimizer need not react to epochs and plateaus: it keeps its rate, and stops on a plateau
+    end_epoch = getattr(optimizer, "end_epoch", None)
+    plateau = getattr(optimizer, "plateau", lambda: (True, "Stopping."))
+    diverged_at = None
     try:
-        for epoch in range(max_iter):
-            monitor.epoch_begin()
+        callbacks.notify(
+            "on_fit_begin",
+            {"solver": settings.solver, "max_iter": settings.max_iter, "n_samples": n, "incremental": incremental},
+        )
+        for _ in range(settings.max_iter):
+            clock = time.perf_counter()
+            if callbacks.active:
+                callbacks.epoch_begin()
+            # batches and steps
             order = None
-            if shuffle:
-                order = np.arange(X.shape[0])
-                random_state.shuffle(order)
-            loss = run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order, monitor.batch_hook())
+            if settings.shuffle:
+                order = np.arange(n)
+                shuffler.shuffle(order)
+            loss = run_epoch(objective, optimizer, X, Y, sample_weight, batch_size, order, callbacks.batch_hook)
+            learning_rate = optimizer.learning_rate  # of the epoch's last step
             if not np.isfinite(loss):
-                return epoch + 1
-            if monitor(loss):
+                diverged_at = state.n_iter + 1
                 break
+            # record
+            state.n_iter += 1
+            state.t += n
+            state.loss = loss
+            state.loss_curve.append(loss)
+            state.learning_rates.append(learning_rate)
+            if settings.verbose:
+                print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
+            if validation is not None:
+                _record_validation(est, settings, objective, validation)
+            # decide: MLP's rule, then the schedule after the epoch
+            if not settings.early_stopping:
+                improved = loss <= state.best_loss - settings.tol
+                state.best_loss = min(state.best_loss, loss)
+                state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
+            if end_epoch is not None:
+                end_epoch(state.t)
+            stop = False
+            if state.no_improvement_count > settings.n_iter_no_change:
+                what = "Validation score" if settings.early_stopping else "Training loss"
+                stop, note = plateau()
+                if settings.verbose:
+                    print(
+                        f"{what} did not improve more than tol={settings.tol:f} for {settings.n_iter_no_change} "
+                        f"consecutive epochs. {note}"
+                    )
+                if not stop:
+                    state.no_improvement_count = 0
+            # notify
+            if callbacks.active:
+                logs = {
+                    "epoch": state.n_iter,
+                    "iteration": state.n_iter,
+                    "loss": loss,
+                    "validation_loss": state.validation_loss_curve[-1] if validation is not None else None,
+                    "validation_score": state.validation_scores[-1] if validation is not None else None,
+                    "learning_rate": learning_rate,
+                    "seconds": time.perf_counter() - clock,
+                    "max_iter": settings.max_iter,
+                }
+                stop = callbacks.epoch_end(logs) or stop
+            if stop or incremental:
+                break
+        else:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the optimization "
+                "hasn't converged yet.",
+                ConvergenceWarning,
+            )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
-    return None
+    if settings.early_stopping and state.best_state is not None:  # this fit's best epoch, or an earlier fit's
+        objective.restore(state.best_state)
+        if diverged_at is not None:
+            warnings.warn(
+                f"The training loss became non-finite at iteration {diverged_at}; the weights of the best "
+                "validation score were restored.",
+                ConvergenceWarning,
+            )
+            diverged_at = None
+    if diverged_at is None:  # after MLP's restore: a callback restoring its own best epoch has the last word
+        callbacks.end({"n_iter": state.n_iter, "loss": state.loss})
+    return diverged_at
 
 
-def fit_lbfgs(objective, X, Y, sample_weight, *, max_iter, max_fun, tol, verbose, monitor):
-    """Minimise ``objective`` on all the data with SciPy's L-BFGS-B; the parameters
-    end at the solution. ``monitor.lbfgs_iteration(iteration, loss)`` runs after every
-    iteration (the callbacks' epoch hooks; True stops); the caller runs ``monitor.end()``
-    once it has the result. Returns SciPy's result (``nit``, ``fun``, ``status``)."""
-    params, grads = objective.params, objective.grads
+def _record_validation(est, settings, objective, validation):
+    """Score the validation set; with early stopping, MLP's rule on the score."""
+    state = est._state
+    loss, score = est._evaluate(validation)
+    state.validation_loss_curve.append(loss)
+    state.validation_scores.append(score)
+    if settings.verbose:
+        print(f"Validation score: {score:f}")
+    if settings.early_stopping:
+        improved = score >= state.best_validation_score + settings.tol
+        state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
+    if score > state.best_validation_score:
+        state.best_validation_score = score
+        if settings.early_stopping:
+            state.best_state = objective.snapshot()
+
+
+def _batch_size(batch_size, n_samples):
+    """MLP's batch size: ``"auto"`` is ``min(200, n_samples)``; a larger one is clipped."""
+    if batch_size == "auto":
+        return min(200, n_samples)
+    if batch_size > n_samples:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+    return int(np.clip(batch_size, 1, n_samples))
+
+
+def fit_lbfgs(est, settings, objective, train, callbacks):
+    """Minimise ``objective`` on all the data with SciPy's L-BFGS-B, as MLP does; the
+    parameters end at the solution and ``est._state`` holds its iterations and loss.
+    The callbacks' epoch hooks run after every iteration (True stops)."""
+    X, Y, sample_weight = train
+    params, grads, state = objective.params, objective.grads, est._state
 
     def fun(theta):
         params[...] = theta
         loss = objective(X, Y, sample_weight)
         return loss, grads.astype(np.float64)
 
-    iteration = [0]
+    clock = [time.perf_counter()]
 
-    def report(intermediate_result):
-        iteration[0] += 1
-        if verbose and not monitor.table:
-            print(f"Iteration {iteration[0]}, loss = {intermediate_result.fun:.8f}")
-        if monitor.lbfgs_iteration(iteration[0], float(intermediate_result.fun)):
-            raise StopIteration  # SciPy ends the minimisation there
+    def after_iteration(intermediate_result):
+        seconds, clock[0] = time.perf_counter() - clock[0], time.perf_counter()
+        state.n_iter += 1
+        loss = float(intermediate_result.fun)
+        if settings.verbose:
+            print(f"Iteration {state.n_iter}, loss = {loss:.8f}")
+        if callbacks.active:
+            callbacks.epoch_begin()
+            logs = dict.fromkeys(("validation_loss", "validation_score", "learning_rate"))
+            logs.update(epoch=state.n_iter, iteration=state.n_iter, loss=loss, seconds=seconds)
+            logs["max_iter"] = settings.max_iter
+            if callbacks.epoch_end(logs):
+                callbacks.stopped = True
+                raise StopIteration  # SciPy ends the minimisation there
 
-    monitor.begin()
+    callbacks.notify(
+        "on_fit_begin",
+        {"solver": "lbfgs", "max_iter": settings.max_iter, "n_samples": X.shape[0], "incremental": False},
+    )
     result = scipy.optimize.minimize(
         fun,
         params.astype(np.float64),
         method="L-BFGS-B",
         jac=True,
-        callback=report,
-        options={"maxfun": max_fun, "maxiter": max_iter, "gtol": tol},
+        callback=after_iteration,
+        options={"maxfun": settings.max_fun, "maxiter": settings.max_iter, "gtol": settings.tol},
     )
-    if result.status != 0 and not monitor.stopped:
+    if result.status != 0 and not callbacks.stopped:
         warnings.warn(
             f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
             f"{result.message}\n\nIncrease the number of iterations (max_iter) or scale the data.",
             ConvergenceWarning,
         )
     params[...] = result.x
-    return result
+    state.n_iter, state.loss = int(result.nit), float(result.fun)
+    callbacks.end({"n_iter": state.n_iter, "loss": state.loss})
 
 
 def callback_list(callbacks):
@@ -226,203 +366,72 @@ class _Function(Callback):
         return self.function(estimator, logs)
 
 
-class EpochMonitor:
-    """What happens around and between epochs of ``est``'s training, as in MLP, and the
-    user's callbacks (see :mod:`sknn_scratch.callbacks`).
+class Callbacks:
+    """The callbacks of the fit of ``est``, dispatched from one place: the user's
+    ``callbacks`` (:class:`~sknn_scratch.callbacks.Callback` objects and functions), a
+    :class:`~sknn_scratch.callbacks.ProgressBar` for ``verbose >= 2``, and the fit task
+    of scikit-learn's callbacks (``task``, whose subtasks are the epochs; ``data`` is
+    ``(X, y)`` for them).
 
-    Called with an epoch's loss, it updates ``n_iter_``, ``t_``, ``loss_``,
-    ``loss_curve_`` (and, with early stopping, scores the validation set and keeps
-    the best state), prints with ``verbose``, applies the learning-rate schedule,
-    calls the callbacks' epoch hooks, and returns True to stop. ``begin``, ``end``,
-    ``batch_hook`` and ``lbfgs_iteration`` run the other hooks.
-
-    Parameters
-    ----------
-    est : BaseNumpyNet
-        The estimator being trained (its fitted attributes are updated).
-    objective : Objective
-        Gives the parameter vector (saved and restored for early stopping).
-    optimizer : Optimizer or None
-        Its ``learning_rate`` follows the schedule and ``est.learning_rate_`` (None
-        for L-BFGS).
-    n_samples : int
-        Training rows per epoch.
-    validation : tuple or None
-        ``(X_val, Y_val, y_val, sample_weight_val)`` with early stopping.
-    incremental : bool
-        ``partial_fit``: one epoch, no convergence warning.
-    task : CallbackContext or None
-        The fit task of scikit-learn's callbacks: every epoch is a subtask.
-    data : tuple
-        ``(X, y)`` of the training rows, for scikit-learn's callbacks.
+    A hook returning True asks training to stop. ``active`` is False when there is
+    nothing to call around an epoch; ``batch_hook`` is the function the batch loop
+    calls, or None when no callback has a batch hook.
     """
 
-    def __init__(self, est, objective, optimizer, n_samples, validation, incremental, task=None, data=None):
-        self.est, self.objective, self.optimizer = est, objective, optimizer
-        self.n_samples, self.validation, self.incremental = n_samples, validation, incremental
-        self.task, self.data, self._subtask = task, data, None
-        self.callbacks = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(est.callbacks)]
-        if optimizer is None:  # L-BFGS: whole-data iterations, no batches
-            for callback in self.callbacks:
+    def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None):
+        self.items = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(callbacks)]
+        if lbfgs:  # L-BFGS: whole-data iterations, no batches
+            for callback in self.items:
                 if type(callback).on_batch_end is not Callback.on_batch_end:
                     raise ValueError(
                         f"solver='lbfgs' has no mini-batches: the on_batch_end hook of {callback!r} cannot run; "
                         "use a stochastic solver or a callback without it"
                     )
-        # verbose=True prints MLP's lines; verbose=2 (or more) a ProgressBar table instead
-        self.table = not isinstance(est.verbose, bool) and est.verbose >= 2
-        if self.table:
-            self.callbacks.append(ProgressBar())
+        if not isinstance(verbose, bool) and verbose >= 2:  # MLP's lines, and the table
+            self.items.append(ProgressBar())
+        self.est, self.verbose, self.task, self.data = est, verbose, task, data
+        self.active = bool(self.items) or task is not None
         self.stopped = False
+        self._subtask = None
+        batch_hooks = any(type(c).on_batch_end is not Callback.on_batch_end for c in self.items)
+        self.batch_hook = self._on_batch if batch_hooks else None
 
-    def _call(self, hook, logs):
+    def notify(self, hook, logs):
         """Run ``hook`` of every callback; True when one of them asks to stop."""
         stop = False
-        for callback in self.callbacks:
+        for callback in self.items:
             if getattr(callback, hook)(self.est, logs) is True:
                 stop = True
-                if self.est.verbose:
+                if self.verbose:
                     print(f"Stopped by callback {callback!r}.")
         return stop
 
-    def begin(self):
-        est = self.est
-        est.learning_rate_ = None if self.optimizer is None else self.optimizer.learning_rate
-        self._clock = time.perf_counter()
-        self._epoch = 0
-        logs = {"solver": est.solver, "max_iter": est.max_iter, "n_samples": self.n_samples}
-        self._call("on_fit_begin", {**logs, "incremental": self.incremental})
-        self._sync_learning_rate()
-
-    def _sync_learning_rate(self):
-        """Give the optimizer the learning rate a hook set on the estimator."""
-        if self.optimizer is not None:
-            self.optimizer.learning_rate = self.est.learning_rate_
-
-    def end(self):
-        self._call("on_fit_end", {"n_iter": self.est.n_iter_, "loss": getattr(self.est, "loss_", None)})
-
-    def batch_hook(self):
-        """The function :func:`run_epoch` calls after every batch, or None when no
-        callback has a batch hook."""
-        if not any(type(c).on_batch_end is not Callback.on_batch_end for c in self.callbacks):
-            return None
-
-        def on_batch(batch, size, loss):
-            logs = {"epoch": self._epoch + 1, "batch": batch, "size": size, "loss": loss}
-            self._call("on_batch_end", logs)
-            self._sync_learning_rate()
-
-        return on_batch
-
-    def _epoch_logs(self, loss):
-        now = time.perf_counter()
-        seconds, self._clock = now - self._clock, now
-        self._epoch += 1
-        est, validated = self.est, self.validation is not None
-        return {
-            "epoch": self._epoch,
-            "iteration": self._epoch,
-            "loss": loss,
-            "validation_loss": est.validation_loss_curve_[-1] if validated else None,
-            "validation_score": est.validation_scores_[-1] if validated else None,
-            "learning_rate": est.learning_rate_,
-            "seconds": seconds,
-            "max_iter": est.max_iter,
-        }
+    def _on_batch(self, batch, size, loss):
+        logs = {"epoch": self.est._state.n_iter + 1, "batch": batch, "size": size, "loss": loss}
+        self.notify("on_batch_end", logs)
 
     def epoch_begin(self):
-        """Begin the epoch's subtask of scikit-learn's callbacks."""
+        """Begin an epoch's subtask of scikit-learn's callbacks."""
         if self.task is not None:
             X, y = self.data
             self._subtask = self.task.subcontext(task_name="epoch")
             self._subtask.call_on_fit_task_begin(estimator=self.est, X=X, y=y)
 
-    def _epoch_end_sklearn(self):
-        """End the epoch's subtask of scikit-learn's callbacks; True when one asks to
-        stop. A callback that scores the model gets a copy of the network as it is now."""
-        if self._subtask is None:
-            return False
-        X, y, est = *self.data, self.est
-        stop = self._subtask.call_on_fit_task_end(
-            estimator=est, X=X, y=y, reconstruction_attributes=lambda: {"_net": copy.deepcopy(est._net)}
-        )
-        self._subtask = None
-        return bool(stop)
-
-    def lbfgs_iteration(self, iteration, loss):
-        """The callbacks' epoch hooks after an L-BFGS iteration; True to stop."""
-        self.epoch_begin()
-        stop = self._epoch_end_sklearn()
-        self.stopped = self._call("on_epoch_end", self._epoch_logs(loss)) or stop
-        return self.stopped
-
-    def __call__(self, loss):
-        est = self.est
-        est._optimizer_state = {**self.optimizer.state_dict(), "solver": est.solver}  # for a checkpoint taken now
-        est.loss_ = loss
-        est.n_iter_ += 1
-        est.t_ += self.n_samples
-        est.loss_curve_.append(loss)
-        if est.verbose and not self.table:
-            print(f"Iteration {est.n_iter_}, loss = {loss:.8f}")
-        self._update_no_improvement_count()
-        if est.learning_rate == "invscaling" and est.solver == "sgd":
-            self.optimizer.learning_rate = est.learning_rate_init / (est.t_ + 1) ** est.power_t
+    def epoch_end(self, logs):
+        """End an epoch: scikit-learn's subtask (a scoring callback gets a copy of the
+        network as it is now), then the epoch hooks. True to stop."""
         stop = False
-        if est._no_improvement_count > est.n_iter_no_change:
-            what = "Validation score" if est.early_stopping else "Training loss"
-            msg = f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs."
-            stop = self._stop_or_slow_down(msg)
-            if not stop:
-                est._no_improvement_count = 0
-        est.learning_rate_ = self.optimizer.learning_rate
-        stop = self._epoch_end_sklearn() or stop
-        stop = self._call("on_epoch_end", self._epoch_logs(loss)) or stop
-        self._sync_learning_rate()
-        self.stopped = stop
-        if not (stop or self.incremental) and est.n_iter_ == est.max_iter:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({est.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
-                ConvergenceWarning,
-            )
-        return stop or self.incremental
+        if self._subtask is not None:
+            X, y, est = *self.data, self.est
+            snapshot = lambda: {"network_": copy.deepcopy(est.network_)}  # noqa: E731
+            stop = bool(self._subtask.call_on_fit_task_end(estimator=est, X=X, y=y, reconstruction_attributes=snapshot))
+            self._subtask = None
+        return self.notify("on_epoch_end", logs) or stop
 
-    def _update_no_improvement_count(self):
-        est = self.est
-        if self.validation is not None:
-            X_val, Y_val, y_val, sw_val = self.validation
-            scores = est._scores(X_val)
-            est.validation_loss_curve_.append(float(est._head.forward(scores, Y_val, sw_val)))
-            score = est._validation_score(scores, y_val, sw_val)
-            est.validation_scores_.append(score)
-            if est.verbose and not self.table:
-                print(f"Validation score: {score:f}")
-            improved = score >= est.best_validation_score_ + est.tol
-            if score > est.best_validation_score_:
-                est.best_validation_score_ = score
-                if est.early_stopping:
-                    est._best_state = self.objective.snapshot()
-        if not est.early_stopping:  # MLP's rule on the training loss
-            improved = est.loss_curve_[-1] <= est.best_loss_ - est.tol
-            est.best_loss_ = min(est.best_loss_, est.loss_curve_[-1])
-        est._no_improvement_count = 0 if improved else est._no_improvement_count + 1
-
-    def _stop_or_slow_down(self, msg):
-        """MLP's rule after ``n_iter_no_change`` epochs without improvement: stop, or
-        with ``learning_rate="adaptive"`` divide the SGD learning rate by 5 until it
-        falls below 1e-6."""
-        est, optimizer = self.est, self.optimizer
-        if est.solver != "sgd" or est.learning_rate != "adaptive":
-            if est.verbose:
-                print(msg + " Stopping.")
-            return True
-        if optimizer.learning_rate <= 1e-6:
-            if est.verbose:
-                print(msg + " Learning rate too small. Stopping.")
-            return True
-        optimizer.learning_rate /= 5.0
-        if est.verbose:
-            print(msg + f" Setting learning rate to {optimizer.learning_rate:f}")
-        return False
+    def end(self, logs):
+        """The end of training: the ``on_fit_end`` hooks. Ctrl-C there keeps the trained
+        model with MLP's warning, as Ctrl-C during the epochs does."""
+        try:
+            self.notify("on_fit_end", logs)
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")

@@ -12,12 +12,16 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ..nn import Criterion
 from ..nn.criterion import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
 from ..registry import CRITERIA
-from ._base import BaseNumpyNet, RegisteredName, make_head
+from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document
+from ._params import RegisteredName, check_loss, component, spec_name
 
 __all__ = ["NumpyNetClassifier"]
+
+_SPLIT = SHARED_ATTRIBUTES.index("n_outputs_") + 1  # out_activation_ follows n_outputs_
 
 
 class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
@@ -58,7 +62,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
     _parameter_constraints: dict = {
         **BaseNumpyNet._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "loss": [RegisteredName(CRITERIA), None],
+        "loss": [RegisteredName(CRITERIA, also=("log_loss",)), tuple, Criterion],
     }
 
     def __init__(
@@ -93,7 +97,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         batch_norm=False,
         class_weight=None,
         callbacks=None,
-        loss=None,
+        loss="log_loss",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -165,67 +169,53 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         if self._label_binarizer.y_type_ != "multilabel-indicator":
             unknown = np.setdiff1d(unique_labels(y), self.classes_)
             if len(unknown):
-                raise ValueError(f"validation_data has classes {unknown} that are not in classes_ {self.classes_}")
+                raise ValueError(f"the validation set has classes {unknown} that are not in classes_ {self.classes_}")
         return self._label_binarizer.transform(y).astype(dtype), y
 
-    def _make_head(self):
-        if self.loss is not None:
-            return make_head(self.loss, probabilities=True)
-        if self._label_binarizer.y_type_ == "multiclass":
-            return SoftmaxCrossEntropyCriterion()
-        return SigmoidBCECriterion()
+    def _make_criterion(self, settings):
+        """The loss ``loss`` names: ``"log_loss"`` is the softmax cross-entropy for
+        multiclass targets and the logistic one for binary and multilabel targets (its
+        kwargs, e.g. ``label_smoothing``, go to either)."""
+        spec = settings.loss
+        if spec_name(spec) == "log_loss":
+            binarizer = getattr(self, "_label_binarizer", None)
+            multiclass = binarizer is None or binarizer.y_type_ == "multiclass"
+            cls = SoftmaxCrossEntropyCriterion if multiclass else SigmoidBCECriterion
+            kwargs = spec[1] if isinstance(spec, tuple) else {}
+            try:
+                return cls(**kwargs)
+            except TypeError as exc:
+                raise ValueError(f"loss={spec!r}: cannot build {cls.__name__} with {kwargs}: {exc}") from None
+        return check_loss(component(spec, CRITERIA, "loss"), True, spec)
 
-    def _extra_sample_weight(self, y):
-        if self.class_weight is None:
+    def _class_weights(self, settings, y):
+        if settings.class_weight is None:
             return None
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets")
-        if isinstance(self.class_weight, dict):
-            unknown = set(self.class_weight) - set(self.classes_.tolist())
+        if isinstance(settings.class_weight, dict):
+            unknown = set(settings.class_weight) - set(self.classes_.tolist())
             if unknown:
                 raise ValueError(
                     f"class_weight has labels {sorted(unknown, key=str)} that are not in classes_ {self.classes_}"
                 )
-        return compute_sample_weight(self.class_weight, y)
+        return compute_sample_weight(settings.class_weight, y)
 
-    def _stratify_target(self, Y, y_raw):
+    def _stratify(self, Y, y):
         # binary: the binarised column, as MLP does (its error messages name True/False);
-        # multiclass: the labels, so that the validation split holds every class
+        # multiclass: the labels, so that the validation split holds every class, unless
+        # a class has a single row (then no stratification, as MLP)
         if self.n_outputs_ == 1:
             return Y.astype(bool)
-        if self._label_binarizer.y_type_ == "multiclass":
-            return y_raw
+        if self._label_binarizer.y_type_ == "multiclass" and np.unique(y, return_counts=True)[1].min() >= 2:
+            return y
         return None
 
-    def _validation_score(self, scores, y_val, sample_weight):
+    def _score_predictions(self, scores, y, sample_weight):
         pred = self._label_binarizer.inverse_transform(self._proba_from_scores(scores, ravel=False))
-        return float(accuracy_score(y_val, pred, sample_weight=sample_weight))
+        return float(accuracy_score(y, pred, sample_weight=sample_weight))
 
     # -- fitting ------------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the network to ``X`` and target ``y`` (labels, or a label indicator
-        matrix for multilabel problems).
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-        validation_data : tuple, default=None
-            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``: scored after every
-            epoch (``validation_scores_``, ``validation_loss_curve_``, the callbacks' logs)
-            and, with ``early_stopping=True``, used by the stopping rule instead of a split
-            of ``X``. It can be routed through a ``Pipeline`` with metadata routing
-            (``set_fit_request(validation_data=True)``); the pipeline does not transform it.
-
-        Returns
-        -------
-        self
-        """
-        return self._atomically(
-            "_fit", X, y, sample_weight=sample_weight, incremental=False, validation_data=validation_data
-        )
-
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Run one epoch over ``(X, y)``, continuing the training (one epoch of a new
@@ -244,21 +234,17 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         -------
         self
         """
-        return self._atomically("_partial_fit", X, y, sample_weight, classes)
-
-    def _partial_fit(self, X, y, sample_weight, classes):
-        self._validate_params()  # before the classes check: a bad parameter is reported first
-        if _check_partial_fit_first_call(self, classes):
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        with training(self) as est:
+            est._validate_params()  # before the classes check: a bad parameter is reported first
+            if _check_partial_fit_first_call(est, classes):
+                est._label_binarizer = LabelBinarizer()
+                est._label_binarizer.fit(y if type_of_target(y).startswith("multilabel") else classes)
+            est._fit(X, y, sample_weight, incremental=True)
+        return self
 
     # -- prediction -----------------------------------------------------------------------
     def _proba_from_scores(self, scores, ravel=True):
-        proba = self._head.activate(scores)
+        proba = self._criterion.activate(scores)
         if ravel and self.n_outputs_ == 1:
             proba = proba.ravel()
         return proba
@@ -274,9 +260,9 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        model = self._snapshot()  # one whole fitted model, whatever other threads fit meanwhile
+        model = self._fitted_model()
         scores = model._validated_scores(X)
-        if isinstance(model._head, SoftmaxCrossEntropyCriterion):
+        if isinstance(model._criterion, SoftmaxCrossEntropyCriterion):
             # softmax keeps the order of each row's scores: the most probable class is the
             # highest score, so the probabilities are not needed
             return model._label_binarizer.classes_.take(scores.argmax(axis=1))
@@ -294,7 +280,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``; rows sum to 1 except for multilabel problems.
         """
-        model = self._snapshot()  # one whole fitted model, whatever other threads fit meanwhile
+        model = self._fitted_model()
         proba = model._proba_from_scores(model._validated_scores(X))
         if proba.ndim == 1:
             return np.vstack([1 - proba, proba]).T
@@ -330,12 +316,13 @@ document(
     ``tol`` for ``n_iter_no_change`` epochs, and restore the best epoch's weights.""",
         "class_weight": """class_weight : dict, "balanced" or None, default=None
     Weights of the classes, multiplied into ``sample_weight``.""",
-        "loss": """loss : str, default=None
-    The output head, by criterion registry name. None is MLP's: softmax and the log-loss
-    (``"softmax_cross_entropy"``) for multiclass targets, the logistic function and binary
-    cross-entropy (``"sigmoid_bce"``) for binary and multilabel ones (one output column per
-    label). A registered head must give probabilities (``out_activation`` softmax or
-    logistic).""",
+        "loss": """loss : str, (str, dict) or Criterion, default="log_loss"
+    The loss, which also gives the output activation. ``"log_loss"`` is MLP's:
+    softmax and the cross-entropy for multiclass targets, the logistic function and
+    binary cross-entropy for binary and multilabel ones (one output column per label);
+    ``("log_loss", {"label_smoothing": 0.1})`` smooths the targets. Any other
+    registered criterion whose predictions are probabilities may be named (or given as
+    a ``(name, kwargs)`` pair or an instance).""",
     },
     attributes={
         "classes_": """classes_ : ndarray of shape (n_classes,)
@@ -343,5 +330,5 @@ document(
         "out_activation_": """out_activation_ : str
     ``"softmax"`` (multiclass) or ``"logistic"`` (binary, multilabel).""",
     },
-    attribute_order=["classes_", *SHARED_ATTRIBUTES[:11], "out_activation_", *SHARED_ATTRIBUTES[11:]],
+    attribute_order=["classes_", *SHARED_ATTRIBUTES[:_SPLIT], "out_activation_", *SHARED_ATTRIBUTES[_SPLIT:]],
 )

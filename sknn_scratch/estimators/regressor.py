@@ -8,11 +8,16 @@ from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
+from ..nn import Criterion
+from ..nn.criterion import ExpPoissonCriterion
 from ..registry import CRITERIA
-from ._base import BaseNumpyNet, RegisteredName, make_head
+from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document
+from ._params import RegisteredName, check_loss, component, spec_name
 
 __all__ = ["NumpyNetRegressor"]
+
+_SPLIT = SHARED_ATTRIBUTES.index("n_outputs_") + 1  # out_activation_ follows n_outputs_
 
 
 class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
@@ -41,7 +46,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
 
     _parameter_constraints: dict = {
         **BaseNumpyNet._parameter_constraints,
-        "loss": [RegisteredName(CRITERIA, also=("poisson",))],
+        "loss": [RegisteredName(CRITERIA), tuple, Criterion],
     }
 
     def __init__(
@@ -121,48 +126,32 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         y = np.asarray(y, dtype=X.dtype)
-        if self.loss in ("poisson", "exp_poisson") and np.any(y < 0):
+        if self._nonnegative_targets() and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative y.")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         return X, Y, y
 
+    def _nonnegative_targets(self):
+        """Whether the loss needs targets >= 0 (Poisson)."""
+        return spec_name(self.loss) == "poisson" or isinstance(self.loss, ExpPoissonCriterion)
+
     def _validation_targets(self, y, dtype):
         y = np.asarray(y, dtype=dtype)
-        if self.loss in ("poisson", "exp_poisson") and np.any(y < 0):
-            raise ValueError(f"loss={self.loss!r} requires non-negative y, also in validation_data.")
+        if self._nonnegative_targets() and np.any(y < 0):
+            raise ValueError(f"loss={self.loss!r} requires non-negative y, also in the validation set.")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
         if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"validation_data's y has shape {y.shape}; the network has {self.n_outputs_} outputs")
+            raise ValueError(f"the validation set's y has shape {y.shape}; the network has {self.n_outputs_} outputs")
         return Y, y
 
-    def _make_head(self):
-        return make_head("exp_poisson" if self.loss == "poisson" else self.loss, probabilities=False)
+    def _make_criterion(self, settings):
+        return check_loss(component(settings.loss, CRITERIA, "loss"), False, settings.loss)
 
-    def _validation_score(self, scores, y_val, sample_weight):
-        pred = self._head.activate(scores)
+    def _score_predictions(self, scores, y, sample_weight):
+        pred = self._criterion.activate(scores)
         if not np.isfinite(pred).all():
             return np.nan
-        return float(r2_score(y_val, pred.ravel() if y_val.ndim == 1 else pred, sample_weight=sample_weight))
-
-    def fit(self, X, y, sample_weight=None, *, validation_data=None):
-        """Fit the network to ``X`` and ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-        validation_data : tuple, default=None
-            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``, as in
-            :meth:`NumpyNetClassifier.fit` (the score is R^2).
-
-        Returns
-        -------
-        self
-        """
-        return self._atomically(
-            "_fit", X, y, sample_weight=sample_weight, incremental=False, validation_data=validation_data
-        )
+        return float(r2_score(y, pred.ravel() if y.ndim == 1 else pred, sample_weight=sample_weight))
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X, y, sample_weight=None):
@@ -179,7 +168,9 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         -------
         self
         """
-        return self._atomically("_fit", X, y, sample_weight=sample_weight, incremental=True)
+        with training(self) as est:
+            est._fit(X, y, sample_weight, incremental=True)
+        return self
 
     def predict(self, X):
         """Predict targets.
@@ -192,9 +183,9 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        model = self._snapshot()  # one whole fitted model, whatever other threads fit meanwhile
+        model = self._fitted_model()
         scores = model._validated_scores(X)
-        pred = model._head.activate(scores)
+        pred = model._criterion.activate(scores)
         return pred.ravel() if pred.shape[1] == 1 else pred
 
     def __sklearn_tags__(self):
@@ -206,11 +197,13 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
 document(
     NumpyNetRegressor,
     parameters={
-        "loss": """loss : str, default="squared_error"
-    ``"squared_error"`` trains an identity output on half the mean squared error;
-    ``"poisson"`` (or ``"exp_poisson"``) an exponential output on half the Poisson deviance
-    (targets must be non-negative). Any other registered output head that does not give
-    probabilities may be named.""",
+        "loss": """loss : str, (str, dict) or Criterion, default="squared_error"
+    The loss, which also gives the output activation: ``"squared_error"`` (MLP's: half
+    the mean squared error of an identity output) or ``"poisson"`` (MLP's: half the
+    Poisson deviance of an exponential output; targets must be non-negative), or any
+    other registered criterion whose predictions are not probabilities (``"huber"``,
+    ``"absolute_error"``, ...), also as a ``(name, kwargs)`` pair
+    (``("huber", {"delta": 2.0})``) or an instance.""",
         "early_stopping": """early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the rows (or use ``fit``'s ``validation_data``),
     stop when the validation R^2 has not improved by ``tol`` for ``n_iter_no_change``
@@ -221,5 +214,5 @@ document(
     ``"identity"`` (``loss="squared_error"``), ``"exp"`` (``loss="poisson"``) or the
     head's own.""",
     },
-    attribute_order=[*SHARED_ATTRIBUTES[:11], "out_activation_", *SHARED_ATTRIBUTES[11:]],
+    attribute_order=[*SHARED_ATTRIBUTES[:_SPLIT], "out_activation_", *SHARED_ATTRIBUTES[_SPLIT:]],
 )

@@ -97,11 +97,11 @@ _BUILT_IN = {
         "nll": ClassNLLCriterion,
         "mse": MSECriterion,
         "bce": BCECriterion,
-        "poisson": PoissonCriterion,
+        "poisson_mean": PoissonCriterion,
         "softmax_cross_entropy": SoftmaxCrossEntropyCriterion,
         "sigmoid_bce": SigmoidBCECriterion,
         "squared_error": SquaredErrorCriterion,
-        "exp_poisson": ExpPoissonCriterion,
+        "poisson": ExpPoissonCriterion,
     },
 }
 for _registry, _items in _BUILT_IN.items():

@@ -45,7 +45,7 @@ class Sequential(Module):
         out = input
         for i, module in enumerate(self.modules):
             try:
-                out = module.forward(out)
+                out = module.updateOutput(out)
             except Exception as exc:
                 exc.add_note(f"in forward of layer {i} of Sequential: {module!r}")
                 raise
@@ -53,34 +53,30 @@ class Sequential(Module):
         return out
 
     def backward(self, input, gradOutput, *, input_grad=True):
-        """Back-propagate through the chain, last module first; return ``gradInput``.
+        """Back-propagate through the chain, last module first, each module's
+        ``backward`` receiving the input it had in the last :meth:`forward`; return
+        ``gradInput``.
 
         ``input_grad=False`` skips what only the gradient with respect to ``input``
         needs (a training loop never uses it): modules before the first one with
-        parameters are skipped, that one only accumulates its parameter gradients, and
+        parameters are not visited, that one computes no input gradient, and
         ``gradInput`` is None.
         """
         first = 0
         if not input_grad:
-            first = next((i for i, m in enumerate(self.modules) if m.getParameters()), len(self.modules))
+            has_parameters = (i for i, m in enumerate(self.modules) if any(leaf._parameters for leaf in m.leaves()))
+            first = next(has_parameters, len(self.modules))
         grad = gradOutput
         for i in range(len(self.modules) - 1, first - 1, -1):
             module = self.modules[i]
             layer_input = self.modules[i - 1].output if i > 0 else input
             try:
-                if i == first and not input_grad:
-                    if isinstance(module, Sequential):
-                        module.backward(layer_input, grad, input_grad=False)
-                    else:
-                        module.accGradParameters(layer_input, grad)
-                    grad = None
-                else:
-                    grad = module.backward(layer_input, grad)
+                grad = module.backward(layer_input, grad, input_grad=input_grad or i > first)
             except Exception as exc:
                 exc.add_note(f"in backward of layer {i} of Sequential: {module!r}")
                 raise
-        self.gradInput = grad
-        return grad
+        self.gradInput = grad if input_grad else None
+        return self.gradInput
 
     def updateGradInput(self, input, gradOutput):
         grad = gradOutput
@@ -96,6 +92,12 @@ class Sequential(Module):
             layer_input = self.modules[i - 1].output if i > 0 else input
             layer_grad = self.modules[i + 1].gradInput if i + 1 < len(self.modules) else gradOutput
             module.accGradParameters(layer_input, layer_grad)
+
+    def output_shape(self, sample_shape):
+        shape = tuple(sample_shape)
+        for module in self.modules:
+            shape = tuple(module.output_shape(shape))
+        return shape
 
     def zeroGradParameters(self):
         for module in self.modules:

@@ -102,6 +102,8 @@ class Conv2d(Module):
 
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
+    _decayed = ("W",)
+    _transient = (*Module._transient, "_cache_work")
 
     def __init__(
         self,
@@ -165,6 +167,11 @@ class Conv2d(Module):
         else:
             self.b.fill(0)
 
+    @classmethod
+    def infer_args(cls, sample_shape):
+        """``in_channels``: the first axis of a ``(C, H, W)`` sample."""
+        return {"in_channels": sample_shape[0]}
+
     def _geometry(self, shape):
         if len(shape) != 4 or shape[1] != self.in_channels:
             raise ValueError(
@@ -214,9 +221,6 @@ class Conv2d(Module):
 
     def accGradParameters(self, input, gradOutput):
         self._backward(input, gradOutput, grad_input=False, grad_params=True)
-
-    def backward(self, input, gradOutput):
-        return self._backward(input, gradOutput, grad_input=True, grad_params=True)
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"

@@ -46,6 +46,7 @@ class Linear(Module):
 
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
+    _decayed = ("W",)
 
     def __init__(self, n_in, n_out, *, bias=True, init="uniform", rng=None, dtype=np.float64):
         super().__init__()
@@ -74,11 +75,16 @@ class Linear(Module):
         else:
             self.b.fill(0)
 
+    @classmethod
+    def infer_args(cls, sample_shape):
+        """``n_in``: the number of values in one input sample."""
+        return {"n_in": int(np.prod(sample_shape))}
+
     def updateOutput(self, input):
         if sp.issparse(input):  # sparse rows (CSR/CSC) enter the first layer as they are
             if input.dtype != self.W.dtype:
                 input = input.astype(self.W.dtype)
-        else:
+        elif input.dtype != self.W.dtype:
             input = self._match_dtype(input)
         if input.ndim != 2 or input.shape[1] != self.n_in:
             raise ValueError(

@@ -5,11 +5,23 @@ A module maps an input array to ``output`` in :meth:`Module.updateOutput` and ma
 Parameter gradients *accumulate* in :meth:`Module.accGradParameters` (``+=``), so a
 training loop calls :meth:`Module.zeroGradParameters` before each backward pass.
 
-Beyond the notebook, every module declares the names of its parameter arrays in
-``_parameters`` and of their gradients in ``_gradients``; the base class derives
-``getParameters``, ``getGradParameters``, ``zeroGradParameters`` and the dtype
-conversion :meth:`Module.astype` and :meth:`Module.flatten_parameters` from those two
-tuples.
+Every module declares its state in its class header:
+
+* ``_parameters`` and ``_gradients``: the names of the parameter arrays and of their
+  gradients, in the same order (``getParameters``, ``getGradParameters``,
+  ``zeroGradParameters``, :meth:`Module.astype` and :meth:`Module.flatten_parameters` are
+  derived from them);
+* ``_decayed``: the parameters that an L2 penalty or weight decay applies to (the
+  weights of a linear or convolutional layer, not its offsets);
+* ``_buffers``: arrays that are not trained but belong to the model (running
+  statistics);
+* ``_transient``: what a pass leaves behind for the next backward pass (``output``,
+  ``gradInput``, masks, scratch arrays), dropped by :meth:`Module.clearState` and never
+  saved.
+
+A layer also says how it fits its input: :meth:`Module.infer_args` gives the
+constructor arguments that follow from the shape of one input sample (a linear layer's
+``n_in``), and :meth:`Module.output_shape` the shape of one output sample.
 """
 
 from __future__ import annotations
@@ -71,10 +83,13 @@ class Module:
     _parameters: tuple[str, ...] = ()
     #: names of the gradient arrays, in the same order as ``_parameters``
     _gradients: tuple[str, ...] = ()
-    #: names of non-trainable arrays that follow the dtype of the parameters
+    #: names of the parameters an L2 penalty or weight decay applies to
+    _decayed: tuple[str, ...] = ()
+    #: names of non-trainable arrays that belong to the model and follow the dtype of the
+    #: parameters (e.g. running statistics)
     _buffers: tuple[str, ...] = ()
-    #: names of what a pass leaves behind for the next backward pass; with every
-    #: attribute whose name starts with ``_cache``, :meth:`clearState` drops them
+    #: names of what a pass leaves behind (outputs, masks, scratch arrays): dropped by
+    #: :meth:`clearState`, never saved
     _transient: tuple[str, ...] = ("output", "gradInput")
 
     def __init__(self):
@@ -87,11 +102,17 @@ class Module:
         """Compute ``output`` for ``input`` and return it."""
         return self.updateOutput(input)
 
-    def backward(self, input, gradOutput):
-        """Back-propagate ``gradOutput``: compute ``gradInput`` and accumulate the
-        parameter gradients. ``input`` must be the input of the forward pass that
-        produced the loss."""
-        self.updateGradInput(input, gradOutput)
+    def backward(self, input, gradOutput, *, input_grad: bool = True):
+        """Back-propagate ``gradOutput``: compute ``gradInput`` (:meth:`updateGradInput`)
+        and accumulate the parameter gradients (:meth:`accGradParameters`). ``input``
+        must be the input of the forward pass that produced the loss.
+
+        ``input_grad=False`` skips the input gradient (a training loop does not need it
+        for the first layer with parameters); ``gradInput`` is then None."""
+        if input_grad:
+            self.updateGradInput(input, gradOutput)
+        else:
+            self.gradInput = None
         self.accGradParameters(input, gradOutput)
         return self.gradInput
 
@@ -128,6 +149,36 @@ class Module:
         self.training = False
 
     # -- additions ----------------------------------------------------------------
+    @classmethod
+    def infer_args(cls, sample_shape: tuple[int, ...]) -> dict:
+        """The constructor arguments that follow from the shape of one input sample
+        (e.g. a linear layer's ``n_in``); the estimators' builder fills them in when a
+        layer spec does not give them. None by default."""
+        return {}
+
+    def output_shape(self, sample_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one output sample for input samples of ``sample_shape``.
+
+        Layers compute it from their settings. This default, for modules that do not,
+        runs an evaluation-mode forward pass of one zero sample on an inference copy
+        (the module itself is left as it was)."""
+        probe = np.zeros((1, *sample_shape), dtype=self.dtype or np.float64)
+        return tuple(self.inference_copy().forward(probe).shape[1:])
+
+    def parameter_factors(self) -> list[tuple[float, float]]:
+        """``(learning-rate factor, weight-decay factor)`` of each parameter, in the order
+        of ``_parameters``: ``(1, 1)`` for the parameters in ``_decayed`` and ``(1, 0)``
+        for the others, unless the instance's optional dicts ``lr_factors`` and
+        ``decay_factors`` (parameter name to factor) say otherwise. The optimizers and
+        the L2 penalty apply them to the flat parameter vector (see
+        :func:`factor_vectors`)."""
+        lr = getattr(self, "lr_factors", None) or {}
+        decay = getattr(self, "decay_factors", None) or {}
+        return [
+            (float(lr.get(name, 1.0)), float(decay.get(name, 1.0 if name in self._decayed else 0.0)))
+            for name in self._parameters
+        ]
+
     def leaves(self):
         """Every module of the tree that has no children, in order (``[self]`` for a
         module that is not a container)."""
@@ -174,16 +225,33 @@ class Module:
             setattr(m, g, distinct[key][1])
         return params, grads
 
+    def factor_vectors(self):
+        """The learning-rate and weight-decay factor of every parameter value (see
+        :meth:`parameter_factors`), as two vectors aligned with those of
+        :meth:`flatten_parameters`, in the parameters' dtype. The first is None when
+        every factor is 1 (nothing to apply)."""
+        dtype = self.dtype or np.float64
+        seen, lr, decay = set(), [], []
+        for module in {id(m): m for m in self.leaves()}.values():
+            for name, (lr_factor, decay_factor) in zip(module._parameters, module.parameter_factors(), strict=True):
+                value = getattr(module, name)
+                if id(value) not in seen:  # an array shared by several modules (tied weights) counts once
+                    seen.add(id(value))
+                    lr.append(np.full(value.size, lr_factor, dtype=dtype))
+                    decay.append(np.full(value.size, decay_factor, dtype=dtype))
+        lr_vector = np.concatenate(lr) if lr else np.empty(0, dtype=dtype)
+        decay_vector = np.concatenate(decay) if decay else np.empty(0, dtype=dtype)
+        return (None if np.all(lr_vector == 1) else lr_vector), decay_vector
+
     def __getstate__(self):
-        """Pickles and copies leave out the ``_cache*`` scratch arrays of the last passes."""
-        return {key: None if key.startswith("_cache") else value for key, value in vars(self).items()}
+        """Pickles and copies leave out what the last passes left behind (``_transient``)."""
+        return {key: None if key in self._transient else value for key, value in vars(self).items()}
 
     def clearState(self):
-        """Drop what the last passes left behind (``output``, ``gradInput``, the
-        attributes in ``_transient`` and every ``_cache*`` scratch array); parameters,
-        their gradients and buffers stay. Returns self."""
-        for key in list(vars(self)):
-            if key in self._transient or key.startswith("_cache"):
+        """Drop what the last passes left behind (the attributes named in
+        ``_transient``); parameters, their gradients and buffers stay. Returns self."""
+        for key in self._transient:
+            if key in vars(self):
                 setattr(self, key, None)
         return self
 

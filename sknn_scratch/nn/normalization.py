@@ -82,6 +82,7 @@ class BatchNormalization(Module):
 
     EPS = 1e-3
     _buffers = ("moving_mean", "moving_variance")
+    _transient = (*Module._transient, "_cache_input", "_cache_xhat", "_cache_inv_std")
 
     def __init__(self, alpha=0.0):
         super().__init__()

@@ -55,6 +55,8 @@ class MaxPool2d(Module):
     (1, 1, 2, 2)
     """
 
+    _transient = (*Module._transient, "_cache_input", "_cache_argmax", "_cache_work")
+
     def __init__(self, kernel_size, *, stride=None, padding=0):
         super().__init__()
         self.kernel_size = check_int("kernel_size", kernel_size, 1)

@@ -1,15 +1,29 @@
-"""Optimizers: the seed notebook's functions ``sgd_momentum`` and ``adam``, and the
-classes :class:`SGD` and :class:`Adam`, bound to the parameters they update.
+"""Optimizers and learning-rate schedules: the seed notebook's functions ``sgd_momentum``
+and ``adam``, and the classes :class:`SGD`, :class:`Adam`, :class:`AdamW` and
+:class:`RMSprop`, bound to the parameters they update and owning their learning rate
+and its schedule (:mod:`.schedules`).
 
-Importing this package registers the classes as the optimizers ``"sgd"`` and
-``"adam"`` (see :mod:`sknn_scratch.registry`).
+Importing this package registers the optimizers (``"sgd"``, ``"adam"``, ``"adamw"``,
+``"rmsprop"``) and the schedules (``"constant"``, ``"cosine"``, ``"one_cycle"``,
+``"step"``, ``"flat_cos"``, ``"coslog4"``; see :mod:`sknn_scratch.registry`).
 """
 
-from ..registry import OPTIMIZERS
+from ..registry import OPTIMIZERS, SCHEDULES
+from . import schedules
 from .functional import adam, sgd_momentum
-from .optimizers import SGD, Adam, Optimizer
+from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
 
-__all__ = ["adam", "sgd_momentum", "Optimizer", "SGD", "Adam"]
+__all__ = ["adam", "sgd_momentum", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "schedules"]
 
-OPTIMIZERS.register("sgd", SGD)
-OPTIMIZERS.register("adam", Adam)
+for _name, _cls in {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}.items():
+    OPTIMIZERS.register(_name, _cls)
+for _name, _cls in {
+    "constant": schedules.Constant,
+    "cosine": schedules.Cosine,
+    "one_cycle": schedules.OneCycle,
+    "step": schedules.Step,
+    "flat_cos": schedules.FlatCos,
+    "coslog4": schedules.CosLog,
+}.items():
+    SCHEDULES.register(_name, _cls)
+del _name, _cls

@@ -1,0 +1,104 @@
+"""What a fit takes in besides the training rows: its random numbers, sample weights and
+validation set.
+
+- :func:`training_rng` makes the one ``numpy.random.Generator`` behind every draw of a fit
+  from ``random_state``, and :func:`consume` hands a ``RandomState``'s draws back, so that
+  randomness follows scikit-learn's MLP.
+- :func:`check_sample_weight` validates sample weights and multiplies class weights in.
+- :func:`validation_split` holds out MLP's early-stopping split.
+- :func:`as_model_dtype` converts rows to the dtype a fitted model computes in.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_sample_weight
+
+from ..nn import as_generator
+
+__all__ = ["training_rng", "consume", "check_sample_weight", "validation_split", "as_model_dtype"]
+
+
+def training_rng(random_state) -> np.random.Generator:
+    """The Generator behind every random draw of a fit.
+
+    An int seeds a Mersenne Twister exactly as ``np.random.RandomState(seed)`` does,
+    so that the initial weights equal those of scikit-learn's MLP for the same
+    ``random_state`` (same draws, same order, same bounds). A ``RandomState`` gives a
+    Generator that continues from its state (:func:`consume` hands the state back
+    after the fit, so that the instance is consumed as MLP consumes it); a
+    ``Generator`` is used as is; None draws fresh entropy. The global NumPy random
+    state is never used.
+    """
+    if random_state is None or isinstance(random_state, np.random.Generator):
+        return as_generator(random_state)
+    if isinstance(random_state, (int, np.integer)):
+        random_state = np.random.RandomState(random_state)
+    if isinstance(random_state, np.random.RandomState):
+        bit_generator = np.random.MT19937()
+        bit_generator.state = {"bit_generator": "MT19937", "state": random_state.get_state(legacy=False)["state"]}
+        return np.random.Generator(bit_generator)
+    return as_generator(random_state)
+
+
+def consume(random_state, rng):
+    """Advance a ``RandomState`` given as ``random_state`` past the draws of ``rng``
+    (the Generator :func:`training_rng` made from it)."""
+    if isinstance(random_state, np.random.RandomState):
+        random_state.set_state(rng.bit_generator.state)
+
+
+def check_sample_weight(sample_weight, X, extra=None, *, what="sample_weight"):
+    """``sample_weight`` (None, or one weight per row) validated, times the weights
+    ``extra`` (e.g. from ``class_weight``), in ``X``'s dtype; None when both are None.
+
+    Weights must be finite and non-negative, and some row must keep a positive weight
+    once everything is multiplied in: a fit on rows that all weigh nothing would learn
+    nothing and say nothing."""
+    if sample_weight is None and extra is None:
+        return None
+    if sample_weight is not None:
+        try:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype, ensure_non_negative=True)
+        except ValueError as exc:
+            raise ValueError(f"{what}: {exc}") from None
+    if extra is not None:
+        sample_weight = extra if sample_weight is None else sample_weight * extra
+    sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+    if not np.any(sample_weight > 0):
+        where = f"{what} with the class weights" if extra is not None else what
+        raise ValueError(f"Sample weights must contain at least one non-zero number ({where} are all zero).")
+    return sample_weight
+
+
+def validation_split(n, validation_fraction, stratify, random_state):
+    """Row indices ``(train, validation)`` of MLP's early-stopping split: a validation set
+    of at least 2 rows (and, stratified, of at least one row per class), the rest for
+    training."""
+    from sklearn.model_selection import train_test_split
+
+    n_val = max(int(np.ceil(validation_fraction * n)), 2)
+    if stratify is not None:
+        n_val = max(n_val, len(np.unique(stratify)))
+    if n - n_val < 1:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size of your dataset "
+            f"(n_samples = {n})."
+        )
+    return train_test_split(np.arange(n), test_size=n_val, random_state=random_state, stratify=stratify)
+
+
+def as_model_dtype(X, dtype):
+    """``X`` in the model's ``dtype``; float64 values beyond float32's range are an error
+    for a float32 model rather than infinities (and NaN predictions)."""
+    if X.dtype == dtype:
+        return X
+    if np.dtype(dtype) == np.float32 and X.dtype == np.float64:
+        values = X.data if sp.issparse(X) else X
+        if values.size and np.abs(values).max() > np.finfo(np.float32).max:
+            raise ValueError(
+                f"X has values up to {np.abs(values).max():.3g}, beyond float32's range (3.4e38), and this model "
+                "computes in float32 (it was fitted on float32 data); scale the data, or fit on float64 data."
+            )
+    return X.astype(dtype)

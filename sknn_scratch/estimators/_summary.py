@@ -1,0 +1,44 @@
+"""``summary()``: the table of an estimator's layers (Keras's ``model.summary()``)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ._builder import build_network
+from ._data import training_rng
+from ._params import read_settings
+
+
+def summary_table(est, n_features=None, n_outputs=None, file=None):
+    """Print and return the table of :meth:`BaseNumpyNet.summary`: each layer with the
+    shape of one sample's output and its number of parameters, then the totals. The
+    shapes come from the layers' ``output_shape``: nothing is computed."""
+    if hasattr(est, "network_"):
+        net, n_in = est.network_, est.n_features_in_
+        title, activation = "fitted", est.out_activation_
+    else:
+        if n_features is None and est.input_shape is not None and -1 not in tuple(est.input_shape):
+            n_features = int(np.prod(est.input_shape))
+        if n_features is None:
+            raise ValueError("summary() before fit needs n_features (or an input_shape without -1)")
+        settings = read_settings(est)
+        n_in, title = int(n_features), "not fitted"
+        net = build_network(settings, n_in, int(n_outputs or 1), training_rng(0), np.float64)
+        activation = est._make_criterion(settings).out_activation
+    rows, total, shape = [], 0, (n_in,)
+    for i, module in enumerate(net.modules):
+        shape = module.output_shape(shape)
+        count = sum(p.size for leaf in module.leaves() for p in leaf.getParameters())
+        total += count
+        rows.append((f"{i:<3}{module!r}", str(tuple(shape)), f"{count:,}"))
+    width = max(len(r[0]) for r in rows) + 2
+    rule = "=" * (width + 30)
+    lines = [f"{type(est).__name__} ({title})", rule, f"{'layer':<{width}}{'output shape':<18}{'parameters':>12}"]
+    lines += [rule] + [f"{a:<{width}}{b:<18}{c:>12}" for a, b, c in rows]
+    lines += [rule, f"total parameters: {total:,} (input: {n_in} features per row)"]
+    lines.append(f"the network ends in raw scores; predictions apply the output activation {activation!r}")
+    table = "\n".join(lines)
+    print(table, file=file or sys.stdout)
+    return table
