@@ -24,6 +24,7 @@ their module (a learning-rate schedule function, too).
 
 from __future__ import annotations
 
+import itertools
 import pathlib
 
 import numpy as np
@@ -79,6 +80,7 @@ def _dropped(cls, key):
 def to_plain(obj):
     """A description of ``obj`` made of plain values (see the module's docstring)."""
     seen = {}  # id -> (object, its description); holding the object keeps its id unique meanwhile
+    numbers = itertools.count()
 
     def describe(value):
         if isinstance(value, (list, tuple)):
@@ -96,7 +98,7 @@ def to_plain(obj):
         if id(value) in seen:
             first = seen[id(value)][1]
             if _MEMO not in first:
-                first[_MEMO] = sum(_MEMO in description for _, description in seen.values())
+                first[_MEMO] = next(numbers)
             return {_TAG: "same", _MEMO: first[_MEMO]}
         kind, name = found
         description = {_TAG: kind}

@@ -336,8 +336,8 @@ def _replace_file(path, write):
     leaves the old file or the new one, never part of one; on an error the temporary
     file is removed. The temporary name ends as ``path`` does (joblib chooses its
     compression from the ending)."""
-    path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
+    path = os.path.realpath(path)  # through a symbolic link, as writing in place would
+    directory, name = os.path.split(path)
     temporary = os.path.join(directory, f".{name}.{os.getpid()}.{secrets.token_hex(4)}.tmp{os.path.splitext(name)[1]}")
     os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))  # a new name; the umask applies
     try:

@@ -556,3 +556,17 @@ def test_a_row_torn_by_a_crash_is_dropped_when_the_log_goes_on(digits, tmp_path)
     assert [len(row) for row in rows] == [6] * 4
     assert [row[0] for row in rows] == ["epoch", "1", "1", "2"] and rows[1][1] == "2.5"
     assert path.read_bytes().endswith(b"\r\n")
+
+
+def test_a_checkpoint_behind_a_symbolic_link_is_written_through_it(digits, tmp_path):
+    import os
+
+    X, y = digits
+    target, link = tmp_path / "target.joblib", tmp_path / "link.joblib"
+    target.write_bytes(b"")
+    try:
+        os.symlink(target, link)
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    _clf(max_iter=2, callbacks=Checkpoint(link, monitor="loss", save_best_only=False)).fit(X, y)
+    assert link.is_symlink() and joblib.load(target).n_iter_ == 2
