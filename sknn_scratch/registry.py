@@ -19,12 +19,17 @@ declaring an entry point in its own metadata, for example in ``pyproject.toml``:
     gaussian_noise = "my_package.layers:GaussianNoise"
 
 Entry points are read lazily, the first time a name is not found (or when
-:meth:`Registry.names` is asked for the complete list).
+:meth:`Registry.names` is asked for the complete list), once per process; threads
+that ask meanwhile wait for the reading to finish. An entry point never replaces a
+name that is already registered (built-ins first): it is ignored with a warning. A
+name that two plugins give to different objects is an error when it is asked for, and
+a plugin that fails to import is an error for its own names only.
 """
 
 from __future__ import annotations
 
 import difflib
+import threading
 import warnings
 from importlib import metadata
 
@@ -46,6 +51,26 @@ class UnknownComponentError(ValueError, LookupError):
     """Raised when a name is not found in a registry."""
 
 
+#: held while a registry reads its entry points (one lock for all registries, so that a
+#: plugin whose import reads another registry's entry points cannot deadlock two threads);
+#: re-entrant, as a plugin's import may look names up. A register() call does not take it.
+_LOADING = threading.RLock()
+#: the warnings about entry points already given (each is given once per process)
+_WARNED: set[str] = set()
+
+
+def _warn_once(message: str):
+    if message not in _WARNED:
+        _WARNED.add(message)
+        warnings.warn(message, UserWarning, stacklevel=2)
+
+
+def _describe(ep) -> str:
+    """An entry point as a user recognises it: its value and its distribution."""
+    dist = getattr(ep, "dist", None)
+    return f"{ep.value}, from {dist.name} {dist.version}" if dist is not None else ep.value
+
+
 class Registry:
     """A mapping from lowercase names to component classes (or factories).
 
@@ -62,10 +87,14 @@ class Registry:
         self.group = group
         self._items: dict[str, object] = {}
         self._entry_points_loaded = False
-        #: names that came from entry points (found again in any process), and the
-        #: errors of entry points that failed to load
+        self._loading = False
+        #: guards changes of ``_items``; never held while a plugin imports
+        self._lock = threading.Lock()
+        #: names that came from entry points (found again in any process), the errors
+        #: of entry points that failed to load, and names that plugins disagree on
         self.from_entry_points: set[str] = set()
         self._broken: dict[str, Exception] = {}
+        self._ambiguous: dict[str, str] = {}
         #: registries whose names share this one's namespace (layers and activations)
         self._shared_with: tuple[Registry, ...] = ()
 
@@ -83,47 +112,110 @@ class Registry:
         if obj is None:
             return lambda o: self.register(name, o, replace=replace)
         key = self._key(name)
-        for other in self._shared_with:
-            if key in other._items:
+        with self._lock:
+            for other in self._shared_with:
+                if key in other._items:
+                    raise ValueError(
+                        f"{key!r} is already the name of {other.kind} {other._items[key]!r}; layers and activations "
+                        "share one namespace (a `layers` entry may be either): choose another name."
+                    )
+            current = self._items.get(key)
+            if current is not None and current is not obj and not replace:
                 raise ValueError(
-                    f"{key!r} is already the name of {other.kind} {other._items[key]!r}; layers and activations "
-                    "share one namespace (a `layers` entry may be either): choose another name."
+                    f"A {self.kind} named {key!r} is already registered ({current!r}); pass replace=True to replace it."
                 )
-        current = self._items.get(key)
-        if current is not None and current is not obj and not replace:
-            raise ValueError(
-                f"A {self.kind} named {key!r} is already registered ({current!r}); pass replace=True to replace it."
-            )
-        self._items[key] = obj
+            self._items[key] = obj
         return obj
 
     def unregister(self, name: str):
         """Remove ``name``; return what was registered under it."""
-        return self._items.pop(self._key(name))
+        with self._lock:
+            return self._items.pop(self._key(name))
+
+    def _holder(self, key):
+        """``(registry, object)`` registered as ``key`` here or in a registry sharing the namespace, or None."""
+        for registry in (self, *self._shared_with):
+            if key in registry._items:
+                return registry, registry._items[key]
+        return None
+
+    def _ensure_entry_points(self):
+        """Read the entry points, once. A thread that asks while another reads them waits
+        for the result; a plugin's import that looks names up (in the reading thread)
+        sees the names known so far."""
+        if self._entry_points_loaded:
+            return
+        with _LOADING:
+            if self._entry_points_loaded or self._loading:
+                return
+            self._loading = True
+            try:
+                self._load_entry_points()
+            finally:
+                self._loading = False
+            self._entry_points_loaded = True  # only now: whoever finds it set finds every plugin
 
     def _load_entry_points(self):
-        self._entry_points_loaded = True
-        for ep in metadata.entry_points(group=self.group):
-            key = ep.name.strip().lower()
-            if key in self._items:
+        # the entry points of this group and of the groups sharing its namespace, by name
+        offers: dict[str, list] = {}
+        for registry in (self, *self._shared_with):
+            for ep in metadata.entry_points(group=registry.group):
+                offers.setdefault(ep.name.strip().lower(), []).append((registry, ep))
+        for key, found in offers.items():
+            mine = [ep for registry, ep in found if registry is self]
+            if not mine:
+                continue
+            ep = mine[0]
+            holder = self._holder(key)
+            if holder is not None:
+                registry, current = holder
+                if key not in registry.from_entry_points:  # built-ins and register() calls win
+                    self._ignore(ep, key, registry, current)
+                continue
+            if len({other.value for _, other in found}) > 1:
+                names = ", ".join(sorted(f"{other.group}: {other.name} = {_describe(other)}" for _, other in found))
+                self._ambiguous[key] = (
+                    f"Plugins disagree on the {self.kind} name {key!r} ({names}): uninstall one of them, or "
+                    f"choose with sknn_scratch.register({self.kind!r}, {key!r}, cls)."
+                )
+                _warn_once(f"sknn_scratch: {self._ambiguous[key]}")
                 continue
             try:
-                self._items[key] = ep.load()
+                obj = ep.load()
             except Exception as exc:  # a broken plugin must not break the others: its own name raises
                 exc.add_note(f"while loading entry point {ep.name!r} ({ep.value}) of group {self.group!r}")
                 self._broken[key] = exc
-                warnings.warn(f"sknn_scratch: the {self.kind} plugin {ep.name!r} ({ep.value}) failed to load: {exc!r}")
+                plugin = f"the {self.kind} plugin {ep.name!r} ({_describe(ep)})"
+                _warn_once(f"sknn_scratch: {plugin} failed to load: {exc!r}. Only its own names raise the error.")
                 continue
-            self.from_entry_points.add(key)
+            with self._lock:
+                holder = self._holder(key)  # the plugin's import may have registered names itself
+                if holder is None or holder[1] is obj:
+                    self._items[key] = obj
+                    self.from_entry_points.add(key)
+            if holder is not None and holder[1] is not obj:
+                self._ignore(ep, key, *holder)
+
+    def _ignore(self, ep, key, registry, current):
+        """Warn (once) that the entry point ``ep`` lost the name ``key`` to ``current``."""
+        where = getattr(current, "__module__", "") or ""
+        what = "built-in" if where.startswith("sknn_scratch.") else "registered"
+        name = f"{where}.{getattr(current, '__qualname__', current)}" if where else repr(current)
+        _warn_once(
+            f"sknn_scratch: the {self.kind} plugin {ep.name!r} ({_describe(ep)}) is ignored: {key!r} is the "
+            f"{what} {registry.kind} {name}, which an entry point never replaces."
+        )
 
     def get(self, name: str):
         """Return the component registered as ``name`` (case-insensitive)."""
         key = self._key(name)
-        if key not in self._items and not self._entry_points_loaded:
-            self._load_entry_points()
+        if key not in self._items:
+            self._ensure_entry_points()
         try:
             return self._items[key]
         except KeyError:
+            if key in self._ambiguous:
+                raise ValueError(self._ambiguous[key]) from None
             if key in self._broken:
                 raise self._broken[key] from None
             raise UnknownComponentError(self.unknown_message(key)) from None
@@ -137,8 +229,7 @@ class Registry:
 
     def names(self) -> list[str]:
         """All registered names, entry points included, sorted."""
-        if not self._entry_points_loaded:
-            self._load_entry_points()
+        self._ensure_entry_points()
         return sorted(self._items)
 
     def __contains__(self, name) -> bool:

@@ -315,3 +315,268 @@ def test_warm_starts_keep_the_validation_curves_of_the_last_epochs_that_had_them
     display = LossCurveDisplay.from_estimator(est)
     assert list(display.lines_["validation_score"].get_xdata()) == [5, 6, 7]
     plt.close(display.figure_)
+
+
+ESTIMATOR_TYPE = "sknn_scratch.estimators.classifier.NumpyNetClassifier"
+
+
+def _same_settings(loaded, original):
+    assert type(loaded) is type(original)
+    assert vars(loaded) == vars(original), type(original).__name__
+
+
+def test_skops_trusts_a_model_with_every_built_in_callback(digits, tmp_path, capsys):
+    """The built-in callbacks are saved as plain data: the documented recipe (trust the
+    estimator's class only) loads a model trained with them."""
+    sio = pytest.importorskip("skops.io")
+    X, y = digits
+    callbacks = [
+        History(),
+        ProgressBar(every=2),
+        EarlyStopping(monitor="loss", patience=3, min_delta=1e-4, restore_best=True),
+        ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, min_delta=10.0, min_lr=1e-5),
+        Checkpoint(tmp_path / "c.joblib", monitor="loss"),
+        CSVLogger(str(tmp_path / "log.csv"), append=True),
+        Callback(),
+    ]
+    est = _clf(max_iter=4, callbacks=callbacks).fit(X, y)
+    data = sio.dumps(est)
+    assert sio.get_untrusted_types(data=data) == [ESTIMATOR_TYPE]
+    loaded = sio.loads(data, trusted=[ESTIMATOR_TYPE])
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    for mine, theirs in zip(loaded.callbacks, callbacks, strict=True):
+        _same_settings(mine, theirs)
+    assert len(loaded.callbacks[0].history["loss"]) == 4 and loaded.callbacks[3]._wait == callbacks[3]._wait
+    assert loaded.callbacks[4].path == tmp_path / "c.joblib" and loaded.callbacks[4].saved_epoch == 4
+    # and the loaded callbacks work: a new fit logs and saves again
+    capsys.readouterr()
+    loaded.set_params(max_iter=2).fit(X, y)
+    assert "epoch 2/2" in capsys.readouterr().out
+    assert len(loaded.callbacks[0].history["loss"]) == 2
+    assert len((tmp_path / "log.csv").read_text().splitlines()) == 1 + 4 + 2
+    assert joblib.load(tmp_path / "c.joblib").n_iter_ == 2
+
+
+def test_skops_asks_to_trust_a_learning_rate_schedule_function(digits):
+    """A schedule is the user's code: it is saved by reference, and skops lists it."""
+    sio = pytest.importorskip("skops.io")
+    X, y = digits
+    scheduler = LearningRateScheduler(halve)
+    est = _clf(max_iter=3, callbacks=[History(), scheduler]).fit(X, y)
+    data = sio.dumps(est)
+    function = f"{halve.__module__}.{halve.__qualname__}"
+    assert sio.get_untrusted_types(data=data) == sorted([ESTIMATOR_TYPE, function])
+    loaded = sio.loads(data, trusted=[ESTIMATOR_TYPE, function])
+    assert type(loaded.callbacks[1]) is LearningRateScheduler and loaded.callbacks[1].schedule is halve
+    np.testing.assert_array_equal(loaded.predict_proba(X), est.predict_proba(X))
+
+
+def test_a_progress_bar_with_a_file_stays_the_users_object(digits):
+    """Its file is not data: pickling and copying the model keep the callback's own rules
+    (a copy prints to the same file, a stream that does not pickle becomes stdout)."""
+    import copy
+    import sys
+
+    X, y = digits
+    sink = io.StringIO()
+    est = _clf(max_iter=2, callbacks=[ProgressBar(file=sink), ProgressBar(file=sys.stderr)]).fit(X, y)
+    twin = copy.deepcopy(est)
+    assert twin.callbacks[0].file is sink
+    loaded = pickle.loads(pickle.dumps(est))
+    assert loaded.callbacks[1].file is None and isinstance(loaded.callbacks[1], ProgressBar)
+
+
+# -- crash safety of the files the callbacks write -------------------------------------------
+def _repository_root():
+    import pathlib
+
+    import sknn_scratch
+
+    return pathlib.Path(sknn_scratch.__file__).resolve().parents[1]
+
+
+def test_a_checkpoint_save_that_fails_keeps_the_previous_checkpoint(digits, tmp_path, monkeypatch):
+    """The disk fills up halfway through the second save: the first checkpoint is still
+    there, whole and loadable, and no temporary file is left behind."""
+    import errno
+    import pathlib
+
+    X, y = digits
+    path = tmp_path / "c.joblib"
+    real_dump, saved = joblib.dump, []
+
+    def dump(value, filename, *args, **kwargs):
+        if saved:
+            with open(filename, "wb") as fh:
+                fh.write(b"\x80\x04partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        result = real_dump(value, filename, *args, **kwargs)
+        saved.append(pathlib.Path(filename).read_bytes())
+        return result
+
+    monkeypatch.setattr(joblib, "dump", dump)
+    with pytest.raises(OSError, match="No space left on device"):
+        _clf(max_iter=3, callbacks=Checkpoint(path, monitor="loss", save_best_only=False)).fit(X, y)
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.joblib"]
+    assert path.read_bytes() == saved[0]
+    model = joblib.load(path)
+    assert model.n_iter_ == 1
+    np.testing.assert_array_equal(model.predict(X), joblib.load(path).predict(X))
+
+
+def test_checkpoints_and_log_rows_are_flushed_to_disk_before_they_count(digits, tmp_path, monkeypatch):
+    """A checkpoint is synced to disk before it replaces the previous one; a log row is
+    synced when written."""
+    import os
+
+    X, y = digits
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def replace(source, target):
+        events.append(("replace", os.path.basename(target)))
+        return real_replace(source, target)
+
+    monkeypatch.setattr(os, "fsync", lambda fd: events.append("fsync") or real_fsync(fd))
+    monkeypatch.setattr(os, "replace", replace)
+    _clf(max_iter=2, callbacks=Checkpoint(tmp_path / "c.joblib", monitor="loss", save_best_only=False)).fit(X, y)
+    replaces = [i for i, e in enumerate(events) if e == ("replace", "c.joblib")]
+    assert len(replaces) == 2 and all(events[i - 1] == "fsync" for i in replaces)
+    events.clear()
+    _clf(max_iter=3, callbacks=CSVLogger(tmp_path / "log.csv")).fit(X, y)
+    assert events.count(("replace", "log.csv")) == 1 and events.count("fsync") >= 1 + 3
+
+
+_KILLED_SAVE = """
+import sys, time, warnings
+import joblib
+import numpy as np
+from sknn_scratch import NumpyNetClassifier
+from sknn_scratch.callbacks import Checkpoint
+
+warnings.simplefilter("ignore")
+real_dump, calls = joblib.dump, []
+
+
+def slow_dump(value, filename, *args, **kwargs):
+    calls.append(filename)
+    if len(calls) == 2:  # a slow disk: the first bytes of the second save, then a long wait
+        with open(filename, "wb") as fh:
+            fh.write(b"\\x80\\x04")
+            fh.flush()
+            print("saving", flush=True)
+            time.sleep(300)
+    return real_dump(value, filename, *args, **kwargs)
+
+
+joblib.dump = slow_dump
+rng = np.random.default_rng(0)
+X = rng.random((240, 64))
+y = (X[:, :3].sum(axis=1) * 1.2).astype(int)
+saver = Checkpoint(sys.argv[1], monitor="loss", save_best_only=False)
+NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, callbacks=saver).fit(X, y)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGKILL"), reason="needs SIGKILL")
+def test_a_process_killed_while_saving_a_checkpoint_leaves_the_previous_one(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "c.joblib"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_SAVE, str(path)],
+        cwd=_repository_root(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()  # "" if the process ended without reaching the second save
+        assert line.strip() == "saving", proc.stderr.read()[-2000:]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    model = joblib.load(path)
+    assert model.n_iter_ == 1
+    model.predict(np.zeros((2, 64)))
+
+
+_FULL_DISK_LOG = """
+import resource, signal, sys, warnings
+import numpy as np
+from sknn_scratch import NumpyNetClassifier
+from sknn_scratch.callbacks import CSVLogger
+
+warnings.simplefilter("ignore")
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails with EFBIG
+new_log, old_log = sys.argv[1], sys.argv[2]
+header = len("epoch,loss,validation_loss,validation_score,learning_rate,seconds\\r\\n")
+rng = np.random.default_rng(0)
+X = rng.random((240, 64))
+y = (X[:, :3].sum(axis=1) * 1.2).astype(int)
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+for path, limit in [(new_log, header + 10), (old_log, 20)]:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=3, random_state=0, callbacks=CSVLogger(path)).fit(X, y)
+    except OSError as exc:
+        print(exc.errno, flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "SIGXFSZ"), reason="needs POSIX file size limits")
+def test_a_full_disk_never_leaves_a_half_row_or_destroys_the_previous_log(tmp_path):
+    """Writes fail past a file size limit, as on a full disk: the first row does not fit
+    (the log keeps its header and no half row), and a new header does not fit (the
+    previous run's log stays as it was)."""
+    import errno
+    import subprocess
+    import sys
+
+    new_log, old_log = tmp_path / "new.csv", tmp_path / "old.csv"
+    previous = "epoch,loss,validation_loss,validation_score,learning_rate,seconds\r\n1,2.5,,,0.001,0.01\r\n"
+    old_log.write_bytes(previous.encode())
+    result = subprocess.run(
+        [sys.executable, "-c", _FULL_DISK_LOG, str(new_log), str(old_log)],
+        cwd=_repository_root(), capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.stdout.split() == [str(errno.EFBIG)] * 2, result.stderr[-2000:]
+    assert new_log.read_bytes() == b"epoch,loss,validation_loss,validation_score,learning_rate,seconds\r\n"
+    assert old_log.read_bytes() == previous.encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["new.csv", "old.csv"]
+
+
+def test_a_row_torn_by_a_crash_is_dropped_when_the_log_goes_on(digits, tmp_path):
+    """A crash (a power cut) left half a row at the end of the log: appending to it
+    gives a log whose rows are all whole."""
+    import csv
+
+    X, y = digits
+    path = tmp_path / "log.csv"
+    path.write_bytes(
+        b"epoch,loss,validation_loss,validation_score,learning_rate,seconds\r\n1,2.5,,,0.001,0.01\r\n2,2.4"
+    )
+    _clf(max_iter=2, callbacks=CSVLogger(path, append=True)).fit(X, y)
+    rows = list(csv.reader(path.read_bytes().decode().splitlines()))
+    assert [len(row) for row in rows] == [6] * 4
+    assert [row[0] for row in rows] == ["epoch", "1", "1", "2"] and rows[1][1] == "2.5"
+    assert path.read_bytes().endswith(b"\r\n")
+
+
+def test_a_checkpoint_behind_a_symbolic_link_is_written_through_it(digits, tmp_path):
+    import os
+
+    X, y = digits
+    target, link = tmp_path / "target.joblib", tmp_path / "link.joblib"
+    target.write_bytes(b"")
+    try:
+        os.symlink(target, link)
+    except (OSError, NotImplementedError):
+        pytest.skip("no symbolic links here")
+    _clf(max_iter=2, callbacks=Checkpoint(link, monitor="loss", save_best_only=False)).fit(X, y)
+    assert link.is_symlink() and joblib.load(target).n_iter_ == 2

@@ -79,7 +79,27 @@ ENTRY_POINTS = textwrap.dedent(
 
 
 @pytest.fixture
-def plugin(tmp_path, monkeypatch):
+def registries():
+    """The registries read their entry points anew in the test and are as they were after it."""
+    import sys
+
+    saved = {
+        kind: {key: value.copy() if isinstance(value, (dict, set)) else value for key, value in vars(r).items()}
+        for kind, r in REGISTRIES.items()
+    }
+    modules = set(sys.modules)
+    for registry in REGISTRIES.values():
+        registry._entry_points_loaded = False
+    yield
+    for kind, state in saved.items():
+        vars(REGISTRIES[kind]).update(state)
+    for name in set(sys.modules) - modules:
+        if name.startswith(("sknn_test_", "sknn_plugin_example")):
+            del sys.modules[name]
+
+
+@pytest.fixture
+def plugin(tmp_path, monkeypatch, registries):
     """The plugin installed as a distribution on sys.path; the registries forget it afterwards."""
     (tmp_path / "sknn_plugin_example.py").write_text(PLUGIN)
     info = tmp_path / "sknn_plugin_example-0.1.dist-info"
@@ -87,12 +107,6 @@ def plugin(tmp_path, monkeypatch):
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: sknn-plugin-example\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text(ENTRY_POINTS)
     monkeypatch.syspath_prepend(str(tmp_path))
-    saved = {kind: (dict(r._items), r._entry_points_loaded) for kind, r in REGISTRIES.items()}
-    for registry in REGISTRIES.values():
-        registry._entry_points_loaded = False
-    yield
-    for kind, (items, loaded) in saved.items():
-        REGISTRIES[kind]._items, REGISTRIES[kind]._entry_points_loaded = items, loaded
 
 
 def test_plugin_components_pass_the_checkers(plugin):
@@ -220,7 +234,7 @@ def test_a_model_with_a_registered_layer_loads_in_a_new_process(tmp_path, monkey
         sys.modules.pop("sknn_register_example", None)
 
 
-def test_a_broken_entry_point_breaks_only_its_own_name(tmp_path, monkeypatch):
+def test_a_broken_entry_point_breaks_only_its_own_name(tmp_path, monkeypatch, registries):
     (tmp_path / "sknn_plugin_example.py").write_text(PLUGIN)
     info = tmp_path / "sknn_plugin_broken-0.1.dist-info"
     info.mkdir()
@@ -230,12 +244,247 @@ def test_a_broken_entry_point_breaks_only_its_own_name(tmp_path, monkeypatch):
     )
     monkeypatch.syspath_prepend(str(tmp_path))
     layers = REGISTRIES["layer"]
-    saved = dict(layers._items), layers._entry_points_loaded, dict(layers._broken), set(layers.from_entry_points)
-    layers._entry_points_loaded = False
-    try:
-        with pytest.warns(UserWarning, match="'broken'.*failed to load"):
-            assert layers.get("scale").__name__ == "Scale"
-        with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
-            layers.get("broken")
-    finally:
-        layers._items, layers._entry_points_loaded, layers._broken, layers.from_entry_points = saved
+    with pytest.warns(UserWarning, match="'broken'.*failed to load"):
+        assert layers.get("scale").__name__ == "Scale"
+    with pytest.raises(ModuleNotFoundError, match="no_such_module_here"):
+        layers.get("broken")
+
+
+# -- precedence, conflicts and thread-safe loading of entry points ---------------------------
+def _install(tmp_path, monkeypatch, distribution, entry_points, modules=None):
+    """A distribution named ``distribution`` on sys.path declaring ``entry_points``, with the
+    given modules (name: source)."""
+    for name, source in (modules or {}).items():
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(source))
+    info = tmp_path / f"{distribution.replace('-', '_')}-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {distribution}\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text(textwrap.dedent(entry_points))
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+
+def _small_data():
+    rng = np.random.default_rng(0)
+    X = rng.random((240, 64))
+    return X, (X[:, :3].sum(axis=1) * 1.2).astype(int)
+
+
+EVIL = """
+from sknn_scratch.nn import ReLU
+from sknn_scratch.optim import Adam
+
+
+class EvilReLU(ReLU):
+    pass
+
+
+class EvilAdam(Adam):
+    pass
+"""
+
+
+def _plugin_warnings(record):
+    return [str(w.message) for w in record if "plugin" in str(w.message)]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_an_entry_point_never_replaces_a_built_in_and_the_conflict_is_warned_once(tmp_path, monkeypatch, registries):
+    import sys
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    from sknn_scratch.nn import ReLU
+    from sknn_scratch.optim import Adam
+
+    _install(
+        tmp_path, monkeypatch, "sknn-test-evil",
+        """
+        [sknn_scratch.layers]
+        relu = sknn_test_evil:EvilReLU
+        [sknn_scratch.optimizers]
+        adam = sknn_test_evil:EvilAdam
+        """,
+        {"sknn_test_evil": EVIL},
+    )  # fmt: skip
+    X, y = _small_data()
+    with pytest.warns(UserWarning) as record:
+        est = NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+        assert REGISTRIES["optimizer"].get("adam") is Adam
+        assert "adam" in REGISTRIES["optimizer"].names()
+    (relu, adam) = sorted(_plugin_warnings(record), key=lambda m: "adam" in m)
+    for message, plugin, built_in in [(relu, "EvilReLU", "ReLU"), (adam, "EvilAdam", "Adam")]:
+        assert f"sknn_test_evil:{plugin}" in message and "sknn-test-evil" in message, message
+        assert "built-in" in message and "sknn_scratch." in message and f".{built_in}" in message, message
+    assert [type(m) for m in est.network_] == [type(est.network_[0]), ReLU, type(est.network_[2])]
+    assert "sknn_test_evil" not in sys.modules  # a plugin that loses to a built-in is not even imported
+    with warnings.catch_warnings():  # once: not at the next fit, nor when the entry points are read again
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+        REGISTRIES["layer"]._entry_points_loaded = False
+        assert "relu" not in REGISTRIES["layer"].names()
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_broken_plugin_under_a_built_in_name_breaks_no_fit(tmp_path, monkeypatch, registries):
+    _install(tmp_path, monkeypatch, "sknn-test-broken-relu", "[sknn_scratch.layers]\nrelu = sknn_test_missing:ReLU\n")
+    X, y = _small_data()
+    with pytest.warns(UserWarning, match=r"'relu' \(sknn_test_missing:ReLU.*built-in"):
+        est = NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+    assert est.score(X, y) > 0
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_broken_plugin_breaks_only_its_own_names(tmp_path, monkeypatch, registries):
+    (tmp_path / "sknn_plugin_example.py").write_text(PLUGIN)
+    _install(
+        tmp_path, monkeypatch, "sknn-test-broken",
+        "[sknn_scratch.layers]\nbroken = sknn_test_missing:Layer\nscale = sknn_plugin_example:Scale\n",
+    )  # fmt: skip
+    X, y = _small_data()
+    with pytest.warns(UserWarning, match="'broken'.*failed to load"):
+        est = NumpyNetClassifier(layers=[("linear", {"n_out": 4}), "relu", "scale"], max_iter=2).fit(X, y)
+    assert type(est.network_[2]).__name__ == "Scale"
+    with pytest.raises(ModuleNotFoundError, match="sknn_test_missing"):
+        NumpyNetClassifier(layers=["broken"], max_iter=2).fit(X, y)
+
+
+TWO_LAYERS = """
+import numpy as np
+from sknn_scratch.nn import Module
+
+
+class Times{n}(Module):
+    def updateOutput(self, input):
+        self.output = {n} * np.asarray(input)
+        return self.output
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = {n} * np.asarray(gradOutput)
+        return self.gradInput
+"""
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_two_plugins_giving_one_name_make_that_name_an_error(tmp_path, monkeypatch, registries):
+    """Which of the two is meant cannot be told (and a saved model names its components):
+    asking for the name is an error naming both; their other names work."""
+    from sknn_scratch import register
+
+    _install(
+        tmp_path, monkeypatch, "sknn-test-two",
+        "[sknn_scratch.layers]\ntwice = sknn_test_two:Times2\ndouble = sknn_test_two:Times2\n",
+        {"sknn_test_two": TWO_LAYERS.format(n=2)},
+    )  # fmt: skip
+    _install(
+        tmp_path, monkeypatch, "sknn-test-three",
+        "[sknn_scratch.activations]\ntwice = sknn_test_three:Times3\ntriple = sknn_test_three:Times3\n",
+        {"sknn_test_three": TWO_LAYERS.format(n=3)},
+    )  # fmt: skip
+    X, y = _small_data()
+    with pytest.warns(UserWarning, match="'twice'.*sknn_test_three:Times3.*sknn_test_two:Times2"):
+        est = NumpyNetClassifier(layers=["double", "triple"], max_iter=2, random_state=0).fit(X, y)
+    assert [type(m).__name__ for m in est.network_][:2] == ["Times2", "Times3"]
+    for kind in ("layer", "activation"):
+        with pytest.raises(ValueError, match="'twice'.*sknn_test_three:Times3.*sknn_test_two:Times2"):
+            REGISTRIES[kind].get("twice")
+    with pytest.raises(ValueError, match="'twice'.*sknn-test-three.*sknn-test-two"):
+        NumpyNetClassifier(layers=["twice"], max_iter=2).fit(X, y)
+    # a register() call settles it
+    import sknn_test_two
+
+    register("layer", "twice", sknn_test_two.Times2)
+    assert REGISTRIES["layer"].get("twice") is sknn_test_two.Times2
+
+
+SLOW = """
+import time
+
+import sknn_test_signal
+from sknn_scratch import register
+from sknn_scratch.nn import Identity
+from sknn_scratch.registry import LAYERS
+
+sknn_test_signal.importing.set()
+time.sleep(0.5)
+assert LAYERS.get("linear").__name__ == "Linear"
+{lookup}
+
+
+class {name}(Identity):
+    pass
+
+
+@register("layer", "{name}_helper".lower())
+class {name}Helper(Identity):
+    pass
+"""
+
+
+#: looking a missing name up while the entry points load, from the loading thread: no deadlock, no recursion
+LOOKUP = 'assert "sknn_test_no_such_name" not in LAYERS'
+
+
+def _slow_plugin(tmp_path, monkeypatch, name, lookup=LOOKUP):
+    import sys
+    import threading
+    import types
+
+    signal = types.ModuleType("sknn_test_signal")
+    signal.importing = threading.Event()
+    monkeypatch.setitem(sys.modules, "sknn_test_signal", signal)
+    module = f"sknn_test_{name.lower()}"
+    _install(
+        tmp_path, monkeypatch, module.replace("_", "-"),
+        f"[sknn_scratch.layers]\n{name.lower()} = {module}:{name}\n", {module: SLOW.format(name=name, lookup=lookup)},
+    )  # fmt: skip
+    return module, signal.importing
+
+
+def _ask_at_once(name, n_threads=8, before=None):
+    """``LAYERS.get(name)`` from ``n_threads`` threads started together: what they got and raised."""
+    import threading
+
+    barrier, got, raised = threading.Barrier(n_threads), [], []
+
+    def ask():
+        barrier.wait()
+        try:
+            got.append(REGISTRIES["layer"].get(name))
+        except Exception as exc:  # noqa: BLE001  (reported by the test)
+            raised.append(exc)
+
+    threads = [threading.Thread(target=ask, daemon=True) for _ in range(n_threads)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "deadlock: threads still waiting after 60 s"
+    return got, raised
+
+
+def test_threads_asking_while_a_plugin_imports_all_get_its_class(tmp_path, monkeypatch, registries):
+    """The first lookup imports the plugin (slowly); the threads that ask meanwhile wait
+    for it instead of finding no such name."""
+    _slow_plugin(tmp_path, monkeypatch, "Sluggish")
+    got, raised = _ask_at_once("sluggish")
+    assert raised == [] and len(got) == 8
+    assert all(cls is got[0] for cls in got) and got[0].__name__ == "Sluggish"
+    assert REGISTRIES["layer"].get("sluggish_helper").__name__ == "SluggishHelper"  # registered at import
+
+
+def test_a_plugin_imported_by_one_thread_while_another_loads_the_entry_points(tmp_path, monkeypatch, registries):
+    """One thread imports the plugin module itself (which registers a layer at import)
+    while others read the entry points and wait for that import: no deadlock."""
+    import importlib
+    import threading
+
+    module, importing = _slow_plugin(tmp_path, monkeypatch, "Lagging", lookup="")
+    importer = threading.Thread(target=importlib.import_module, args=(module,), daemon=True)
+    importer.start()
+    assert importing.wait(timeout=60)
+    got, raised = _ask_at_once("lagging", n_threads=4)
+    importer.join(timeout=60)
+    assert not importer.is_alive()
+    assert raised == [] and len(got) == 4 and all(cls.__name__ == "Lagging" for cls in got)
