@@ -129,8 +129,8 @@ def test_unknown_names_list_the_registered_ones(plugin):
     X, y = np.zeros((10, 2)), np.arange(10) % 2
     for params, listed in [
         (dict(solver="adamw"), "plain_sgd"),
-        (dict(activation="softplus"), "softsign"),
-        (dict(loss="huber"), "half_squared_error"),
+        (dict(activation="hardswish"), "softsign"),
+        (dict(loss="log_cosh"), "half_squared_error"),
     ]:
         with pytest.raises(ValueError, match=listed):
             NumpyNetClassifier(**params).fit(X, y)
