@@ -223,6 +223,12 @@ def _check_real(name, value, *, positive=False):
     return float(value)
 
 
+#: elements per piece of a large batch (256 KB of float32): a piece's temporary arrays
+#: stay in the CPU cache and their memory is recycled, where whole-batch temporaries
+#: would be fresh memory, slower to write, for every operation
+_PIECE = 1 << 16
+
+
 class _KeepsDerivative(_Elementwise):
     """An element-wise activation ``f`` whose derivative is a function of the input.
 
@@ -235,9 +241,11 @@ class _KeepsDerivative(_Elementwise):
     An evaluation-mode pass computes ``f(x)`` alone, keeps nothing and never overwrites
     its input, so that a backward pass after it can compute ``f'`` from that input.
 
-    Subclasses implement ``_evaluate(x, out, derivative) -> (f(x), f'(x) or None)``,
-    writing ``f(x)`` into ``out`` when it is given (``x`` itself for an in-place pass:
-    the derivative must be computed before).
+    Subclasses implement ``_evaluate(x, out, d_out)``: write ``f(x)`` into ``out`` (which
+    may be ``x`` itself: compute the derivative first) and, unless ``d_out`` is None,
+    ``f'(x)`` into ``d_out``. Large batches are evaluated in pieces of :data:`_PIECE`
+    elements, and a training pass writes ``f'`` into the array of the previous one
+    when it has the same shape.
     """
 
     _transient = (*Module._transient, "derivative")
@@ -246,22 +254,39 @@ class _KeepsDerivative(_Elementwise):
         super().__init__(inplace)
         self.derivative = None
 
-    def _evaluate(self, x, out, derivative):
+    def _evaluate(self, x, out, d_out):
         raise NotImplementedError
+
+    def _run(self, x, out, d_out):
+        """``_evaluate`` on the whole of ``x`` or piece by piece."""
+        if x.size <= _PIECE or not (x.flags.c_contiguous and out.flags.c_contiguous):
+            self._evaluate(x, out, d_out)
+            return
+        xs, ys = x.reshape(-1), out.reshape(-1)
+        ds = None if d_out is None else d_out.reshape(-1)
+        for start in range(0, x.size, _PIECE):
+            piece = slice(start, start + _PIECE)
+            self._evaluate(xs[piece], ys[piece], None if ds is None else ds[piece])
 
     def updateOutput(self, input):
         x = _as_float(input)
         if self.training:
-            out = x if self.inplace and x.flags.writeable else None
-            self.output, self.derivative = self._evaluate(x, out, True)
+            out = x if self.inplace and x.flags.writeable else np.empty_like(x)
+            d = self.derivative
+            if d is None or d.shape != x.shape or d.dtype != x.dtype or d.strides != x.strides:
+                d = np.empty_like(x)
         else:
-            self.output, self.derivative = self._evaluate(x, None, False)[0], None
-        return self.output
+            out, d = np.empty_like(x), None
+        self._run(x, out, d)
+        self.output, self.derivative = out, d
+        return out
 
     def updateGradInput(self, input, gradOutput):
         d = self.derivative
         if d is None:  # after an evaluation-mode pass: from the input
-            d = self._evaluate(_as_float(input), None, True)[1]
+            x = _as_float(input)
+            d = np.empty_like(x)
+            self._run(x, np.empty_like(x), d)
         g = np.asarray(gradOutput)
         if g.shape != d.shape:
             raise ValueError(f"{self!r}: gradOutput of shape {g.shape} does not match the input's shape {d.shape}")
@@ -313,6 +338,16 @@ def _normal_cdf(x, density):
     return tail, e
 
 
+def _sigmoid(x):
+    """``1 / (1 + exp(-x))``, a new array: in float32 twice as fast as
+    :func:`scipy.special.expit`, and as accurate."""
+    s = np.negative(x)
+    with np.errstate(over="ignore"):  # exp(-x) = inf far below 0: 1 / inf = 0 is right
+        np.exp(s, out=s)
+    s += 1
+    return np.reciprocal(s, out=s)
+
+
 class GELU(_KeepsDerivative):
     """Gaussian error linear unit: ``x * Phi(x)``, ``Phi`` the standard normal CDF.
 
@@ -351,19 +386,19 @@ class GELU(_KeepsDerivative):
             raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
         self.approximate = approximate
 
-    def _evaluate(self, x, out, derivative):
+    def _evaluate(self, x, out, d_out):
         if self.approximate == "tanh":
-            return self._tanh_form(x, out, derivative)
-        cdf, e = _normal_cdf(x, derivative)
-        d = None
-        if derivative:  # Phi + x phi
-            d = np.multiply(x, e, out=e)
-            d *= _INV_SQRT_2PI
-            d += cdf
-        return np.multiply(x, cdf, out=cdf if out is None else out), d
+            self._tanh_form(x, out, d_out)
+            return
+        cdf, e = _normal_cdf(x, d_out is not None)
+        if d_out is not None:  # Phi + x phi
+            np.multiply(x, e, out=e)
+            e *= _INV_SQRT_2PI
+            np.add(e, cdf, out=d_out)
+        np.multiply(x, cdf, out=out)
 
     @staticmethod
-    def _tanh_form(x, out, derivative):
+    def _tanh_form(x, out, d_out):
         # tanh(u) is +-1 to float64 precision beyond |x| = 10: capping x there keeps
         # x^3 and the derivative's terms finite
         capped = np.clip(x, -10.0, 10.0)
@@ -375,8 +410,7 @@ class GELU(_KeepsDerivative):
         half = np.tanh(u, out=u)
         half += 1
         half *= 0.5  # (1 + tanh(u)) / 2
-        d = None
-        if derivative:  # half + x (1 - tanh^2) u' / 2 = half + 2 x half (1 - half) u'
+        if d_out is not None:  # half + x (1 - tanh^2) u' / 2 = half + 2 x half (1 - half) u'
             x2 *= 3 * 0.044715
             x2 += 1
             x2 *= 2 * _SQRT_2_OVER_PI  # 2 u'
@@ -384,8 +418,8 @@ class GELU(_KeepsDerivative):
             d *= half
             d *= x
             d *= x2
-            d += half
-        return np.multiply(x, half, out=half if out is None else out), d
+            np.add(d, half, out=d_out)
+        np.multiply(x, half, out=out)
 
     def extra_repr(self):
         parts = [] if self.approximate == "none" else [f"approximate={self.approximate!r}"]
@@ -412,15 +446,13 @@ class SiLU(_KeepsDerivative):
     array([[-0.2689,  0.    ,  1.7616]])
     """
 
-    def _evaluate(self, x, out, derivative):
-        s = expit(x)
-        d = None
-        if derivative:
-            d = np.subtract(1, s)
-            d *= x
-            d += 1
-            d *= s
-        return np.multiply(x, s, out=s if out is None else out), d
+    def _evaluate(self, x, out, d_out):
+        s = _sigmoid(x)
+        y = np.multiply(x, s, out=out)
+        if d_out is not None:  # s + x s (1 - s), from s and y alone (x may be overwritten)
+            np.subtract(1, s, out=d_out)
+            d_out *= y
+            d_out += s
 
 
 class Mish(_KeepsDerivative):
@@ -450,41 +482,38 @@ class Mish(_KeepsDerivative):
     array([[-0.3034,  0.    ,  1.944 ]])
     """
 
-    def _evaluate(self, x, out, derivative):
+    def _evaluate(self, x, out, d_out):
         capped = np.minimum(x, 20.0)
         e = np.exp(capped)
         n = e + 2
         n *= e  # e^2 + 2 e
         w = n + 2
-        d = None
-        if derivative:
-            d = np.subtract(n, e)  # e (1 + e)
-            d *= capped
-            d *= 4
-            d /= w
-            d /= w
+        if d_out is not None:
+            np.subtract(n, e, out=d_out)  # e (1 + e)
+            d_out *= capped
+            d_out *= 4
+            d_out /= w
+            d_out /= w
         t = np.divide(n, w, out=n)  # tanh(softplus(x))
-        if derivative:
-            d += t
-        return np.multiply(x, t, out=t if out is None else out), d
+        if d_out is not None:
+            d_out += t
+        np.multiply(x, t, out=out)
 
 
-def _exponential_unit(x, out, derivative, alpha, scale):
-    """``scale * (x if x > 0 else alpha (e^x - 1))`` and its derivative
-    ``scale * (1 if x > 0 else alpha e^x)`` (ELU, SELU)."""
+def _exponential_unit(x, out, d_out, alpha, scale):
+    """``scale * (x if x > 0 else alpha (e^x - 1))`` into ``out`` and its derivative
+    ``scale * (1 if x > 0 else alpha e^x)`` into ``d_out`` (ELU, SELU)."""
     m = np.minimum(x, 0)
-    d = None
-    if derivative:
-        d = np.exp(m)
-        d *= alpha * scale
-        np.copyto(d, scale, where=x > 0)
+    if d_out is not None:
+        np.exp(m, out=d_out)
+        d_out *= alpha * scale
+        np.copyto(d_out, scale, where=x > 0)
     negative = np.expm1(m, out=m)
     negative *= alpha * scale  # 0 where x > 0
-    y = np.maximum(x, 0, out=out)
+    np.maximum(x, 0, out=out)
     if scale != 1:
-        y *= scale
-    y += negative
-    return y, d
+        out *= scale
+    out += negative
 
 
 class ELU(_KeepsDerivative):
@@ -513,8 +542,8 @@ class ELU(_KeepsDerivative):
         super().__init__(inplace)
         self.alpha = _check_real("ELU alpha", alpha)
 
-    def _evaluate(self, x, out, derivative):
-        return _exponential_unit(x, out, derivative, self.alpha, 1.0)
+    def _evaluate(self, x, out, d_out):
+        _exponential_unit(x, out, d_out, self.alpha, 1.0)
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -542,8 +571,8 @@ class SELU(_KeepsDerivative):
     ALPHA = 1.6732632423543772848170429916717
     SCALE = 1.0507009873554804934193349852946
 
-    def _evaluate(self, x, out, derivative):
-        return _exponential_unit(x, out, derivative, self.ALPHA, self.SCALE)
+    def _evaluate(self, x, out, d_out):
+        _exponential_unit(x, out, d_out, self.ALPHA, self.SCALE)
 
 
 class LeakyReLU(_KeepsDerivative):
@@ -568,10 +597,11 @@ class LeakyReLU(_KeepsDerivative):
         super().__init__(inplace)
         self.negative_slope = _check_real("LeakyReLU negative_slope", negative_slope)
 
-    def _evaluate(self, x, out, derivative):
-        slope = np.full_like(x, self.negative_slope)
-        np.copyto(slope, 1, where=x > 0)  # the derivative
-        return np.multiply(x, slope, out=out), (slope if derivative else None)
+    def _evaluate(self, x, out, d_out):
+        slope = np.empty_like(x) if d_out is None else d_out  # the derivative
+        slope.fill(self.negative_slope)
+        np.copyto(slope, 1, where=x > 0)
+        np.multiply(x, slope, out=out)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -607,22 +637,18 @@ class Softplus(_KeepsDerivative):
         self.beta = _check_real("Softplus beta", beta, positive=True)
         self.threshold = _check_real("Softplus threshold", threshold)
 
-    def _evaluate(self, x, out, derivative):
+    def _evaluate(self, x, out, d_out):
         e = np.multiply(x, self.beta)
         linear = e > self.threshold
         np.minimum(e, self.threshold, out=e)  # exp never overflows
         np.exp(e, out=e)
-        d = None
-        if derivative:
-            d = np.divide(e, e + 1)
-            np.copyto(d, 1, where=linear)
+        if d_out is not None:
+            np.divide(e, e + 1, out=d_out)
+            np.copyto(d_out, 1, where=linear)
         y = np.log1p(e, out=e)
         y /= self.beta
-        if out is None:
-            np.copyto(y, x, where=linear)
-            return y, d
-        np.copyto(out, y, where=~linear)  # out is x: it already holds x where linear
-        return out, d
+        np.copyto(y, x, where=linear)
+        np.copyto(out, y)
 
     def extra_repr(self):
         parts = []

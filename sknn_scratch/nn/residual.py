@@ -108,4 +108,5 @@ class Residual(Sequential):
         super().accGradParameters(input, gradOutput)
 
     def __repr__(self):
-        return "Residual" + super().__repr__()[len("Sequential") :]
+        # one line, as the block is written: a row of the estimators' summary() table
+        return f"Residual({', '.join(repr(module) for module in self.modules)})"

@@ -191,3 +191,34 @@ def test_prelu_slope_is_learned_and_reset(rng):
     prelu.reset_parameters(0)
     assert prelu.slope.tolist() == [0.3]
     assert prelu._decayed == () and nn.PReLU.infer_args((5,)) == {}
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_large_batches_in_pieces_match_the_whole_batch(name, rng, monkeypatch):
+    """Batches beyond one piece are evaluated piece by piece, also in place and for
+    arrays that are not C-contiguous (evaluated whole)."""
+    from sknn_scratch.nn import activation
+
+    factory, _ = REFERENCES[name]
+    x, g = rng.normal(scale=3, size=(40, 30)), rng.normal(size=(40, 30))
+    whole = factory()
+    want_y, want_g = whole.forward(x).copy(), whole.backward(x, g).copy()
+    monkeypatch.setattr(activation, "_PIECE", 64)  # 19 pieces, the last one partial
+    for inplace, layout in [(False, "C"), (True, "C"), (False, "F")]:
+        module = factory()
+        module.inplace = inplace
+        xi = np.array(x, order=layout)
+        np.testing.assert_array_equal(module.forward(xi), want_y)
+        np.testing.assert_array_equal(module.backward(xi, g.copy()), want_g)
+        module.evaluate()
+        np.testing.assert_array_equal(module.forward(np.array(x, order=layout)), want_y)
+
+
+def test_training_passes_reuse_the_derivative_array(rng):
+    gelu = nn.GELU()
+    gelu.forward(rng.normal(size=(3, 4)))
+    kept = gelu.derivative
+    y = gelu.forward(rng.normal(size=(3, 4)))
+    assert gelu.derivative is kept and y is not kept
+    gelu.forward(rng.normal(size=(2, 4)))  # another shape: a new array
+    assert gelu.derivative is not kept and gelu.derivative.shape == (2, 4)

@@ -108,3 +108,17 @@ def test_declarations():
 def test_conv1d_in_a_network_passes_check_module(rng):
     net = nn.Sequential(nn.Conv1d(2, 3, 3, stride=2, padding=1, rng=0), nn.SiLU(), nn.Conv1d(3, 2, 2, rng=1))
     check_module(net, rng.normal(size=(2, 2, 7)))
+
+
+def test_blocks_of_samples_give_the_whole_batch_result(rng, monkeypatch):
+    from sknn_scratch.nn import _kernels
+
+    conv = nn.Conv1d(3, 4, 3, stride=2, padding=1, rng=0)
+    x, g = rng.normal(size=(5, 3, 9)), rng.normal(size=(5, 4, 5))
+    want = [conv.forward(x).copy(), conv.backward(x, g).copy(), conv.gradW.copy(), conv.gradb.copy()]
+    monkeypatch.setattr(_kernels, "BLOCK_BYTES", 1)  # one sample per block
+    assert len(conv._blocks(5, 5, 8)) == 5
+    conv.zeroGradParameters()
+    got = [conv.forward(x), conv.backward(x, g), conv.gradW, conv.gradb]
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

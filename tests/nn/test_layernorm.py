@@ -101,3 +101,20 @@ def test_declarations():
     assert nn.LayerNorm.infer_args((7, 5)) == {"n_features": 5}
     assert nn.LayerNorm._decayed == ()
     assert repr(nn.LayerNorm(5, eps=1e-3)) == "LayerNorm(5, eps=0.001)"
+
+
+def test_large_batches_in_pieces_match(rng, monkeypatch):
+    from sknn_scratch.nn import normalization
+
+    ln = nn.LayerNorm(5)
+    ln.gamma[...] = rng.normal(size=5)
+    x, g = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
+    want = [ln.forward(x).copy(), ln.backward(x, g).copy(), ln.gradGamma.copy()]
+    monkeypatch.setattr(normalization, "_PIECE", 10)  # two rows per piece
+    assert len(ln._pieces(7)) == 4
+    ln.zeroGradParameters()
+    for got, expected in zip([ln.forward(x), ln.backward(x, g), ln.gradGamma], want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    kept = ln._xhat
+    ln.forward(x)
+    assert ln._xhat is kept  # the next training pass writes into the same array
