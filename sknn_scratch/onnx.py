@@ -4,9 +4,11 @@ Importing this module registers a shape calculator and a converter for
 :class:`~sknn_scratch.NumpyNetClassifier` and :class:`~sknn_scratch.NumpyNetRegressor`
 with skl2onnx, so ``skl2onnx.to_onnx`` (and pipelines holding them) convert them as
 they convert ``MLPClassifier``. :func:`to_onnx` does both in one call. Every built-in
-layer converts (linear, conv2d with its options, maxpool2d, batch-norm, channel-wise
-scaling, dropout as identity, flatten and reshape, every activation and output head);
-a plugin layer without a converter is an error that names it.
+layer converts (linear, conv1d and conv2d with their options, embedding, max- and
+average-pooling, batch-norm, layer-norm, channel-wise scaling, dropout as identity,
+flatten and reshape, residual blocks, every activation and output head); a plugin layer
+without a converter is an error that names it. Layer normalisation needs opset 17 or
+later (skl2onnx's default is later).
 
 Examples
 --------
@@ -29,20 +31,36 @@ import numpy as np
 
 from .estimators import NumpyNetClassifier, NumpyNetRegressor
 from .nn import (
+    ELU,
+    GELU,
+    SELU,
+    AvgPool1d,
+    AvgPool2d,
     BatchNormalization,
     ChannelwiseScaling,
+    Conv1d,
     Conv2d,
     Dropout,
+    Embedding,
     Exp,
     Flatten,
+    GlobalAvgPool2d,
     Identity,
+    LayerNorm,
+    LeakyReLU,
     Linear,
     LogSoftmax,
+    MaxPool1d,
     MaxPool2d,
+    Mish,
+    PReLU,
     ReLU,
     Reshape,
+    Residual,
     Sigmoid,
+    SiLU,
     SoftMax,
+    Softplus,
     Tanh,
 )
 
@@ -98,11 +116,114 @@ def _channel(graph, value, ndim):
     return graph.constant("channel", np.asarray(value).reshape((1, -1) + (1,) * (ndim - 2)))
 
 
+def _mul(graph, x, factor):
+    return graph.node("Mul", [x, graph.constant("factor", factor)])
+
+
+def _add(graph, x, term):
+    return graph.node("Add", [x, graph.constant("term", term)])
+
+
+def _linear_units(graph, x, positive, negative):
+    """``positive * max(x, 0) + negative(min(x, 0))``: the piecewise activations."""
+    zero = graph.constant("zero", 0.0)
+    return graph.node(
+        "Add", [_mul(graph, graph.node("Max", [x, zero]), positive), negative(graph.node("Min", [x, zero]))]
+    )
+
+
+def _softplus(graph, x, cap):
+    """``log(1 + exp(min(x, cap)))`` (onnxruntime has no float64 Softplus)."""
+    exp = graph.node("Exp", [graph.node("Min", [x, graph.constant("cap", cap)])])
+    return graph.node("Log", [_add(graph, exp, 1.0)])
+
+
+def _activation(graph, module, x, in_shape):
+    """The activations of :mod:`sknn_scratch.nn.activation` beyond ONNX's own, from
+    basic operators that onnxruntime runs in float32 and float64."""
+    if isinstance(module, GELU) and module.approximate == "tanh":  # x (1 + tanh(u)) / 2
+        cube = graph.node("Mul", [x, graph.node("Mul", [x, x])])
+        u = _mul(graph, graph.node("Add", [x, _mul(graph, cube, 0.044715)]), (2 / np.pi) ** 0.5)
+        return graph.node("Mul", [x, _mul(graph, _add(graph, graph.node("Tanh", [u]), 1.0), 0.5)])
+    if isinstance(module, GELU):  # x (1 + erf(x / sqrt(2))) / 2
+        z = _mul(graph, x, 0.5**0.5)
+        if graph.np_dtype == np.float64:  # onnxruntime's Erf is float32 only
+            erf = graph.node("Erf", [graph.node("Cast", [z], to=_proto(np.float32))])
+            erf = graph.node("Cast", [erf], to=graph.proto_dtype)
+        else:
+            erf = graph.node("Erf", [z])
+        return graph.node("Mul", [x, _mul(graph, _add(graph, erf, 1.0), 0.5)])
+    if isinstance(module, SiLU):
+        return graph.node("Mul", [x, graph.node("Sigmoid", [x])])
+    if isinstance(module, Mish):  # tanh(softplus(x)) is 1 beyond x = 20
+        return graph.node("Mul", [x, graph.node("Tanh", [_softplus(graph, x, 20.0)])])
+    if isinstance(module, Softplus):  # log(1 + exp(beta x)) / beta, and x where beta x > threshold
+        scaled = _mul(graph, x, module.beta)
+        smooth = _mul(graph, _softplus(graph, scaled, module.threshold), 1 / module.beta)
+        linear = graph.node("Greater", [scaled, graph.constant("threshold", module.threshold)])
+        return graph.node("Where", [linear, x, smooth])
+    if isinstance(module, (ELU, SELU)):  # scale (max(x, 0) + alpha (exp(min(x, 0)) - 1))
+        alpha, scale = (module.alpha, 1.0) if isinstance(module, ELU) else (module.ALPHA, module.SCALE)
+        return _linear_units(
+            graph, x, scale, lambda m: _mul(graph, _add(graph, graph.node("Exp", [m]), -1.0), alpha * scale)
+        )
+    if isinstance(module, LeakyReLU):
+        return _linear_units(graph, x, 1.0, lambda m: _mul(graph, m, module.negative_slope))
+    # PReLU: one slope, or one per entry of axis 1 (shaped (C, 1, ...) to broadcast from the right)
+    slope = module.slope if module.n_parameters == 1 else module.slope.reshape((-1,) + (1,) * (len(in_shape) - 1))
+    return _linear_units(graph, x, 1.0, lambda m: graph.node("Mul", [m, graph.constant("slope", slope)]))
+
+
+def _layer_norm(graph, module, x):
+    if graph.container.target_opset < 17:
+        raise NotImplementedError(
+            f"the layer {module!r} converts to ONNX's LayerNormalization, which needs target_opset >= 17 "
+            f"(got {graph.container.target_opset})"
+        )
+    F = module.n_features
+    gamma = module.gamma if module.affine else np.ones(F)
+    beta = module.beta if module.affine else np.zeros(F)
+    inputs = [x, graph.constant("gamma", gamma), graph.constant("beta", beta)]
+    return graph.node("LayerNormalization", inputs, axis=-1, epsilon=module.eps)
+
+
+def _sequence(graph, modules, x, shape, dtype):
+    """The nodes of modules applied one after another to samples of ``shape``; returns
+    the output's name and shape. The shapes come from a forward pass of a zero batch
+    (the modules are inference copies)."""
+    probe = np.zeros((2, *shape), dtype=dtype)
+    for module in modules:
+        probe = module.forward(probe)
+        x = _layer(graph, module, x, shape, probe.shape[1:])
+        shape = probe.shape[1:]
+    return x, shape
+
+
 def _layer(graph, module, x, in_shape, out_shape):
     """The ONNX nodes of one module: input name ``x`` (samples of ``in_shape``) to the
     output's name."""
     if type(module) in _ACTIVATIONS:
         return graph.node(_ACTIVATIONS[type(module)], [x])
+    if isinstance(module, (GELU, SiLU, Mish, Softplus, ELU, SELU, LeakyReLU, PReLU)):
+        return _activation(graph, module, x, in_shape)
+    if isinstance(module, LayerNorm):
+        return _layer_norm(graph, module, x)
+    if isinstance(module, Embedding):
+        codes = graph.node("Cast", [x], to=_proto(np.int64))
+        return graph.node("Gather", [graph.constant("W", module.W), codes], axis=0)
+    if isinstance(module, Conv1d):
+        k, s, p = module.kernel_size, module.stride, module._pad
+        inputs = [x, graph.constant("W", module.W), graph.constant("b", module.b)]
+        return graph.node("Conv", inputs, kernel_shape=[k], strides=[s], pads=[p, p])
+    if isinstance(module, (AvgPool1d, AvgPool2d, MaxPool1d)):
+        axes = 1 if isinstance(module, (AvgPool1d, MaxPool1d)) else 2
+        op = "MaxPool" if isinstance(module, MaxPool1d) else "AveragePool"
+        return graph.node(op, [x], kernel_shape=[module.kernel_size] * axes, strides=[module.stride] * axes)
+    if isinstance(module, GlobalAvgPool2d):
+        return graph.node("Flatten", [graph.node("GlobalAveragePool", [x])], axis=1)
+    if isinstance(module, Residual):  # x + chain(x)
+        inner, _ = _sequence(graph, module.modules, x, in_shape, module.dtype or graph.np_dtype)
+        return graph.node("Add", [x, inner])
     if isinstance(module, Linear):
         return graph.node(
             "Add", [graph.node("MatMul", [x, graph.constant("W", module.W.T)]), graph.constant("b", module.b)]
@@ -137,13 +258,7 @@ def _layer(graph, module, x, in_shape, out_shape):
 def _scores(graph, est, x):
     """The network's raw scores, layer by layer."""
     net = est.network_
-    shape = (est.n_features_in_,)
-    probe = np.zeros((2, *shape), dtype=net.dtype)
-    for module in net.inference_copy().modules:
-        probe = module.forward(probe)
-        x = _layer(graph, module, x, shape, probe.shape[1:])
-        shape = probe.shape[1:]
-    return x
+    return _sequence(graph, net.inference_copy().modules, x, (est.n_features_in_,), net.dtype)[0]
 
 
 def _graph(scope, operator, container):

@@ -6,7 +6,11 @@
   ``L = sum(output * R)`` (float64, random ``R``), in training and evaluation mode;
 * float32 input gives float32 parameters, output, ``gradInput`` and gradients, with
   values close to the float64 ones;
-* the output has the expected shape and ``gradInput`` the shape of the input;
+* the output has the expected shape and ``gradInput`` the shape of the input; a module
+  that defines ``output_shape(sample_shape)`` predicts the shape of one output sample;
+* integer input (categorical codes, e.g. for an embedding) has no input gradient: its
+  ``gradInput`` must be None or zeros, only the parameter gradients are differentiated,
+  and the float32 pass feeds the codes as float32;
 * parameter gradients accumulate: two ``backward`` calls give twice the gradient;
 * an :meth:`~sknn_scratch.nn.Module.inference_copy` computes the evaluation-mode output
   and leaves the module untouched (what makes prediction safe from many threads);
@@ -121,9 +125,13 @@ def _check_gradients(template, x, R, eps, tol, training, name):
     grad_input = m.backward(x, R.copy())
     analytic = [g.copy() for _, g in _flat_params(m)]
 
-    xp = x.copy()
-    numeric = _fd_grad(lambda: loss_of(_fresh(template, training), xp), xp, eps)
-    err = _rel_error(grad_input, numeric)
+    if _is_codes(x):  # no derivative with respect to integer codes
+        _check_no_input_gradient(grad_input, x, name)
+        err = 0.0
+    else:
+        xp = x.copy()
+        numeric = _fd_grad(lambda: loss_of(_fresh(template, training), xp), xp, eps)
+        err = _rel_error(grad_input, numeric)
     errors["grad_input_error" if training else "eval_grad_input_error"] = err
     assert err < tol, (
         f"{name}: gradInput differs from finite differences ({'train' if training else 'eval'} mode): "
@@ -151,6 +159,33 @@ def _check_gradients(template, x, R, eps, tol, training, name):
     return errors
 
 
+def _is_codes(x):
+    """True for integer (or boolean) input: categorical codes rather than values."""
+    return x.dtype.kind in "iub"
+
+
+def _check_no_input_gradient(grad_input, x, name):
+    assert grad_input is None or (
+        isinstance(grad_input, np.ndarray) and grad_input.shape == x.shape and not np.any(grad_input)
+    ), f"{name}: integer input has no gradient; gradInput must be None or zeros of the input's shape {x.shape}"
+
+
+def _check_output_shape(template, sample_shape, out_shape, name):
+    """``output_shape(sample_shape)`` of a module that defines it equals the shape of
+    the output samples of a forward pass."""
+    predict = getattr(copy.deepcopy(template), "output_shape", None)
+    if predict is None:
+        return
+    try:
+        predicted = predict(tuple(sample_shape))
+    except NotImplementedError:
+        return
+    assert tuple(predicted) == tuple(out_shape), (
+        f"{name}: output_shape({tuple(sample_shape)}) = {tuple(predicted)}, but the forward pass gives samples of "
+        f"shape {tuple(out_shape)}"
+    )
+
+
 def _fresh(template, training):
     mod = copy.deepcopy(template)
     _set_mode(mod, training)
@@ -167,8 +202,9 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
         modules (e.g. dropout) must keep their randomness in attributes (a
         ``numpy.random.Generator``) so that a copy replays the same draws.
     input : ndarray
-        A float64 input batch. Keep it small: the finite differences cost two forward
-        passes per input and parameter entry.
+        A float64 input batch, or an integer one (categorical codes, see above). Keep it
+        small: the finite differences cost two forward passes per input and parameter
+        entry.
     expected_output_shape : tuple, optional
         Checked when given; otherwise the output only has to keep the batch size.
     eps, tol : float
@@ -182,7 +218,9 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
         The largest errors found, by check.
     """
     name = repr(module)
-    x = np.array(input, dtype=np.float64)
+    x = np.array(input)
+    if not _is_codes(x):
+        x = x.astype(np.float64)
     template = copy.deepcopy(module)
     rng = np.random.default_rng(seed)
 
@@ -197,10 +235,14 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
         )
     assert out.shape[:1] == x.shape[:1], f"{name}: output batch size {out.shape[:1]} != input batch size {x.shape[:1]}"
     assert out.dtype == np.float64, f"{name}: float64 input gave {out.dtype} output"
+    _check_output_shape(template, x.shape[1:], out.shape[1:], name)
     R = rng.normal(size=out.shape)
     grad_input = m.backward(x, R)
     assert grad_input is m.gradInput, f"{name}: backward must return self.gradInput"
-    assert grad_input.shape == x.shape, f"{name}: gradInput shape {grad_input.shape} != input shape {x.shape}"
+    if _is_codes(x):
+        _check_no_input_gradient(grad_input, x, name)
+    else:
+        assert grad_input.shape == x.shape, f"{name}: gradInput shape {grad_input.shape} != input shape {x.shape}"
 
     report = {}
     report.update(_check_gradients(template, x, R, eps, tol, True, name))
@@ -244,7 +286,8 @@ def check_module(module, input, *, expected_output_shape=None, eps=1e-6, tol=1e-
     out32 = m32.forward(x32)
     gi32 = m32.backward(x32, R.astype(np.float32))
     assert out32.dtype == np.float32, f"{name}: float32 input gave {out32.dtype} output"
-    assert gi32.dtype == np.float32, f"{name}: float32 input gave {gi32.dtype} gradInput"
+    if not (_is_codes(x) and gi32 is None):
+        assert gi32.dtype == np.float32, f"{name}: float32 input gave {gi32.dtype} gradInput"
     for index, (p, g) in enumerate(_flat_params(m32)):
         assert p.dtype == np.float32 and g.dtype == np.float32, (
             f"{name}: float32 input left parameter {index} as {p.dtype} (gradient {g.dtype})"

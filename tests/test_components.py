@@ -11,7 +11,21 @@ from sknn_scratch import nn
 from sknn_scratch.registry import ACTIVATIONS, CRITERIA, LAYERS, OPTIMIZERS
 from sknn_scratch.testing import check_criterion, check_module, check_optimizer
 
-# name -> (factory, input shape, expected output shape)
+
+def _layer_norm():
+    """A LayerNorm whose scale and shift are not the identity's."""
+    ln = nn.LayerNorm(5)
+    ln.gamma[...] = np.linspace(0.5, 1.5, 5)
+    ln.beta[...] = np.linspace(-0.2, 0.2, 5)
+    return ln
+
+
+def _codes(shape, n_categories):
+    """Integer codes (an embedding's input) instead of normal values."""
+    return lambda rng: rng.integers(0, n_categories, size=shape)
+
+
+# name -> (factory, input shape or input maker, expected output shape)
 LAYER_EXAMPLES = {
     "linear": (lambda: nn.Linear(5, 3, rng=1), (4, 5), (4, 3)),
     "conv2d": (lambda: nn.Conv2d(2, 3, 3, rng=1), (2, 2, 5, 5), (2, 3, 5, 5)),
@@ -21,6 +35,14 @@ LAYER_EXAMPLES = {
     "dropout": (lambda: nn.Dropout(0.4, rng=3), (4, 6), (4, 6)),
     "batchnorm": (lambda: nn.BatchNormalization(0.9), (6, 4), (6, 4)),
     "channelwise_scaling": (lambda: nn.ChannelwiseScaling(4), (5, 4), (5, 4)),
+    "layernorm": (_layer_norm, (4, 5), (4, 5)),
+    "embedding": (lambda: nn.Embedding(6, 3, rng=1), _codes((4, 2), 6), (4, 2, 3)),
+    "conv1d": (lambda: nn.Conv1d(2, 3, 3, rng=1), (2, 2, 7), (2, 3, 5)),
+    "avgpool2d": (lambda: nn.AvgPool2d(2), (2, 2, 4, 6), (2, 2, 2, 3)),
+    "globalavgpool2d": (lambda: nn.GlobalAvgPool2d(), (2, 3, 4, 5), (2, 3)),
+    "avgpool1d": (lambda: nn.AvgPool1d(3, 2), (2, 3, 8), (2, 3, 3)),
+    "maxpool1d": (lambda: nn.MaxPool1d(2), (2, 3, 7), (2, 3, 3)),
+    "residual": (lambda: nn.Residual(nn.Linear(4, 4, rng=1), nn.GELU(), nn.Linear(4, 4, rng=2)), (3, 4), (3, 4)),
 }
 ACTIVATION_SHAPE = (4, 5)
 CRITERION_EXAMPLES = {
@@ -32,6 +54,9 @@ CRITERION_EXAMPLES = {
     "sigmoid_bce": lambda x, r: (x, (r.random(x.shape) > 0.5).astype(float)),
     "squared_error": lambda x, r: (x, r.normal(size=x.shape)),
     "poisson": lambda x, r: (x, r.poisson(2.0, x.shape).astype(float)),
+    "huber": lambda x, r: (x, r.normal(size=x.shape)),
+    "absolute_error": lambda x, r: (x, r.normal(size=x.shape)),
+    "quantile": lambda x, r: (x, r.normal(size=x.shape)),
 }
 
 
@@ -42,11 +67,12 @@ def test_every_component_has_an_example():
 
 @pytest.mark.parametrize("name", sorted(LAYER_EXAMPLES))
 def test_layer_passes_check_module(name, rng):
-    factory, in_shape, out_shape = LAYER_EXAMPLES[name]
+    factory, make_input, out_shape = LAYER_EXAMPLES[name]
     module = factory()
     assert isinstance(module, LAYERS.get(name))
-    report = check_module(module, rng.normal(size=in_shape), expected_output_shape=out_shape)
-    assert report["grad_input_error"] < 1e-5
+    x = make_input(rng) if callable(make_input) else rng.normal(size=make_input)
+    report = check_module(module, x, expected_output_shape=out_shape)
+    assert report["grad_input_error"] < 1e-5 and report["grad_param_error"] < 1e-5
 
 
 @pytest.mark.parametrize("name", ACTIVATIONS.names())
@@ -80,6 +106,24 @@ def test_sequential_with_every_kind_of_layer_passes_check_module(rng):
     check_module(net, rng.normal(size=(3, 1, 4, 4)), expected_output_shape=(3, 3))
 
 
+def test_sequential_of_modern_blocks_passes_check_module(rng):
+    sequence = nn.Sequential(
+        nn.Conv1d(2, 4, 3, padding="same", rng=0),
+        nn.GELU(inplace=True),
+        nn.MaxPool1d(2),
+        nn.AvgPool1d(2, 1),
+        nn.Flatten(),
+        nn.Linear(8, 6, rng=1),
+        nn.LayerNorm(6),
+        nn.Residual(nn.Linear(6, 6, rng=2), nn.Mish(inplace=True), nn.Linear(6, 6, rng=3)),
+        nn.PReLU(6),
+        nn.Linear(6, 2, rng=4),
+    )
+    check_module(sequence, rng.normal(size=(3, 2, 6)), expected_output_shape=(3, 2))
+    tokens = nn.Sequential(nn.Embedding(7, 4, rng=0), nn.LayerNorm(4), nn.SiLU(), nn.Flatten(), nn.Linear(12, 2, rng=1))
+    check_module(tokens, rng.integers(0, 7, size=(4, 3)), expected_output_shape=(4, 2))
+
+
 class _Broken(nn.Module):
     """Deliberately wrong gradient: the checker must catch it."""
 
@@ -108,17 +152,36 @@ class _Float64Only(nn.Module):
         return self.gradInput
 
 
+class _WrongShapePrediction(nn.Tanh):
+    def output_shape(self, sample_shape):
+        return (sample_shape[0] + 1,)
+
+
+class _GradientOfCodes(nn.Embedding):
+    """Claims a gradient with respect to its integer codes."""
+
+    def updateGradInput(self, input, gradOutput):
+        self.gradInput = np.ones(np.shape(input))
+        return self.gradInput
+
+
 @pytest.mark.parametrize(
     "module, message",
     [
         (_Broken(), "gradInput differs"),
         (_NoAccumulate(3, 2, rng=0), "does not accumulate"),
         (_Float64Only(), "float32"),
+        (_WrongShapePrediction(), "output_shape"),
     ],
 )
 def test_check_module_catches_defects(module, message, rng):
     with pytest.raises(AssertionError, match=message):
         check_module(module, rng.normal(size=(3, 3)))
+
+
+def test_check_module_requires_no_gradient_for_integer_codes(rng):
+    with pytest.raises(AssertionError, match="integer input has no gradient"):
+        check_module(_GradientOfCodes(5, 2, rng=0), rng.integers(0, 5, size=(3, 2)))
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS.names())

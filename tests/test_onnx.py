@@ -109,3 +109,77 @@ def test_a_plugin_layer_without_converter_is_named(digits):
     est = NumpyNetClassifier(layers=[("linear", {"n_out": 4}), _Plugin()], max_iter=2, random_state=0).fit(X, y)
     with pytest.raises(NotImplementedError, match="no ONNX converter for the layer _Plugin"):
         to_onnx(est, X[:1])
+
+
+# -- the modern blocks -------------------------------------------------------------------
+def _modern_dense_layers():
+    from sknn_scratch.nn import GELU, Linear, Residual
+
+    return [
+        ("linear", {"n_out": 12}),
+        "gelu",
+        ("prelu", {"n_parameters": 12, "init": 0.1}),
+        "layernorm",
+        "silu",
+        Residual(Linear(12, 12), GELU(approximate="tanh")),
+        "mish",
+        ("softplus", {"beta": 2.0, "threshold": 1.0}),
+        "selu",
+        ("elu", {"alpha": 0.5}),
+        ("leaky_relu", {"negative_slope": 0.2}),
+        ("prelu", {"init": 0.3}),
+        ("layernorm", {"affine": False}),
+    ]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_modern_activations_layer_norm_and_residual(dtype, digits):
+    X, y = digits
+    X = X.astype(dtype)
+    est = NumpyNetClassifier(layers=_modern_dense_layers(), max_iter=5, random_state=0).fit(X, y)
+    _check_classifier(est, X)
+
+
+def test_sequence_blocks(digits):
+    X, y = digits
+    layers = [
+        ("conv1d", {"out_channels": 4, "kernel_size": 3, "stride": 2, "padding": 1}),
+        ("prelu", {"n_parameters": 4, "init": 0.1}),
+        ("maxpool1d", {"kernel_size": 2}),
+        ("conv1d", {"out_channels": 4, "kernel_size": 3, "padding": "same", "bias": False}),
+        ("avgpool1d", {"kernel_size": 3, "stride": 1}),
+        "silu",
+    ]
+    est = NumpyNetClassifier(layers=layers, input_shape=(4, 16), max_iter=5, random_state=0).fit(X, y)
+    _check_classifier(est, X)
+
+
+def test_image_average_pooling(digits):
+    X, y = digits
+    layers = [
+        ("conv2d", {"out_channels": 4, "kernel_size": 3}),
+        ("prelu", {"n_parameters": 4, "init": 0.2}),
+        ("avgpool2d", {"kernel_size": 3, "stride": 1}),
+        ("avgpool2d", {"kernel_size": 2}),
+        "globalavgpool2d",
+    ]
+    est = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=5, random_state=0).fit(X, y)
+    _check_classifier(est, X)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_embedding_regressor(dtype):
+    rng = np.random.default_rng(0)
+    X = rng.integers(0, 10, size=(150, 3)).astype(dtype)
+    y = X[:, 0] * 0.3 + (X[:, 1] == 4)
+    layers = [("embedding", {"n_categories": 10, "dim": 4}), "layernorm", ("linear", {"n_out": 8}), "gelu"]
+    est = NumpyNetRegressor(layers=layers, max_iter=30, random_state=0).fit(X, y)
+    (out,) = _run(to_onnx(est, X[:1]), X)
+    np.testing.assert_allclose(out.ravel(), est.predict(X), rtol=1e-5, atol=1e-5)
+
+
+def test_layer_norm_needs_opset_17(digits):
+    X, y = digits
+    est = NumpyNetClassifier(layers=[("linear", {"n_out": 4}), "layernorm"], max_iter=2, random_state=0).fit(X, y)
+    with pytest.raises(NotImplementedError, match=r"LayerNorm\(4\) converts to ONNX's LayerNormalization"):
+        to_onnx(est, X[:1], target_opset=15)

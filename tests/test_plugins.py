@@ -143,8 +143,8 @@ def test_unknown_names_list_the_registered_ones(plugin):
     X, y = np.zeros((10, 2)), np.arange(10) % 2
     for params, listed in [
         (dict(solver="adamx"), "plain_sgd"),
-        (dict(activation="softplus"), "softsign"),
-        (dict(loss="huber"), "half_squared_error"),
+        (dict(activation="hardswish"), "softsign"),
+        (dict(loss="log_cosh"), "half_squared_error"),
     ]:
         with pytest.raises(ValueError, match=listed):
             NumpyNetClassifier(**params).fit(X, y)
@@ -312,6 +312,7 @@ def test_an_entry_point_never_replaces_a_built_in_and_the_conflict_is_warned_onc
         est = NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
         assert REGISTRIES["optimizer"].get("adam") is Adam
         assert "adam" in REGISTRIES["optimizer"].names()
+        assert REGISTRIES["layer"].names()  # (a default fit builds its MLP without reading the layer plugins)
     (relu, adam) = sorted(_plugin_warnings(record), key=lambda m: "adam" in m)
     for message, plugin, built_in in [(relu, "EvilReLU", "ReLU"), (adam, "EvilAdam", "Adam")]:
         assert f"sknn_test_evil:{plugin}" in message and "sknn-test-evil" in message, message
@@ -332,6 +333,7 @@ def test_a_broken_plugin_under_a_built_in_name_breaks_no_fit(tmp_path, monkeypat
     X, y = _small_data()
     with pytest.warns(UserWarning, match=r"'relu' \(sknn_test_missing:ReLU.*built-in"):
         est = NumpyNetClassifier(hidden_layer_sizes=(8,), max_iter=2, random_state=0).fit(X, y)
+        NumpyNetClassifier(layers=[("linear", {"n_out": 8}), "relu"], max_iter=2, random_state=0).fit(X, y)
     assert est.score(X, y) > 0
 
 

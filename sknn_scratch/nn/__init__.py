@@ -19,38 +19,68 @@ A notebook training loop runs against this package (the optimizers live in
 """
 
 from ..registry import ACTIVATIONS, CRITERIA, LAYERS
-from .activation import Exp, Identity, LogSoftmax, ReLU, Sigmoid, SoftMax, Tanh
+from .activation import (
+    ELU,
+    GELU,
+    SELU,
+    Exp,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    SoftMax,
+    Softplus,
+    Tanh,
+)
 from .container import Sequential
 from .conv import Conv2d
+from .conv1d import Conv1d
 from .criterion import (
+    AbsCriterion,
     BCECriterion,
     ClassNLLCriterion,
     Criterion,
     ExpPoissonCriterion,
+    HuberCriterion,
     MSECriterion,
+    PinballCriterion,
     PoissonCriterion,
     SigmoidBCECriterion,
     SoftmaxCrossEntropyCriterion,
     SquaredErrorCriterion,
 )
 from .dropout import Dropout
+from .embedding import Embedding
 from .linear import Linear
 from .module import Module, as_generator
-from .normalization import BatchNormalization
-from .pooling import MaxPool2d
+from .normalization import BatchNormalization, LayerNorm
+from .pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from .reshape import Flatten, Reshape
+from .residual import Residual
 from .scaling import ChannelwiseScaling
 
 __all__ = [
     "Module",
     "Sequential",
+    "Residual",
     "Linear",
+    "Conv1d",
     "Conv2d",
+    "Embedding",
+    "MaxPool1d",
     "MaxPool2d",
+    "AvgPool1d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
     "Flatten",
     "Reshape",
     "Dropout",
     "BatchNormalization",
+    "LayerNorm",
     "ChannelwiseScaling",
     "ReLU",
     "Sigmoid",
@@ -59,6 +89,14 @@ __all__ = [
     "Exp",
     "SoftMax",
     "LogSoftmax",
+    "GELU",
+    "SiLU",
+    "Mish",
+    "SELU",
+    "ELU",
+    "LeakyReLU",
+    "Softplus",
+    "PReLU",
     "Criterion",
     "ClassNLLCriterion",
     "MSECriterion",
@@ -68,6 +106,9 @@ __all__ = [
     "SigmoidBCECriterion",
     "SquaredErrorCriterion",
     "ExpPoissonCriterion",
+    "HuberCriterion",
+    "AbsCriterion",
+    "PinballCriterion",
     "as_generator",
 ]
 
@@ -82,6 +123,14 @@ _BUILT_IN = {
         "dropout": Dropout,
         "batchnorm": BatchNormalization,
         "channelwise_scaling": ChannelwiseScaling,
+        "layernorm": LayerNorm,
+        "embedding": Embedding,
+        "conv1d": Conv1d,
+        "avgpool2d": AvgPool2d,
+        "globalavgpool2d": GlobalAvgPool2d,
+        "avgpool1d": AvgPool1d,
+        "maxpool1d": MaxPool1d,
+        "residual": Residual,
     },
     ACTIVATIONS: {
         "relu": ReLU,
@@ -92,6 +141,14 @@ _BUILT_IN = {
         "exp": Exp,
         "softmax": SoftMax,
         "logsoftmax": LogSoftmax,
+        "gelu": GELU,
+        "silu": SiLU,
+        "mish": Mish,
+        "selu": SELU,
+        "leaky_relu": LeakyReLU,
+        "elu": ELU,
+        "softplus": Softplus,
+        "prelu": PReLU,
     },
     CRITERIA: {
         "nll": ClassNLLCriterion,
@@ -102,6 +159,9 @@ _BUILT_IN = {
         "sigmoid_bce": SigmoidBCECriterion,
         "squared_error": SquaredErrorCriterion,
         "poisson": ExpPoissonCriterion,
+        "huber": HuberCriterion,
+        "absolute_error": AbsCriterion,
+        "quantile": PinballCriterion,
     },
 }
 for _registry, _items in _BUILT_IN.items():

@@ -102,6 +102,7 @@ class Conv2d(Module):
 
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
+    #: weight decay applies to the kernels, not to the offsets
     _decayed = ("W",)
     _transient = (*Module._transient, "_cache_work")
 
@@ -171,6 +172,16 @@ class Conv2d(Module):
     def infer_args(cls, sample_shape):
         """``in_channels``: the first axis of a ``(C, H, W)`` sample."""
         return {"in_channels": sample_shape[0]}
+
+    def output_shape(self, sample_shape):
+        """``(out_channels, H_out, W_out)`` for samples of shape ``(in_channels, H, W)``."""
+        if len(sample_shape) != 3 or sample_shape[0] != self.in_channels:
+            raise ValueError(
+                f"{self!r} takes samples of shape ({self.in_channels}, height, width), "
+                f"got samples of shape {tuple(sample_shape)}"
+            )
+        g = self._geometry((1, *sample_shape))  # or an error: the kernel is larger than the padded image
+        return (self.out_channels, g.Ho, g.Wo)
 
     def _geometry(self, shape):
         if len(shape) != 4 or shape[1] != self.in_channels:

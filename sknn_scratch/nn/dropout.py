@@ -59,6 +59,10 @@ class Dropout(Module):
         self.rng = as_generator(rng)
         self.mask = None
 
+    def output_shape(self, sample_shape):
+        """The shape of one output sample: that of the input."""
+        return tuple(sample_shape)
+
     def updateOutput(self, input):
         x = np.asarray(input)
         if x.dtype.kind != "f":

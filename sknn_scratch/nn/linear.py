@@ -46,6 +46,7 @@ class Linear(Module):
 
     _parameters = ("W", "b")
     _gradients = ("gradW", "gradb")
+    #: weight decay applies to the weights, not to the offsets
     _decayed = ("W",)
 
     def __init__(self, n_in, n_out, *, bias=True, init="uniform", rng=None, dtype=np.float64):
@@ -64,6 +65,19 @@ class Linear(Module):
         self.gradb = np.zeros_like(self.b)
         self.reset_parameters(rng)
 
+    @classmethod
+    def infer_args(cls, sample_shape):
+        """``n_in``: the size of a (flattened) sample."""
+        return {"n_in": int(np.prod(sample_shape))}
+
+    def output_shape(self, sample_shape):
+        """``(n_out,)`` for samples of shape ``(n_in,)``."""
+        if tuple(sample_shape) != (self.n_in,):
+            raise ValueError(
+                f"{self!r} takes samples of shape ({self.n_in},), got samples of shape {tuple(sample_shape)}"
+            )
+        return (self.n_out,)
+
     def reset_parameters(self, rng=None):
         """Draw new initial weights (and offsets when ``bias``) in place."""
         rng = as_generator(rng)
@@ -75,16 +89,11 @@ class Linear(Module):
         else:
             self.b.fill(0)
 
-    @classmethod
-    def infer_args(cls, sample_shape):
-        """``n_in``: the number of values in one input sample."""
-        return {"n_in": int(np.prod(sample_shape))}
-
     def updateOutput(self, input):
         if sp.issparse(input):  # sparse rows (CSR/CSC) enter the first layer as they are
             if input.dtype != self.W.dtype:
                 input = input.astype(self.W.dtype)
-        elif input.dtype != self.W.dtype:
+        elif not isinstance(input, np.ndarray) or input.dtype != self.W.dtype:
             input = self._match_dtype(input)
         if input.ndim != 2 or input.shape[1] != self.n_in:
             raise ValueError(

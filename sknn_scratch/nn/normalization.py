@@ -1,9 +1,13 @@
-"""Batch normalisation (``BatchNormalization``); its learned affine part is
-:class:`~sknn_scratch.nn.ChannelwiseScaling` (in :mod:`.scaling`).
+"""Normalisation layers.
 
-Axis 1 is the channel axis: on 2-D input ``(N, F)`` the module works per feature, on
-4-D input ``(N, C, H, W)`` per channel, with statistics and gradients summed over every
-other axis (``N, H, W``). (3-D ``(N, C, L)`` input works the same way.)
+``BatchNormalization`` normalises each channel over the batch; its learned affine part
+is :class:`~sknn_scratch.nn.ChannelwiseScaling` (in :mod:`.scaling`). Axis 1 is the
+channel axis: on 2-D input ``(N, F)`` the module works per feature, on 4-D input
+``(N, C, H, W)`` per channel, with statistics and gradients summed over every other
+axis (``N, H, W``). (3-D ``(N, C, L)`` input works the same way.)
+
+``LayerNorm`` normalises each sample over its last axis, with its own learned scale
+and shift; it behaves the same in training and evaluation.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import numbers
 
 import numpy as np
 
-from .module import Module
+from .module import Module, as_generator, check_int
 
-__all__ = ["BatchNormalization", "channel_layout"]
+__all__ = ["BatchNormalization", "LayerNorm", "channel_layout"]
 
 
 def channel_layout(module, shape):
@@ -100,6 +104,13 @@ class BatchNormalization(Module):
                 f"with {shape[1]} channels"
             )
 
+    def output_shape(self, sample_shape):
+        """The shape of one output sample: that of the input, ``(F,)`` or ``(C, ...)``."""
+        if len(sample_shape) < 1:
+            raise ValueError(f"{self!r} takes samples of shape (features,) or (channels, ...), got samples of shape ()")
+        self._check_channels((1, *sample_shape))
+        return tuple(sample_shape)
+
     def _batch_statistics(self, x, axes, bshape):
         """Batch mean and variance ``(C,)``, normalised input and ``1/sqrt(var + EPS)``."""
         if x.shape[0] == 0:
@@ -168,3 +179,235 @@ class BatchNormalization(Module):
 
     def extra_repr(self):
         return f"alpha={self.alpha}"
+
+
+#: values per piece of a large batch that LayerNorm handles at once
+_PIECE = 1 << 16
+
+
+# Sums over rows and columns of float arrays: einsum's loops are three times as fast as
+# ndarray.sum here, single-threaded (a BLAS matrix-vector product is as fast, but its
+# threads can stall for milliseconds when the cores are busy with other work).
+def _row_dot(a, b):
+    """``sum(a * b, axis=1)`` of 2-D arrays, without the product array."""
+    if hasattr(np, "vecdot"):  # NumPy >= 2.0: faster than einsum
+        return np.vecdot(a, b)
+    return np.einsum("ij,ij->i", a, b)
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last axis, then scale and shift it.
+
+    For every row ``x`` of ``F`` values (the last axis; the input is ``(N, F)`` or
+    ``(N, ..., F)``, e.g. ``(N, k, dim)`` after an :class:`Embedding`):
+
+    .. math::
+
+        \\mu = \\frac{1}{F} \\sum_j x_j, \\quad
+        \\sigma^2 = \\frac{1}{F} \\sum_j (x_j - \\mu)^2, \\quad
+        \\hat x = \\frac{x - \\mu}{\\sqrt{\\sigma^2 + \\epsilon}}, \\quad
+        y = \\gamma \\odot \\hat x + \\beta.
+
+    Backward, with ``g = dL/dy`` and ``h = gamma * g``:
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial x} = \\frac{h - \\operatorname{mean}(h)
+            - \\hat x \\operatorname{mean}(h \\odot \\hat x)}{\\sqrt{\\sigma^2 + \\epsilon}}, \\qquad
+        \\frac{\\partial L}{\\partial \\gamma} = \\sum_{\\text{rows}} g \\odot \\hat x, \\qquad
+        \\frac{\\partial L}{\\partial \\beta} = \\sum_{\\text{rows}} g
+
+    (means over the row's ``F`` values). Unlike :class:`BatchNormalization` the
+    statistics are each sample's own, so training and evaluation compute the same.
+
+    Parameters
+    ----------
+    n_features : int
+        ``F``, the size of the last axis.
+    eps : float, default=1e-5
+        Added to the variance.
+    affine : bool, default=True
+        Whether to learn ``gamma`` and ``beta`` (PyTorch's ``elementwise_affine``);
+        without them the module has no parameters.
+    rng : None, int or numpy.random.Generator
+        Accepted for uniformity with the other layers; the initial values are fixed.
+    dtype : dtype, default=float64
+        dtype of the parameters; a floating input of another dtype converts them.
+
+    Attributes
+    ----------
+    gamma : ndarray of shape (n_features,) or None
+        Scales, initially ones (None without ``affine``).
+    beta : ndarray of shape (n_features,) or None
+        Shifts, initially zeros.
+    gradGamma, gradBeta : ndarrays of shape (n_features,) or None
+
+    Notes
+    -----
+    A training-mode forward pass keeps ``x_hat`` and ``1 / sqrt(var + eps)`` for the
+    backward pass (which, as for every module, must receive that pass's input); after
+    an evaluation-mode pass the backward pass computes them from its input. Weight
+    decay does not apply to ``gamma`` and ``beta``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sknn_scratch.nn import LayerNorm
+    >>> y = LayerNorm(4).forward(np.array([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 8.0]]))
+    >>> y.mean(axis=1).round(6) + 0, y.std(axis=1).round(4)
+    (array([0., 0.]), array([1., 1.]))
+    """
+
+    _parameters = ("gamma", "beta")
+    _gradients = ("gradGamma", "gradBeta")
+    _decayed = ()
+    _transient = (*Module._transient, "_xhat", "_inv_std")
+
+    def __init__(self, n_features: int, eps: float = 1e-5, affine: bool = True, *, rng=None, dtype=np.float64):
+        super().__init__()
+        self.n_features = check_int("LayerNorm n_features", n_features, 1)
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+            raise ValueError(f"LayerNorm eps must be a number > 0, got {eps!r}")
+        self.eps = float(eps)
+        self.affine = bool(affine)
+        if self.affine:
+            self.gamma = np.ones(self.n_features, dtype=dtype)
+            self.beta = np.zeros(self.n_features, dtype=dtype)
+            self.gradGamma = np.zeros_like(self.gamma)
+            self.gradBeta = np.zeros_like(self.beta)
+        else:  # no parameters
+            self._parameters = self._gradients = ()
+            self.gamma = self.beta = self.gradGamma = self.gradBeta = None
+        self._xhat = self._inv_std = None
+        self.reset_parameters(rng)
+
+    @classmethod
+    def infer_args(cls, sample_shape):
+        """``n_features``: the last axis of a sample."""
+        return {"n_features": sample_shape[-1]}
+
+    def reset_parameters(self, rng=None):
+        """``gamma = 1`` and ``beta = 0`` (``rng`` is validated, not used)."""
+        as_generator(rng)
+        if self.affine:
+            self.gamma.fill(1)
+            self.beta.fill(0)
+
+    def output_shape(self, sample_shape):
+        """The shape of one output sample: that of the input, ``(..., n_features)``."""
+        if len(sample_shape) < 1 or sample_shape[-1] != self.n_features:
+            raise ValueError(
+                f"{self!r} takes samples of shape ({self.n_features},) or (..., {self.n_features}), "
+                f"got samples of shape {tuple(sample_shape)}"
+            )
+        return tuple(sample_shape)
+
+    def _rows(self, input):
+        """The input as a float array ``(rows, F)``."""
+        x = self._match_dtype(input) if self.affine else np.asarray(input)
+        if x.dtype.kind != "f":
+            x = x.astype(np.float64)
+        if x.ndim < 2 or x.shape[-1] != self.n_features:
+            raise ValueError(
+                f"{self!r} expects input of shape (n_samples, ..., {self.n_features}), got {np.shape(input)}"
+            )
+        return x.reshape(-1, self.n_features)
+
+    def _pieces(self, n_rows):
+        """Slices of the rows of about :data:`_PIECE` values: a piece's temporaries stay
+        in the CPU cache and their memory is recycled (fresh memory for every operation
+        on a whole large batch is slower to write)."""
+        step = max(1, _PIECE // self.n_features)
+        return [slice(start, start + step) for start in range(0, n_rows, step)]
+
+    def _normalise(self, x, out):
+        """Write ``x_hat`` of rows ``x`` into ``out``; return ``1 / sqrt(var + eps)``."""
+        F = self.n_features
+        mean = np.einsum("ij->i", x)
+        mean /= F
+        np.subtract(x, mean[:, None], out=out)
+        inv_std = _row_dot(out, out)
+        inv_std *= 1 / F
+        inv_std += self.eps
+        np.sqrt(inv_std, out=inv_std)
+        np.reciprocal(inv_std, out=inv_std)
+        out *= inv_std[:, None]
+        return inv_std
+
+    def _normalised(self, x, xhat=None):
+        """``(x_hat, 1 / sqrt(var + eps))`` of rows ``x``, ``x_hat`` written into ``xhat``
+        when given."""
+        xhat = np.empty_like(x) if xhat is None else xhat
+        inv_std = np.empty(len(x), dtype=x.dtype)
+        for rows in self._pieces(len(x)):
+            inv_std[rows] = self._normalise(x[rows], xhat[rows])
+        return xhat, inv_std
+
+    def updateOutput(self, input):
+        x = np.ascontiguousarray(self._rows(input))
+        if not self.training:  # y = gamma x_hat + beta, in place
+            y = self._normalised(x)[0]
+            if self.affine:
+                y *= self.gamma
+                y += self.beta
+            self._xhat = self._inv_std = None
+        elif not self.affine:  # y is x_hat itself, a new array every pass
+            y, self._inv_std = self._normalised(x)
+            self._xhat = y
+        else:
+            # x_hat is kept for the backward pass, in the array of the previous
+            # training pass when it has the same shape
+            xhat = self._xhat
+            if xhat is None or xhat.shape != x.shape or xhat.dtype != x.dtype:
+                xhat = None
+            self._xhat, self._inv_std = self._normalised(x, xhat)
+            y = self._xhat * self.gamma
+            y += self.beta
+        self.output = y.reshape(np.shape(input))
+        return self.output
+
+    def _statistics(self, input):
+        if self._xhat is not None:
+            return self._xhat, self._inv_std
+        return self._normalised(np.ascontiguousarray(self._rows(input)))
+
+    def _gradient_rows(self, gradOutput, like):
+        g = np.asarray(gradOutput, dtype=like.dtype)
+        if g.size != like.size or g.shape[-1:] != like.shape[-1:]:
+            raise ValueError(f"{self!r}: gradOutput of shape {g.shape} does not match the input's")
+        return g.reshape(like.shape)
+
+    def updateGradInput(self, input, gradOutput):
+        xhat, inv_std = self._statistics(input)
+        g = self._gradient_rows(gradOutput, xhat)
+        F = self.n_features
+        grad = np.empty_like(xhat)
+        for rows in self._pieces(len(xhat)):
+            h = grad[rows]  # gamma g - mean(gamma g) - x_hat mean(gamma g x_hat), over sqrt(var + eps)
+            if self.affine:
+                np.multiply(g[rows], self.gamma, out=h)
+            else:
+                h[...] = g[rows]
+            mean_h = np.einsum("ij->i", h)
+            mean_h *= 1 / F
+            mean_hx = _row_dot(h, xhat[rows])
+            mean_hx *= 1 / F
+            h -= mean_h[:, None]
+            h -= xhat[rows] * mean_hx[:, None]
+            h *= inv_std[rows, None]
+        self.gradInput = grad.reshape(np.shape(input))
+        return self.gradInput
+
+    def accGradParameters(self, input, gradOutput):
+        if not self.affine:
+            return
+        xhat, _ = self._statistics(input)
+        g = self._gradient_rows(gradOutput, xhat)
+        self.gradGamma += np.einsum("ij,ij->j", g, xhat)
+        self.gradBeta += np.einsum("ij->j", g)
+
+    def extra_repr(self):
+        s = str(self.n_features)
+        if self.eps != 1e-5:
+            s += f", eps={self.eps}"
+        return s + ("" if self.affine else ", affine=False")

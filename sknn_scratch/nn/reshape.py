@@ -38,6 +38,10 @@ class Flatten(Module):
     (5, 24)
     """
 
+    def output_shape(self, sample_shape):
+        """``(prod(sample_shape),)``."""
+        return (prod(sample_shape),)
+
     def updateOutput(self, input):
         x = np.asarray(input)
         if x.ndim < 1:
@@ -98,6 +102,10 @@ class Reshape(Module):
                 f"({prod(self.shape)} values)"
             )
         return self.shape
+
+    def output_shape(self, sample_shape):
+        """``shape`` (its -1 resolved) for samples of as many values."""
+        return tuple(self._target(tuple(sample_shape)))
 
     def updateOutput(self, input):
         x = np.asarray(input)

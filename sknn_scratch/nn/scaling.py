@@ -62,6 +62,15 @@ class ChannelwiseScaling(Module):
             )
         return axes, bshape
 
+    def output_shape(self, sample_shape):
+        """The shape of one output sample: that of the input, ``(n_out,)`` or ``(n_out, ...)``."""
+        if len(sample_shape) < 1 or sample_shape[0] != self.n_out:
+            raise ValueError(
+                f"{self!r} takes samples of shape ({self.n_out},) or ({self.n_out}, ...), "
+                f"got samples of shape {tuple(sample_shape)}"
+            )
+        return tuple(sample_shape)
+
     def updateOutput(self, input):
         x = np.asarray(input)
         _, bshape = self._layout(x.shape)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from _finite_differences import numeric_grad
 
-from sknn_scratch.nn.pooling import MaxPool2d
+from sknn_scratch.nn.pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 
 # (kernel_size, stride, padding, height, width)
 CONFIGS = [
@@ -269,3 +269,96 @@ def test_empty_images_raise():
     for shape in [(1, 1, 0, 4), (1, 1, 4, 0), (1, 1, 0, 0)]:
         with pytest.raises(ValueError, match="images are empty"):
             MaxPool2d(2, stride=1, padding=1).forward(np.zeros(shape))
+
+
+# -- average pooling, global average pooling and 1-D max pooling -------------------------
+def naive_window_pool(x, k, stride, reduce):
+    """``reduce`` over the windows of the last axis (1-D) or the last two axes (2-D)."""
+    stride = k if stride is None else stride
+    spatial = x.shape[2:]
+    out_sizes = [(n - k) // stride + 1 for n in spatial]
+    out = np.zeros((*x.shape[:2], *out_sizes))
+    for index in np.ndindex(out.shape):
+        n, c, *pos = index
+        window = x[(n, c, *[slice(p * stride, p * stride + k) for p in pos])]
+        out[index] = reduce(window)
+    return out
+
+
+@pytest.mark.parametrize(
+    "cls, k, stride, shape",
+    [
+        (AvgPool1d, 2, None, (2, 3, 7)),
+        (AvgPool1d, 3, 1, (2, 2, 6)),
+        (AvgPool1d, 2, 3, (1, 2, 9)),
+        (AvgPool2d, 2, None, (2, 2, 5, 4)),
+        (AvgPool2d, 3, 2, (1, 2, 7, 6)),
+        (AvgPool2d, 2, 1, (2, 1, 3, 4)),
+        (MaxPool1d, 2, None, (2, 3, 7)),
+        (MaxPool1d, 3, 1, (2, 2, 6)),
+        (MaxPool1d, 2, 3, (1, 2, 9)),
+    ],
+)
+def test_window_pools_match_loops_and_finite_differences(cls, k, stride, shape):
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=shape)
+    pool = cls(k, stride)
+    reduce = np.max if cls is MaxPool1d else np.mean
+    y = pool.forward(x)
+    np.testing.assert_allclose(y, naive_window_pool(x, k, stride, reduce), rtol=1e-12)
+    assert y.shape[1:] == pool.output_shape(shape[1:])
+    g = rng.normal(size=y.shape)
+    grad = pool.backward(x, g)
+    numeric = numeric_grad(lambda: float(np.sum(naive_window_pool(x, k, stride, reduce) * g)), x)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_maxpool1d_ties_nan_and_infinite_gradients():
+    pool = MaxPool1d(3)
+    x = np.array([[[1.0, 5.0, 5.0, np.nan, 2.0, 0.0]]])
+    y = pool.forward(x)
+    assert y[0, 0, 0] == 5.0 and np.isnan(y[0, 0, 1])
+    grad = pool.backward(x, np.array([[[1.0, np.inf]]]))
+    # the first maximum only; the NaN takes its window's gradient; inf does not become NaN elsewhere
+    np.testing.assert_array_equal(grad, [[[0.0, 1.0, 0.0, np.inf, 0.0, 0.0]]])
+
+
+def test_global_average_pooling():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 3, 4, 5))
+    pool = GlobalAvgPool2d()
+    y = pool.forward(x)
+    np.testing.assert_allclose(y, x.mean(axis=(2, 3)), rtol=1e-12)
+    g = rng.normal(size=(2, 3))
+    grad = pool.backward(x, g)
+    np.testing.assert_allclose(grad, np.broadcast_to(g[:, :, None, None] / 20, x.shape), rtol=1e-12)
+    assert grad.flags.c_contiguous and grad.flags.writeable
+    assert pool.output_shape((3, 4, 5)) == (3,)
+    with pytest.raises(ValueError, match=r"expects input of shape \(n_samples, channels, height, width\)"):
+        pool.forward(np.zeros((2, 3, 4)))
+
+
+@pytest.mark.parametrize(
+    "pool, shape, message",
+    [
+        (
+            AvgPool1d(2),
+            (2, 3, 4, 4),
+            r"AvgPool1d\(kernel_size=2\) expects input of shape \(n_samples, channels, length\)",
+        ),
+        (AvgPool2d(3), (2, 3, 2, 5), r"AvgPool2d\(kernel_size=3\): the input's size \(2, 5\) is smaller than"),
+        (MaxPool1d(4, 2), (2, 3, 3), r"MaxPool1d\(kernel_size=4, stride=2\): the input's size \(3,\)"),
+    ],
+)
+def test_bad_input_is_named(pool, shape, message):
+    with pytest.raises(ValueError, match=message):
+        pool.forward(np.zeros(shape))
+    with pytest.raises(ValueError, match=message.split(")")[0].split(r"\(")[0]):
+        pool.output_shape(shape[1:])
+
+
+def test_float32_and_integer_input():
+    x = np.arange(24).reshape(1, 2, 3, 4)
+    assert AvgPool2d(2).forward(x).dtype == np.float64
+    assert AvgPool2d(2).forward(x.astype(np.float32)).dtype == np.float32
+    assert MaxPool1d(2).forward(x[0].astype(np.float32)).dtype == np.float32
