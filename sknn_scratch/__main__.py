@@ -141,7 +141,7 @@ def _plot(models, path):
 
     from sknn_scratch.plotting import LossCurveDisplay
 
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4.5), squeeze=False)
     for ax, (name, model) in zip(axes[0], models.items(), strict=True):
         LossCurveDisplay.from_estimator(model, ax=ax, name=name)
     fig.tight_layout()
