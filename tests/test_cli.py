@@ -1,8 +1,12 @@
-"""``python -m sknn_scratch``: a bad argument is an argparse error (exit code 2, a message
-that names the argument) before any training, never a traceback."""
+"""The first commands a user types. ``python -m sknn_scratch``: a bad argument is an
+argparse error (exit code 2, a message that names the argument) before any training, never
+a traceback. The getting-started page installs from the source, with extras that exist."""
 
+import configparser
 import importlib
+import re
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +63,21 @@ def test_the_smallest_valid_values_run(main, capsys, tmp_path):
     argv = ["--dataset", "iris", "--model", "mlp", "--epochs", "2", "--seed", str(2**32 - 1), "--quiet"]
     main([*argv, "--plot", str(tmp_path / "c")])
     assert (tmp_path / "c.png").exists()  # no suffix: matplotlib's default format
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_getting_started_page_installs_from_the_source_with_extras_that_exist():
+    page = (ROOT / "docs" / "getting_started.md").read_text()
+    setup = configparser.ConfigParser()
+    setup.read(ROOT / "setup.cfg")
+    extras = set(setup["options.extras_require"])
+    targets = re.findall(r"pip install (?:-e )?(\S+)", page)
+    assert len(targets) >= 5 and "." in targets
+    for target in targets:  # the repository's root, not a name looked up on a package index
+        match = re.fullmatch(r'(?:\.|"\.\[([a-z,]+)\]")`?\.?', target)  # then maybe a closing ` and a full stop
+        assert match, target
+        assert set((match.group(1) or "").split(",")) - {""} <= extras, target
+    assert {"plot", "onnx", "docs", "test"} <= set(re.findall(r'"\.\[(\w+)\]"', page))
+    assert setup["metadata"]["author"] == "sknn_scratch developers"
