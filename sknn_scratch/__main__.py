@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 from sklearn import datasets
@@ -72,6 +73,41 @@ def engine_demo(X_train, X_test, y_train, y_test, seed=0):
     return float(np.mean(predicted == y_test))
 
 
+def _integer(low, high=None):
+    """An argparse type: an integer in ``[low, high]``."""
+
+    def integer(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low or (high is not None and value > high):
+            expected = f">= {low}" if high is None else f"in [{low}, {high}]"
+            raise argparse.ArgumentTypeError(f"expected an integer {expected}, got {value}")
+        return value
+
+    return integer
+
+
+def _figure_file(text):
+    """An argparse type: a path matplotlib can save a figure to, in an existing directory."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a directory, expected a file name")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"the directory of {text!r} does not exist")
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+    except ImportError:
+        raise argparse.ArgumentTypeError("needs matplotlib: pip install matplotlib") from None
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if path.suffix and path.suffix[1:].lower() not in formats:
+        raise argparse.ArgumentTypeError(
+            f"matplotlib cannot write {path.suffix!r} files; use one of: {', '.join(sorted(formats))}"
+        )
+    return text
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m sknn_scratch",
@@ -87,18 +123,24 @@ def _parser():
         "or the notebook-style engine loop (digits)",
     )
     parser.add_argument("--compare", action="store_true", help="also train scikit-learn's MLPClassifier")
-    parser.add_argument("--plot", metavar="FILE", help="save the loss curves to FILE (needs matplotlib)")
-    parser.add_argument("--epochs", type=int, default=200, help="most epochs per model (default: 200)")
+    parser.add_argument(
+        "--plot", metavar="FILE", type=_figure_file, help="save the loss curves to FILE, e.g. a .png (needs matplotlib)"
+    )
+    parser.add_argument(
+        "--epochs", type=_integer(1), default=200, metavar="N", help="most epochs per model, >= 1 (default: 200)"
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress lines while training")
-    parser.add_argument("--seed", type=int, default=0)
+    seed = _integer(0, 2**32 - 1)
+    parser.add_argument("--seed", type=seed, default=0, metavar="N", help="random seed, in [0, 2**32 - 1] (default: 0)")
     return parser
 
 
 def main(argv=None):
     """Run the demo with the command-line arguments ``argv`` (``sys.argv`` by default)."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.model in ("cnn", "engine") and args.dataset != "digits":
-        _parser().error(f"--model {args.model} needs --dataset digits (8x8 images)")
+        parser.error(f"--model {args.model} needs --dataset digits (8x8 images)")
     X, y = DATASETS[args.dataset](return_X_y=True)
     X = MinMaxScaler().fit_transform(X).astype(np.float32)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=args.seed, stratify=y)
@@ -141,7 +183,7 @@ def _plot(models, path):
 
     from sknn_scratch.plotting import LossCurveDisplay
 
-    fig, axes = plt.subplots(1, len(models), figsize=(5 * len(models), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(models), figsize=(6 * len(models), 4.5), squeeze=False)
     for ax, (name, model) in zip(axes[0], models.items(), strict=True):
         LossCurveDisplay.from_estimator(model, ax=ax, name=name)
     fig.tight_layout()

@@ -2,6 +2,7 @@
 
 import io
 import pickle
+import re
 
 import joblib
 import numpy as np
@@ -19,6 +20,8 @@ from sknn_scratch.callbacks import (
     LearningRateScheduler,
     ProgressBar,
     ReduceLROnPlateau,
+    _duration,
+    _format,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -182,8 +185,9 @@ def test_verbose_true_prints_mlps_lines_and_2_adds_an_epoch_table(digits, capsys
     iterations = [line.split(",")[0] for line in lines if line.startswith("Iteration")]
     assert iterations == ["Iteration 1", "Iteration 2", "Iteration 3"]
     table = [line for line in lines if line.startswith("epoch")]
-    assert len(table) == 3 and table[0].startswith("epoch 1/3") and "val_score" in table[0] and "ETA" in table[2]
+    assert len(table) == 3 and table[0].startswith("epoch 1/3") and "val_score" in table[0] and "total" in table[2]
     assert lines.index(table[0]) > lines.index(next(line for line in lines if line.startswith("Iteration 1,")))
+    assert "ETA" in table[1]
     _clf(solver="lbfgs", max_iter=2, verbose=2).fit(X, y)
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[1] for line in lines if line.startswith("epoch")] == ["1/2", "2/2"]
@@ -246,7 +250,7 @@ def test_a_40_epoch_cnn_prints_a_line_per_epoch(digits):
     cnn.set_params(callbacks=ProgressBar(file=out)).fit(X[:300], y[:300])
     lines = out.getvalue().splitlines()
     assert len(lines) == 40 and lines[-1].startswith("epoch 40/40")
-    assert all(" s  ETA " in line for line in lines) and lines[-1].endswith("ETA 0 s")
+    assert all(" s  ETA " in line for line in lines[:-1]) and " s  total " in lines[-1]
 
 
 # -- found by breaking it --------------------------------------------------------------
@@ -580,3 +584,77 @@ def test_a_checkpoint_behind_a_symbolic_link_is_written_through_it(digits, tmp_p
         pytest.skip("no symbolic links here")
     _clf(max_iter=2, callbacks=Checkpoint(link, monitor="loss", save_best_only=False)).fit(X, y)
     assert link.is_symlink() and joblib.load(target).n_iter_ == 2
+
+
+# -- progress rows -----------------------------------------------------------------------
+LABELS = {"epoch", "loss", "val_loss", "val_score", "lr", "s", "d", "ETA", "total"}
+
+
+def _offsets(row):
+    """Where every label of a row starts and every number ends: equal on rows that line up."""
+    return [m.start() if m.group() in LABELS else m.end() for m in re.finditer(r"\S+", row)]
+
+
+def _aligned_with_a_total(rows):
+    """Every row lines up with the first; the last shows the total time where the others
+    show the time left."""
+    assert all("ETA" in row and "total" not in row for row in rows[:-1]) and "ETA" not in rows[-1]
+    assert all(_offsets(row) == _offsets(rows[0]) for row in rows[:-1]), rows
+    last = _offsets(rows[-1].replace("total", "ETA  "))
+    assert rows[-1].index("total") == rows[0].index("ETA") and last == _offsets(rows[0])[-len(last) :]
+
+
+def test_verbose_2_rows_line_up_and_the_last_shows_the_total_time(digits, capsys):
+    X, y = digits
+    _clf(max_iter=5, verbose=2, early_stopping=True, n_iter_no_change=100).fit(X, y)
+    rows = [row for row in capsys.readouterr().out.splitlines() if row.startswith("epoch")]  # beside MLP's lines
+    assert [row.split()[1] for row in rows] == ["1/5", "2/5", "3/5", "4/5", "5/5"]
+    _aligned_with_a_total(rows)
+    assert _offsets(rows[-1].replace("total", "ETA  ")) == _offsets(rows[0])  # a whole row, in the same columns
+
+
+def test_progress_bar_ends_with_the_total_time_when_training_stops_early(digits):
+    X, y = digits
+    out = io.StringIO()
+    est = _clf(max_iter=50, early_stopping=True, n_iter_no_change=1, tol=0.5, callbacks=ProgressBar(file=out))
+    est.fit(X, y)
+    rows = out.getvalue().splitlines()
+    assert est.n_iter_ < 50 and len(rows) == est.n_iter_ + 1
+    assert rows[-2].startswith(f"epoch {est.n_iter_:>2}/50") and rows[-1].lstrip().startswith("total")
+    _aligned_with_a_total(rows)  # the total alone, under the column of the time left
+
+    out = io.StringIO()  # the last epoch's row was not printed: it is, with the total time
+    est.set_params(callbacks=ProgressBar(every=est.n_iter_ + 1, file=out)).fit(X, y)
+    rows = out.getvalue().splitlines()
+    assert len(rows) == 1 and rows[0].startswith(f"epoch {est.n_iter_:>2}/50") and "total" in rows[0]
+
+
+def test_a_partial_fit_row_shows_the_total_time(digits):
+    X, y = digits
+    out = io.StringIO()
+    est = _clf(callbacks=ProgressBar(file=out))
+    est.partial_fit(X, y, classes=np.arange(10))
+    est.partial_fit(X, y)
+    rows = out.getvalue().splitlines()
+    assert len(rows) == 2 and all("total" in row and "ETA" not in row for row in rows)
+
+
+@pytest.mark.parametrize(
+    "loss, score, rate",
+    [(1e-300, -1e300, 1e-100), (-123456789.0, 0.5, 3.5e-5), (float("nan"), float("inf"), 1e9), (0.0, -0.0001, 1.0)],
+)
+def test_progress_columns_keep_their_width_whatever_the_values(loss, score, rate):
+    ordinary = {"epoch": 3, "max_iter": 100, "loss": 2.302585, "validation_loss": 2.2, "validation_score": 0.95}
+    ordinary.update(learning_rate=0.001, seconds=0.05)
+    extreme = {**ordinary, "loss": loss, "validation_loss": loss, "validation_score": score}
+    extreme.update(learning_rate=rate, seconds=12345.678)
+    assert _offsets(_format(extreme, 1e7)) == _offsets(_format(ordinary, 0.5))
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [(0.04, "0.0 s"), (12.34, "12.3 s"), (59.94, "59.9 s"), (59.96, "1:00"), (3599.4, "59:59"), (3600, "1:00:00"),
+     (86399, "23:59:59"), (3 * 86400, "3.0 d"), (9999 * 86400, "9999.0 d")],
+)  # fmt: skip
+def test_durations_fit_in_8_characters(seconds, text):
+    assert _duration(seconds) == text and len(text) <= 8
