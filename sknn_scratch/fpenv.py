@@ -47,7 +47,25 @@ _MXCSR_OFFSET = 28
 _FTZ_DAZ = 0x8040
 
 
-def _load_libm():
+def _flush(libm):
+    """Switch the calling thread to flush-to-zero; return the saved environment (what
+    ``libm.fesetenv`` restores), or None if the switch failed."""
+    saved = ctypes.create_string_buffer(_FENV_BYTES)
+    if libm.fegetenv(saved) != 0:
+        return None
+    flushing = ctypes.create_string_buffer(saved.raw, _FENV_BYTES)
+    mxcsr = int.from_bytes(saved.raw[_MXCSR_OFFSET : _MXCSR_OFFSET + 4], "little")
+    flushing[_MXCSR_OFFSET : _MXCSR_OFFSET + 4] = (mxcsr | _FTZ_DAZ).to_bytes(4, "little")
+    if libm.fesetenv(flushing) != 0:
+        return None
+    return saved
+
+
+@functools.cache
+def _environment():
+    """The C library that switches the environment, or None where flushing is
+    unavailable. The first call checks on real numbers that the switch flushes and that
+    the restore undoes it."""
     if not sys.platform.startswith("linux") or platform.machine().lower() not in ("x86_64", "amd64"):
         return None
     if platform.libc_ver()[0] != "glibc":
@@ -58,49 +76,17 @@ def _load_libm():
         return None
     libm.fegetenv.argtypes = libm.fesetenv.argtypes = [ctypes.c_void_p]
     libm.fegetenv.restype = libm.fesetenv.restype = ctypes.c_int
-    return libm
-
-
-class _Environment:
-    """Save, switch and restore the calling thread's floating-point environment."""
-
-    def __init__(self, libm):
-        self._libm = libm
-
-    def enter(self):
-        saved = ctypes.create_string_buffer(_FENV_BYTES)
-        if self._libm.fegetenv(saved) != 0:
-            return None
-        flushing = ctypes.create_string_buffer(saved.raw, _FENV_BYTES)
-        mxcsr = int.from_bytes(saved.raw[_MXCSR_OFFSET : _MXCSR_OFFSET + 4], "little")
-        flushing[_MXCSR_OFFSET : _MXCSR_OFFSET + 4] = (mxcsr | _FTZ_DAZ).to_bytes(4, "little")
-        if self._libm.fesetenv(flushing) != 0:
-            return None
-        return saved
-
-    def exit(self, saved):
-        self._libm.fesetenv(saved)
-
-
-@functools.cache
-def _environment():
-    """The environment switcher, or None where flushing is unavailable. The first call
-    checks on real numbers that the switch flushes and that the restore undoes it."""
-    libm = _load_libm()
-    if libm is None:
-        return None
-    env = _Environment(libm)
     small, factor = np.float32(3e-38), np.float32(0.3)  # an inexact subnormal product: 9e-39
-    saved = env.enter()
+    saved = _flush(libm)
     if saved is None:
         return None
     with np.errstate(under="ignore"):  # even under np.seterr(all="raise")
         try:
             flushed = small * factor == 0
         finally:
-            env.exit(saved)
+            libm.fesetenv(saved)
         restored = small * factor != 0
-    return env if flushed and restored else None
+    return libm if flushed and restored else None
 
 
 def flush_denormals_supported() -> bool:
@@ -117,10 +103,10 @@ def flush_denormals():
     the thread: threads started inside the block inherit it, threads that already run
     (a pool's workers) need their own ``with`` block.
     """
-    env = _environment()
-    saved = None if env is None else env.enter()
+    libm = _environment()
+    saved = None if libm is None else _flush(libm)
     try:
         yield saved is not None
     finally:
         if saved is not None:
-            env.exit(saved)
+            libm.fesetenv(saved)

@@ -139,7 +139,7 @@ def _softplus(graph, x, cap):
 
 
 def _activation(graph, module, x, in_shape):
-    """The activations of :mod:`sknn_scratch.nn.activation` beyond ONNX's own, from
+    """The activations of :mod:`sknn_scratch.nn.modern_activation` beyond ONNX's own, from
     basic operators that onnxruntime runs in float32 and float64."""
     if isinstance(module, GELU) and module.approximate == "tanh":  # x (1 + tanh(u)) / 2
         cube = graph.node("Mul", [x, graph.node("Mul", [x, x])])

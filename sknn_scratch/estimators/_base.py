@@ -3,7 +3,7 @@
 ``fit`` reads the estimator's parameters once, validates the data, builds a
 :class:`~sknn_scratch.nn.Sequential` ending in raw scores (or continues the fitted one),
 and trains it with the loop of :mod:`._training`; the loss (a criterion of
-:mod:`sknn_scratch.nn.criterion`) turns scores into predictions.
+:mod:`sknn_scratch.nn.losses`) turns scores into predictions.
 
 Training is atomic: :func:`training` trains a working copy of the estimator, which
 becomes the estimator only when the fit succeeds, and training never writes the arrays
@@ -78,7 +78,8 @@ def training(est):
         )
     work = object.__new__(type(est))
     work.__dict__.update(est.__dict__)
-    saved = _callback_states(est.__dict__.get("callbacks"))
+    callbacks = est.__dict__.get("callbacks")
+    saved = [] if callbacks is None else _callback_states(callbacks)
     busy.update((id(est), id(work)))
     try:
         yield work
@@ -171,7 +172,8 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         -------
         self
         """
-        validation = _validation_arguments(X_val, y_val, sample_weight_val, validation_data)
+        given = (X_val, y_val, sample_weight_val, validation_data)
+        validation = None if all(v is None for v in given) else _validation_arguments(*given)
         with training(self) as est:
             est._fit(X, y, sample_weight, incremental=False, validation=validation)
         return self
@@ -190,7 +192,9 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         X, Y, y = self._validate_input(X, y, incremental, reset=not continuing)
         if continuing:  # a fitted model trains in its own dtype, as it predicts
             X, Y = as_model_dtype(X, self.network_.dtype), Y.astype(self.network_.dtype, copy=False)
-        sample_weight = check_sample_weight(sample_weight, X, self._class_weights(settings, y))
+        class_weights = self._class_weights(settings, y)
+        if sample_weight is not None or class_weights is not None:
+            sample_weight = check_sample_weight(sample_weight, X, class_weights)
         if settings.early_stopping and validation is None and settings.validation_fraction == 0:
             raise ValueError("validation_fraction=0.0 leaves no validation data for early_stopping=True")
         rng = training_rng(settings.random_state)
@@ -212,11 +216,14 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             objective = Objective(self.network_, self._criterion, settings.alpha)
             previous = getattr(self, "optimizer_", None) if incremental else None
             self.optimizer_ = make_optimizer(settings, objective, previous) if stochastic else None
-            task = self._sklearn_callback_task(settings, X, y, sample_weight, incremental)
+            task = None
+            if getattr(self, "_skl_callbacks", None):  # scikit-learn's callbacks (set_callbacks)
+                task = self._sklearn_callback_task(settings, X, y, sample_weight, incremental)
             callbacks = Callbacks(
                 self, settings.callbacks, verbose=settings.verbose, lbfgs=not stochastic, task=task, data=(X, y)
             )
-            self.network_.train()
+            if not self.network_.training:  # a fitted network (a new one is in training mode)
+                self.network_.train()
             try:
                 # flush-to-zero: weights decaying to zero otherwise pass through the slow
                 # subnormal range (see sknn_scratch.fpenv)
@@ -240,8 +247,11 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 self.network_.clearState()
                 self._criterion.clearState()
         finally:
-            consume(settings.random_state, rng)
-        if diverged_at is not None or not np.isfinite(objective.params).all() or not self._finite_buffers():
+            if isinstance(settings.random_state, np.random.RandomState):
+                consume(settings.random_state, rng)
+        buffers = [getattr(m, name, None) for m in self.network_.leaves() for name in m._buffers]  # running statistics
+        finite = np.isfinite(objective.params).all() and all(b is None or np.isfinite(b).all() for b in buffers)
+        if diverged_at is not None or not finite:
             detail = f" (the training loss became non-finite at iteration {diverged_at})" if diverged_at else ""
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may contain large values and "
@@ -293,19 +303,12 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         return X_val, Y_val, y_val, sw
 
     def _sklearn_callback_task(self, settings, X, y, sample_weight, incremental):
-        """The root task of scikit-learn's callbacks (``set_callbacks``), begun, or None
-        without them. Its subtasks are the epochs (L-BFGS: iterations)."""
-        if not getattr(self, "_skl_callbacks", None):
-            return None
+        """The root task of scikit-learn's callbacks (``set_callbacks``), begun. Its
+        subtasks are the epochs (L-BFGS: iterations)."""
         n_tasks = 1 if incremental else settings.max_iter
         task = self._init_callback_context(task_name="partial_fit" if incremental else "fit", max_subtasks=n_tasks)
         metadata = None if sample_weight is None else {"sample_weight": sample_weight}
         return task.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
-
-    def _finite_buffers(self):
-        """Whether every buffer (e.g. batch-norm statistics) of the network is finite."""
-        buffers = (getattr(m, name, None) for m in self.network_.leaves() for name in m._buffers)
-        return all(b is None or np.isfinite(b).all() for b in buffers)
 
     def _evaluate(self, validation):
         """``(loss, score)`` of the network as it is now on a validation set."""

@@ -2,7 +2,7 @@
 
 The network is ``[Reshape] + hidden layers + [Flatten] + Linear(n, n_outputs)``, ending
 in raw scores (the output activation belongs to the loss, see
-:mod:`sknn_scratch.nn.criterion`). The hidden layers are MLP's when ``layers`` is None,
+:mod:`sknn_scratch.nn.losses`). The hidden layers are MLP's when ``layers`` is None,
 built directly; otherwise each spec of ``layers`` is one of
 
 * a registry name: ``"relu"``, ``"flatten"``, ``"batchnorm"``;
@@ -95,13 +95,14 @@ def resolve_input_shape(input_shape, n_features):
 def build_network(settings, n_features, n_outputs, rng, dtype):
     """The network the estimator's ``settings`` describe, for rows of ``n_features``
     values and ``n_outputs`` outputs, initialised from ``rng`` in ``dtype``."""
-    input_shape = resolve_input_shape(settings.input_shape, n_features)
+    input_shape = None if settings.input_shape is None else resolve_input_shape(settings.input_shape, n_features)
     modules = []
     if settings.layers is None:  # MLP: flat rows, whatever input_shape says
         init = "glorot_uniform_logistic" if settings.activation == "logistic" else "glorot_uniform"
         hidden = mlp_layers(settings, n_features, rng, dtype, init)
-        sizes = _sizes(settings.hidden_layer_sizes)
-        shape = (sizes[-1],) if sizes else (n_features,)
+        sizes = settings.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        shape = (int(sizes[-1]),) if sizes else (n_features,)
     else:
         init = "glorot_uniform"
         shape = input_shape or (n_features,)
@@ -115,17 +116,14 @@ def build_network(settings, n_features, n_outputs, rng, dtype):
     return Sequential(*_faster_order(modules))
 
 
-def _sizes(hidden_layer_sizes):
-    return [hidden_layer_sizes] if isinstance(hidden_layer_sizes, Integral) else [int(s) for s in hidden_layer_sizes]
-
-
 def mlp_layers(settings, n_features, rng, dtype, init):
     """The hidden part of an MLP: ``Linear -> [BatchNorm -> ChannelwiseScaling] -> act
     -> [Dropout]`` per entry of ``hidden_layer_sizes``, Glorot-uniform initialised as
     scikit-learn's MLP does."""
     modules, n_in = [], n_features
     activation = ACTIVATIONS.get(settings.activation)
-    for size in _sizes(settings.hidden_layer_sizes):
+    sizes = settings.hidden_layer_sizes
+    for size in [sizes] if isinstance(sizes, Integral) else [int(s) for s in sizes]:
         modules.append(Linear(n_in, size, init=init, rng=rng, dtype=dtype))
         if settings.batch_norm:
             modules += [BatchNormalization(alpha=BATCHNORM_ALPHA), ChannelwiseScaling(size, dtype=dtype)]
@@ -200,14 +198,16 @@ def _lookup(name):
 
 
 def _construct(cls, kwargs, rng, dtype, init, place=None):
-    """``cls(**kwargs)``, with the estimator's ``rng``, ``dtype`` and ``init`` for the
-    constructors that take them (and MLP's batch-norm momentum)."""
+    """``cls(**kwargs)``, with the estimator's ``rng``, ``dtype`` and initialiser name
+    ``init`` for the constructors that take them (an ``init`` whose default is not an
+    initialiser name, such as PReLU's initial slope, is left alone), and MLP's batch-norm
+    momentum."""
     try:
         accepted = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         accepted = {}
     for key, value in (("rng", rng), ("dtype", dtype), ("init", init)):
-        if key in accepted:
+        if key in accepted and (key != "init" or isinstance(accepted[key].default, str)):
             kwargs.setdefault(key, value)
     if issubclass(cls, BatchNormalization):
         kwargs.setdefault("alpha", BATCHNORM_ALPHA)

@@ -43,10 +43,9 @@ def training_rng(random_state) -> np.random.Generator:
 
 
 def consume(random_state, rng):
-    """Advance a ``RandomState`` given as ``random_state`` past the draws of ``rng``
+    """Advance the ``RandomState`` given as ``random_state`` past the draws of ``rng``
     (the Generator :func:`training_rng` made from it)."""
-    if isinstance(random_state, np.random.RandomState):
-        random_state.set_state(rng.bit_generator.state)
+    random_state.set_state(rng.bit_generator.state)
 
 
 def check_sample_weight(sample_weight, X, extra=None, *, what="sample_weight"):

@@ -33,8 +33,11 @@ class RegisteredName(StrOptions):
         self.registry, self.also = registry, tuple(also)
 
     def is_satisfied_by(self, val):
-        # the registry's own spelling only (lowercase), as scikit-learn's options are exact
-        return isinstance(val, str) and val == val.strip().lower() and (val in self.also or val in self.registry)
+        # the registry's own spelling only (lowercase), as scikit-learn's options are exact;
+        # entry points are read only for a name not registered yet
+        if not isinstance(val, str) or val != val.strip().lower():
+            return False
+        return val in self.also or val in self.registry._items or val in self.registry
 
     def __str__(self):
         names = sorted({*self.registry.names(), *self.also})
@@ -152,7 +155,7 @@ def make_optimizer(settings, objective, previous=None):
     and ``"adam"`` (and their subclasses) take MLP's settings. With ``previous`` (the
     optimizer of the fit that ``partial_fit`` continues) of the same class, it goes on
     from that one's state: moments, step count and rate."""
-    name = spec_name(settings.solver)
+    name = settings.solver if isinstance(settings.solver, str) else settings.solver[0]
     cls, options = OPTIMIZERS.get(name), {}
     if name == "sgd":
         options.update(momentum=settings.momentum, nesterov=settings.nesterovs_momentum)
@@ -185,6 +188,8 @@ def make_schedule(settings, optimizer_class):
     (MLP ignores them otherwise), or a registered schedule for any optimizer; None for a
     constant rate."""
     spec = settings.learning_rate
+    if spec == "constant":
+        return None
     if spec in ("invscaling", "adaptive"):
         if not issubclass(optimizer_class, SGD):
             return None

@@ -176,17 +176,19 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
     """
     X, Y, sample_weight = train
     state, n = est._state, X.shape[0]
-    batch_size = _batch_size(settings.batch_size, n)
+    # MLP's batch size: "auto" is min(200, n_samples); a larger one is clipped
+    batch_size = min(200, n) if settings.batch_size == "auto" else int(np.clip(settings.batch_size, 1, n))
+    if settings.batch_size != "auto" and settings.batch_size > n:
+        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     optimizer.total_steps = settings.max_iter * -(-n // batch_size)  # the steps a schedule spans
     # a plugin optimizer need not react to epochs and plateaus: it keeps its rate, and stops on a plateau
     end_epoch = getattr(optimizer, "end_epoch", None)
     plateau = getattr(optimizer, "plateau", lambda: (True, "Stopping."))
     diverged_at = None
     try:
-        callbacks.notify(
-            "on_fit_begin",
-            {"solver": settings.solver, "max_iter": settings.max_iter, "n_samples": n, "incremental": incremental},
-        )
+        if callbacks.active:
+            logs = {"solver": settings.solver, "max_iter": settings.max_iter, "n_samples": n}
+            callbacks.notify("on_fit_begin", {**logs, "incremental": incremental})
         for _ in range(settings.max_iter):
             clock = time.perf_counter()
             if callbacks.active:
@@ -261,7 +263,7 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
                 ConvergenceWarning,
             )
             diverged_at = None
-    if diverged_at is None:  # after MLP's restore: a callback restoring its own best epoch has the last word
+    if diverged_at is None and callbacks.active:  # after MLP's restore: a restoring callback has the last word
         callbacks.end({"n_iter": state.n_iter, "loss": state.loss})
     return diverged_at
 
@@ -281,15 +283,6 @@ def _record_validation(est, settings, objective, validation):
         state.best_validation_score = score
         if settings.early_stopping:
             state.best_state = objective.snapshot()
-
-
-def _batch_size(batch_size, n_samples):
-    """MLP's batch size: ``"auto"`` is ``min(200, n_samples)``; a larger one is clipped."""
-    if batch_size == "auto":
-        return min(200, n_samples)
-    if batch_size > n_samples:
-        warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
-    return int(np.clip(batch_size, 1, n_samples))
 
 
 def fit_lbfgs(est, settings, objective, train, callbacks):

@@ -13,11 +13,11 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..nn import Criterion
-from ..nn.criterion import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
+from ..nn.losses import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document
-from ._params import RegisteredName, check_loss, component, spec_name
+from ._params import RegisteredName, check_loss, component
 
 __all__ = ["NumpyNetClassifier"]
 
@@ -177,7 +177,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         multiclass targets and the logistic one for binary and multilabel targets (its
         kwargs, e.g. ``label_smoothing``, go to either)."""
         spec = settings.loss
-        if spec_name(spec) == "log_loss":
+        if spec == "log_loss" or (isinstance(spec, tuple) and spec[0] == "log_loss"):
             binarizer = getattr(self, "_label_binarizer", None)
             multiclass = binarizer is None or binarizer.y_type_ == "multiclass"
             cls = SoftmaxCrossEntropyCriterion if multiclass else SigmoidBCECriterion

@@ -9,7 +9,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..nn import Criterion
-from ..nn.criterion import ExpPoissonCriterion
+from ..nn.losses import ExpPoissonCriterion
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document

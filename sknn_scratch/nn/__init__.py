@@ -19,43 +19,25 @@ A notebook training loop runs against this package (the optimizers live in
 """
 
 from ..registry import ACTIVATIONS, CRITERIA, LAYERS
-from .activation import (
-    ELU,
-    GELU,
-    SELU,
-    Exp,
-    Identity,
-    LeakyReLU,
-    LogSoftmax,
-    Mish,
-    PReLU,
-    ReLU,
-    Sigmoid,
-    SiLU,
-    SoftMax,
-    Softplus,
-    Tanh,
-)
+from .activation import Exp, Identity, LogSoftmax, ReLU, Sigmoid, SoftMax, Tanh
 from .container import Sequential
 from .conv import Conv2d
 from .conv1d import Conv1d
-from .criterion import (
+from .criterion import BCECriterion, ClassNLLCriterion, Criterion, MSECriterion, PoissonCriterion
+from .dropout import Dropout
+from .embedding import Embedding
+from .linear import Linear
+from .losses import (
     AbsCriterion,
-    BCECriterion,
-    ClassNLLCriterion,
-    Criterion,
     ExpPoissonCriterion,
     HuberCriterion,
-    MSECriterion,
+    Loss,
     PinballCriterion,
-    PoissonCriterion,
     SigmoidBCECriterion,
     SoftmaxCrossEntropyCriterion,
     SquaredErrorCriterion,
 )
-from .dropout import Dropout
-from .embedding import Embedding
-from .linear import Linear
+from .modern_activation import ELU, GELU, SELU, LeakyReLU, Mish, PReLU, SiLU, Softplus
 from .module import Module, as_generator
 from .normalization import BatchNormalization, LayerNorm
 from .pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
@@ -98,6 +80,7 @@ __all__ = [
     "Softplus",
     "PReLU",
     "Criterion",
+    "Loss",
     "ClassNLLCriterion",
     "MSECriterion",
     "BCECriterion",

@@ -31,9 +31,10 @@ class Sequential(Module):
 
     def __init__(self, *modules):
         super().__init__()
-        self.modules = []
         for module in modules:
-            self.add(module)
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential takes Modules, got {type(module).__name__}: {module!r}")
+        self.modules = list(modules)
 
     def add(self, module):
         """Append a module to the chain."""

@@ -58,13 +58,6 @@ def as_generator(rng=None) -> np.random.Generator:
     raise TypeError(f"rng must be None, an int, a numpy Generator or RandomState; got {rng!r}")
 
 
-def _shaped_view(flat, like):
-    """The 1-D contiguous ``flat`` viewed with the shape and memory order of ``like``."""
-    if like.flags.f_contiguous and not like.flags.c_contiguous:
-        return flat.reshape(like.shape[::-1]).T
-    return flat.reshape(like.shape)
-
-
 class Module:
     """Base class of all layers.
 
@@ -113,7 +106,8 @@ class Module:
             self.updateGradInput(input, gradOutput)
         else:
             self.gradInput = None
-        self.accGradParameters(input, gradOutput)
+        if type(self).accGradParameters is not Module.accGradParameters:  # nothing to add otherwise
+            self.accGradParameters(input, gradOutput)
         return self.gradInput
 
     def updateOutput(self, input):
@@ -215,7 +209,9 @@ class Module:
         for key, (value, grad) in distinct.items():
             views = []
             for array, flat in ((value, params), (grad, grads)):
-                view = _shaped_view(flat[offset : offset + array.size], array)
+                piece = flat[offset : offset + array.size]  # viewed with the array's shape and memory order
+                fortran = array.flags.f_contiguous and not array.flags.c_contiguous
+                view = piece.reshape(array.shape[::-1]).T if fortran else piece.reshape(array.shape)
                 view[...] = array
                 views.append(view)
             distinct[key] = views
@@ -230,11 +226,11 @@ class Module:
         :meth:`parameter_factors`), as two vectors aligned with those of
         :meth:`flatten_parameters`, in the parameters' dtype. The first is None when
         every factor is 1 (nothing to apply)."""
-        dtype = self.dtype or np.float64
-        seen, lr, decay = set(), [], []
+        seen, lr, decay, dtype = set(), [], [], np.float64
         for module in {id(m): m for m in self.leaves()}.values():
             for name, (lr_factor, decay_factor) in zip(module._parameters, module.parameter_factors(), strict=True):
                 value = getattr(module, name)
+                dtype = value.dtype
                 if id(value) not in seen:  # an array shared by several modules (tied weights) counts once
                     seen.add(id(value))
                     lr.append(np.full(value.size, lr_factor, dtype=dtype))

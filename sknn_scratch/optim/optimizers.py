@@ -57,10 +57,8 @@ def flatten_pairs(variables, gradients):
 
 
 def _per_pair(factors, pairs, name):
-    """``factors`` (None, one array for one parameter array, or a list aligned with the
+    """``factors`` (one array for one parameter array, or a list aligned with the
     parameters) as a list with one array or None per parameter array."""
-    if factors is None:
-        return [None] * len(pairs)
     if isinstance(factors, np.ndarray):
         factors = [factors]
     factors = list(factors)
@@ -131,7 +129,12 @@ class Optimizer:
         schedule=None,
         total_steps: int | None = None,
     ):
-        self.pairs = flatten_pairs(params, grads)
+        if isinstance(params, np.ndarray):  # one vector (flatten_parameters)
+            if params.shape != np.shape(grads):
+                raise ValueError(f"parameter of shape {params.shape} has a gradient of shape {np.shape(grads)}")
+            self.pairs = [(params, grads)]
+        else:
+            self.pairs = flatten_pairs(params, grads)
         for index, (var, _) in enumerate(self.pairs):
             if not var.flags.writeable:
                 raise ValueError(
@@ -140,8 +143,9 @@ class Optimizer:
         if clip_norm is not None and not (isinstance(clip_norm, numbers.Real) and clip_norm > 0):
             raise ValueError(f"clip_norm must be a number > 0 or None, got {clip_norm!r}")
         self.learning_rate = self.learning_rate_init = learning_rate
-        self.lr_factors = _per_pair(lr_factors, self.pairs, "lr_factors")
-        self.decay_factors = _per_pair(decay_factors, self.pairs, "decay_factors")
+        none = [None] * len(self.pairs)
+        self.lr_factors = none if lr_factors is None else _per_pair(lr_factors, self.pairs, "lr_factors")
+        self.decay_factors = none if decay_factors is None else _per_pair(decay_factors, self.pairs, "decay_factors")
         self.clip_norm = clip_norm
         self.schedule = schedule
         self.total_steps = total_steps
@@ -314,7 +318,8 @@ class Adam(Optimizer):
 
     def _update(self, index, var, grad):
         m, v = self.state["m"][index], self.state["v"][index]
-        lr_t = adam_lr(self.learning_rate, self.beta_1, self.beta_2, self.t)
+        # the bias-corrected step size lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        lr_t = float(self.learning_rate) * math.sqrt(1 - self.beta_2**self.t) / (1 - self.beta_1**self.t)
         _adam_update(
             var, grad, m, v, lr_t, self.beta_1, self.beta_2, self.epsilon, self._scratch[index],
             self.lr_factors[index],

@@ -197,7 +197,7 @@ def test_prelu_slope_is_learned_and_reset(rng):
 def test_large_batches_in_pieces_match_the_whole_batch(name, rng, monkeypatch):
     """Batches beyond one piece are evaluated piece by piece, also in place and for
     arrays that are not C-contiguous (evaluated whole)."""
-    from sknn_scratch.nn import activation
+    from sknn_scratch.nn import modern_activation as activation
 
     factory, _ = REFERENCES[name]
     x, g = rng.normal(scale=3, size=(40, 30)), rng.normal(size=(40, 30))

@@ -31,14 +31,12 @@ def test_activation_by_name_trains(name, regression):
     assert reg.network_[1].inplace  # after a Linear layer the builder lets it work in place
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the builder gives every class with an 'init' argument the network's initialiser name, but PReLU's "
-    "init is the initial slope (PyTorch's meaning); the builder must leave it alone",
-)
 def test_prelu_by_activation_name(regression):
+    # PReLU's init is its initial slope (PyTorch's meaning), not an initialiser name: the builder leaves it alone
     X, y = regression
-    NumpyNetRegressor(hidden_layer_sizes=(8,), activation="prelu", max_iter=5, random_state=0).fit(X, y)
+    est = NumpyNetRegressor(hidden_layer_sizes=(8,), activation="prelu", max_iter=60, random_state=0).fit(X, y)
+    assert isinstance(est.network_[1], nn.PReLU) and est.network_[1].init == 0.25
+    assert est.loss_curve_[-1] < 0.6 * est.loss_curve_[0]
 
 
 def test_prelu_as_a_layer_spec(regression):
