@@ -139,8 +139,9 @@ def _softplus(graph, x, cap):
 
 
 def _activation(graph, module, x, in_shape):
-    """The activations of :mod:`sknn_scratch.nn.modern_activation` beyond ONNX's own, from
-    basic operators that onnxruntime runs in float32 and float64."""
+    """The activations of :mod:`sknn_scratch.nn.modern_activation` and
+    :mod:`sknn_scratch.nn.linear_units` beyond ONNX's own, from basic operators that
+    onnxruntime runs in float32 and float64."""
     if isinstance(module, GELU) and module.approximate == "tanh":  # x (1 + tanh(u)) / 2
         cube = graph.node("Mul", [x, graph.node("Mul", [x, x])])
         u = _mul(graph, graph.node("Add", [x, _mul(graph, cube, 0.044715)]), (2 / np.pi) ** 0.5)

@@ -164,7 +164,8 @@ def make_optimizer(settings, objective, previous=None):
     if isinstance(settings.solver, tuple):
         options.update(settings.solver[1])
     # the package's optimizers take parameter groups and a schedule; a plugin's may not
-    wanted = {"schedule": make_schedule(settings, cls), "lr_factors": objective.lr_factors}
+    schedule = None if settings.learning_rate == "constant" else make_schedule(settings, cls)
+    wanted = {"schedule": schedule, "lr_factors": objective.lr_factors}
     takes = inspect.signature(cls).parameters
     takes_all = any(p.kind is p.VAR_KEYWORD for p in takes.values())
     for key, value in wanted.items():
@@ -188,8 +189,6 @@ def make_schedule(settings, optimizer_class):
     (MLP ignores them otherwise), or a registered schedule for any optimizer; None for a
     constant rate."""
     spec = settings.learning_rate
-    if spec == "constant":
-        return None
     if spec in ("invscaling", "adaptive"):
         if not issubclass(optimizer_class, SGD):
             return None

@@ -27,6 +27,7 @@ from .criterion import BCECriterion, ClassNLLCriterion, Criterion, MSECriterion,
 from .dropout import Dropout
 from .embedding import Embedding
 from .linear import Linear
+from .linear_units import ELU, SELU, LeakyReLU, PReLU
 from .losses import (
     AbsCriterion,
     ExpPoissonCriterion,
@@ -37,7 +38,7 @@ from .losses import (
     SoftmaxCrossEntropyCriterion,
     SquaredErrorCriterion,
 )
-from .modern_activation import ELU, GELU, SELU, LeakyReLU, Mish, PReLU, SiLU, Softplus
+from .modern_activation import GELU, Mish, SiLU, Softplus
 from .module import Module, as_generator
 from .normalization import BatchNormalization, LayerNorm
 from .pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d

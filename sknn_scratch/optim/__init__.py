@@ -10,8 +10,10 @@ Importing this package registers the optimizers (``"sgd"``, ``"adam"``, ``"adamw
 
 from ..registry import OPTIMIZERS, SCHEDULES
 from . import schedules
+from .adamw import AdamW
 from .functional import adam, sgd_momentum
-from .optimizers import SGD, Adam, AdamW, Optimizer, RMSprop
+from .optimizers import SGD, Adam, Optimizer
+from .rmsprop import RMSprop
 
 __all__ = ["adam", "sgd_momentum", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "schedules"]
 
