@@ -56,3 +56,36 @@ def torch_or_none():
 def torch_dtype(torch, dtype):
     """PyTorch's dtype for a NumPy dtype given in any spelling (``np.float32``, ``"float32"``)."""
     return getattr(torch, np.dtype(dtype).name)
+
+
+def timed(fn):
+    """Seconds one call of ``fn`` takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def alternate(named, repeats, warmup=1):
+    """Run the callables of ``named`` in turn, ``repeats`` rounds after ``warmup`` rounds;
+    the times of each, in rounds. Contenders measured side by side in each round
+    compare even when the machine's speed drifts between rounds."""
+    for _ in range(warmup):
+        for fn in named.values():
+            fn()
+    times = {name: [] for name in named}
+    for _ in range(repeats):
+        for name, fn in named.items():
+            times[name].append(timed(fn))
+    return {name: np.array(t) for name, t in times.items()}
+
+
+def paired_ratios(times, ours="ours"):
+    """For every contender but ``ours``: the median of the per-round ratios ours/theirs
+    and their range."""
+    mine = times[ours]
+    out = {}
+    for name, theirs in times.items():
+        if name != ours:
+            ratio = mine / theirs
+            out[name] = (float(np.median(ratio)), float(ratio.min()), float(ratio.max()))
+    return out

@@ -18,11 +18,10 @@ by side is what compares. The table shows the median ratio and its range.
 from __future__ import annotations
 
 import argparse
-import time
 import warnings
 
 import numpy as np
-from _common import machine, mnist_like, torch_dtype, torch_or_none
+from _common import alternate, machine, mnist_like, torch_dtype, torch_or_none
 from bench_engine import torch_epoch, torch_network
 from bench_estimators import CNN_LAYERS
 from sklearn.exceptions import ConvergenceWarning
@@ -61,24 +60,6 @@ def estimator(network, max_iter=1):
 
 def torch_model(torch, network, dtype):
     return torch_network(torch, NETWORKS[network]["torch"], dtype)
-
-
-def timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def alternate(named, repeats):
-    """Run the callables of ``named`` in turn ``repeats`` times (after one warm-up
-    round); the times of each, in rounds."""
-    for fn in named.values():
-        fn()
-    times = {name: [] for name in named}
-    for _ in range(repeats):
-        for name, fn in named.items():
-            times[name].append(timed(fn))
-    return {name: np.array(t) for name, t in times.items()}
 
 
 def report(label, times, ours="ours"):

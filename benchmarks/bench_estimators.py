@@ -13,7 +13,9 @@
 4. Peak memory of fit on 60,000 x 784 float32 (one epoch), in a fresh process each:
    NumPy's allocations in the process (tracemalloc).
 
-Every timing is the median of ``--repeats`` runs, all in this one process (except 4).
+The contenders run in turn, round after round (``--repeats`` rounds, all in this one
+process except 4), and each ratio is the median of the rounds' ratios: the machine's
+speed drifts, and what is measured side by side compares.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ import sys
 import warnings
 
 import numpy as np
-from _common import machine, median_time, mnist_like, torch_or_none
-from bench_engine import torch_dataloader_epoch, torch_epoch
+from _common import alternate, machine, mnist_like, paired_ratios, torch_or_none
+from bench_engine import torch_epoch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
@@ -51,32 +53,29 @@ def mlp_params(**extra):
     return {**params, **extra}
 
 
-def row(name, ours, ref, ref_name):
-    ratio = ours / ref if ref else float("nan")
-    print(f"{name:<44}{ours:10.4f}{ref if ref else float('nan'):12.4f}  {ratio:6.2f}x {ref_name}", flush=True)
-    return ratio
+def show(name, times, references, results, key):
+    """Print our median time and, per reference, its median and the median (range) of the
+    per-round ratios; keep the medians of the ratios in ``results``."""
+    ours = float(np.median(times["ours"]))
+    for ref, (ratio, low, high) in paired_ratios(times).items():
+        label = references[ref]
+        print(f"{name:<40}{ours:9.4f}{np.median(times[ref]):12.4f}  {ratio:5.2f}x ({low:.2f}-{high:.2f}) {label}")
+        results[f"{key}_vs_{ref}"] = ratio
 
 
 def bench_mlp(torch, repeats):
     results = {}
     for dtype in (np.float32, np.float64):
         X, y = mnist_like(N, dtype)
-        ours = median_time(lambda X=X, y=y: NumpyNetClassifier(**mlp_params()).fit(X, y), repeats)
-        sk = median_time(lambda X=X, y=y: MLPClassifier(**mlp_params()).fit(X, y), repeats)
-        d = np.dtype(dtype).name
-        results[f"mlp_{d}_vs_sklearn"] = row(f"MLP epoch {d} (fit, max_iter=1)", ours, sk, "MLPClassifier")
+        named = {
+            "ours": lambda X=X, y=y: NumpyNetClassifier(**mlp_params()).fit(X, y),
+            "sklearn": lambda X=X, y=y: MLPClassifier(**mlp_params()).fit(X, y),
+        }
         if torch is not None:
-            t = median_time(torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, dtype), repeats)
-            results[f"mlp_{d}_vs_torch"] = row(f"MLP epoch {d} (fit, max_iter=1)", ours, t, "torch (tensor loop)")
-            t = median_time(torch_dataloader_epoch(torch, "mlp", X, y.astype(np.int64), 128, dtype), repeats)
-            results[f"mlp_{d}_vs_torch_dataloader"] = row(
-                f"MLP epoch {d} (fit, max_iter=1)", ours, t, "torch (DataLoader loop)"
-            )
-            later = torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, dtype, fresh=False)
-            t = median_time(later, repeats, warmup=4)
-            results[f"mlp_{d}_vs_torch_later_epochs"] = row(
-                f"MLP epoch {d} (fit, max_iter=1)", ours, t, "torch (tensor loop, epochs 5+ of one model)"
-            )
+            named["torch"] = torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, dtype)
+        d = np.dtype(dtype).name
+        labels = {"sklearn": "MLPClassifier", "torch": "torch (tensor loop)"}
+        show(f"MLP epoch {d} (fit, max_iter=1)", alternate(named, repeats), labels, results, f"mlp_{d}")
     return results
 
 
@@ -86,58 +85,51 @@ def bench_long_mlp(torch, repeats, epochs=LONG_EPOCHS):
     the slow subnormal range (``fit`` flushes them, see ``sknn_scratch.fpenv``)."""
     X, y = mnist_like(N, np.float32)
     long = dict(max_iter=epochs, tol=0.0, n_iter_no_change=epochs + 1)
-    name = f"MLP {epochs} epochs float32 (max_iter={epochs})"
-    ours = median_time(lambda: NumpyNetClassifier(**mlp_params(**long)).fit(X, y), repeats, warmup=0)
-    sk = median_time(lambda: MLPClassifier(**mlp_params(**long)).fit(X, y), repeats, warmup=0)
-    results = {"mlp_long_float32_vs_sklearn": row(name, ours, sk, "MLPClassifier")}
+    named = {
+        "ours": lambda: NumpyNetClassifier(**mlp_params(**long)).fit(X, y),
+        "sklearn": lambda: MLPClassifier(**mlp_params(**long)).fit(X, y),
+    }
     if torch is not None:
-        run = torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, np.float32, epochs=epochs)
-        t = median_time(run, repeats, warmup=0)
-        results["mlp_long_float32_vs_torch"] = row(name, ours, t, "torch (tensor loop, new model)")
+        named["torch"] = torch_epoch(torch, "mlp", X, y.astype(np.int64), 128, np.float32, epochs=epochs)
+    labels = {"sklearn": "MLPClassifier", "torch": "torch (tensor loop, new model)"}
+    results = {}
+    show(f"MLP {epochs} epochs float32", alternate(named, repeats, warmup=0), labels, results, "mlp_long_float32")
     return results
 
 
 def bench_cnn(torch, repeats):
     X, y = mnist_like(N, np.float32)
     params = dict(layers=CNN_LAYERS, input_shape=(1, 28, 28), batch_size=64, max_iter=1, random_state=0)
-    ours = median_time(lambda: NumpyNetClassifier(**params).fit(X, y), repeats)
+    named = {"ours": lambda: NumpyNetClassifier(**params).fit(X, y)}
     if torch is None:
-        print(f"{'CNN epoch float32 (fit, max_iter=1)':<44}{ours:10.4f}  (torch not installed)")
+        print(f"{'CNN epoch float32 (fit, max_iter=1)':<40}{np.median(alternate(named, repeats)['ours']):9.4f}")
         return {}
-    images, labels = X.reshape(-1, 1, 28, 28), y.astype(np.int64)
-    t = median_time(torch_epoch(torch, "cnn", images, labels, 64, np.float32), repeats)
-    t2 = median_time(torch_dataloader_epoch(torch, "cnn", images, labels, 64, np.float32), repeats)
-    t3 = median_time(torch_epoch(torch, "cnn", images, labels, 64, np.float32, fresh=False), repeats, warmup=4)
-    return {
-        "cnn_float32_vs_torch": row("CNN epoch float32 (fit, max_iter=1)", ours, t, "torch (tensor loop)"),
-        "cnn_float32_vs_torch_dataloader": row(
-            "CNN epoch float32 (fit, max_iter=1)", ours, t2, "torch (DataLoader loop)"
-        ),
-        "cnn_float32_vs_torch_later_epochs": row(
-            "CNN epoch float32 (fit, max_iter=1)", ours, t3, "torch (tensor loop, epochs 5+ of one model)"
-        ),
-    }
+    named["torch"] = torch_epoch(torch, "cnn", X.reshape(-1, 1, 28, 28), y.astype(np.int64), 64, np.float32)
+    results = {}
+    show("CNN epoch float32 (fit, max_iter=1)", alternate(named, repeats), {"torch": "torch (tensor loop)"},
+         results, "cnn_float32")  # fmt: skip
+    return results
 
 
-def bench_predict(repeats):
+def bench_predict(repeats, calls=200):
+    """Latency of ``predict``: ``calls`` calls on one row per timing, and 10,000 rows."""
     X, y = mnist_like(N, np.float32)
     ours = NumpyNetClassifier(**mlp_params()).fit(X, y)
     sk = MLPClassifier(**mlp_params()).fit(X, y)
+    one, many = X[:1], mnist_like(10_000, np.float32, seed=1)[0]
+
+    def repeat(predict, rows, n):
+        def run():
+            for _ in range(n):
+                predict(rows)
+
+        return run
+
     results = {}
-    one = X[:1]
-    many = mnist_like(10_000, np.float32, seed=1)[0]
-    results["predict_1_row"] = row(
-        "predict, 1 row",
-        median_time(lambda: ours.predict(one), 200),
-        median_time(lambda: sk.predict(one), 200),
-        "MLPClassifier",
-    )
-    results["predict_10k_rows"] = row(
-        "predict, 10,000 rows",
-        median_time(lambda: ours.predict(many), repeats * 4),
-        median_time(lambda: sk.predict(many), repeats * 4),
-        "MLPClassifier",
-    )
+    named = {"ours": repeat(ours.predict, one, calls), "sklearn": repeat(sk.predict, one, calls)}
+    show("predict, 1 row (x200)", alternate(named, repeats * 4), {"sklearn": "MLPClassifier"}, results, "predict_1")
+    named = {"ours": repeat(ours.predict, many, 1), "sklearn": repeat(sk.predict, many, 1)}
+    show("predict, 10,000 rows", alternate(named, repeats * 4), {"sklearn": "MLPClassifier"}, results, "predict_10k")
     return results
 
 
@@ -174,7 +166,7 @@ def main():
     args = parser.parse_args()
     torch = torch_or_none()
     print(f"machine: {machine()}" + (f", torch {torch.__version__}" if torch else ", torch not installed"))
-    print(f"{'workload':<44}{'ours s':>10}{'reference s':>12}  ratio")
+    print(f"{'workload':<40}{'ours s':>9}{'reference s':>12}  ratio, median of the rounds' (range)")
     results = {}
     results.update(bench_mlp(torch, args.repeats))
     results.update(bench_long_mlp(torch, min(args.repeats, 3)))

@@ -2,7 +2,7 @@
 
 By default an MLP (``NumpyNetClassifier``) and a small CNN on the digits, with a progress
 line every few epochs, then their held-out accuracy. ``--help`` lists the options:
-another data set, one model, the notebook-style engine loop, a comparison with
+another data set, one model, a hand-written engine loop, a comparison with
 scikit-learn's ``MLPClassifier``, a plot of the loss curves.
 """
 
@@ -46,7 +46,7 @@ CNN_LAYERS = [
 
 
 def engine_demo(X_train, X_test, y_train, y_test, seed=0):
-    """A notebook-style loop on 8x8 images: forward, criterion, backward, functional Adam."""
+    """A hand-written training loop on 8x8 images: forward, criterion, backward, functional Adam."""
     rng = np.random.default_rng(seed)
     net = Sequential(
         Conv2d(1, 8, 3, rng=rng, dtype=np.float32),
@@ -120,7 +120,7 @@ def _parser():
         choices=["mlp", "cnn", "both", "engine"],
         default="both",
         help="the MLP estimator, the CNN estimator (digits only: its rows are 8x8 images), both (default), "
-        "or the notebook-style engine loop (digits)",
+        "or a hand-written engine loop (digits)",
     )
     parser.add_argument("--compare", action="store_true", help="also train scikit-learn's MLPClassifier")
     parser.add_argument(

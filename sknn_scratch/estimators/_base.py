@@ -16,9 +16,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
+from typing import Self
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -36,10 +38,10 @@ try:  # scikit-learn's own callbacks (experimental, since 1.9)
     from sklearn.callback import CallbackSupportMixin, with_callbacks
 except ImportError:  # pragma: no cover - older scikit-learn
 
-    class CallbackSupportMixin:
+    class CallbackSupportMixin:  # type: ignore[no-redef]
         """Stands in for scikit-learn's mixin where scikit-learn has no callbacks."""
 
-    def with_callbacks(method):
+    def with_callbacks(method):  # type: ignore[no-redef]
         return method
 
 
@@ -143,7 +145,17 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             )
         return True
 
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, validation_data=None):
+    def fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        *,
+        X_val: ArrayLike | None = None,
+        y_val: ArrayLike | None = None,
+        sample_weight_val: ArrayLike | None = None,
+        validation_data: tuple | None = None,
+    ) -> Self:
         """Fit the network to ``X`` and ``y``.
 
         Parameters
@@ -354,7 +366,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     # -- summary --------------------------------------------------------------------------
-    def summary(self, n_features=None, n_outputs=None, *, file=None):
+    def summary(self, n_features: int | None = None, n_outputs: int | None = None, *, file=None) -> str:
         """Print a table of the network's layers, in order, with the shape of one sample's
         output and the number of parameters of each, and the totals (Keras's
         ``model.summary()``).

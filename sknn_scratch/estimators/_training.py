@@ -415,7 +415,7 @@ class Callbacks:
         network as it is now), then the epoch hooks. True to stop."""
         stop = False
         if self._subtask is not None:
-            X, y, est = *self.data, self.est
+            (X, y), est = self.data, self.est
             snapshot = lambda: {"network_": copy.deepcopy(est.network_)}  # noqa: E731
             stop = bool(self._subtask.call_on_fit_task_end(estimator=est, X=X, y=y, reconstruction_attributes=snapshot))
             self._subtask = None

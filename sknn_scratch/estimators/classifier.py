@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -217,7 +220,9 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
 
     # -- fitting ------------------------------------------------------------------------
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None, classes: ArrayLike | None = None
+    ) -> Self:
         """Run one epoch over ``(X, y)``, continuing the training (one epoch of a new
         network on the first call).
 
@@ -249,7 +254,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             proba = proba.ravel()
         return proba
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels (a label indicator matrix for multilabel problems).
 
         Parameters
@@ -268,7 +273,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             return model._label_binarizer.classes_.take(scores.argmax(axis=1))
         return model._label_binarizer.inverse_transform(model._proba_from_scores(scores))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Probability of each class.
 
         Parameters
@@ -286,7 +291,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             return np.vstack([1 - proba, proba]).T
         return proba
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """``log(predict_proba(X))``, as MLP computes it (so a probability of exactly 0 gives -inf).
 
         Parameters

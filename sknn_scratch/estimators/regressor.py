@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils.metaestimators import available_if
@@ -154,7 +157,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         return float(r2_score(y, pred.ravel() if y.ndim == 1 else pred, sample_weight=sample_weight))
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         """Run one epoch over ``(X, y)``, continuing the training (one epoch of a new
         network on the first call).
 
@@ -172,7 +175,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
             est._fit(X, y, sample_weight, incremental=True)
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict targets.
 
         Parameters

@@ -1,6 +1,6 @@
-"""The layer engine: the seed notebook's Torch7-style modules and criteria.
+"""The layer engine: Torch7-style modules, criteria and losses.
 
-A notebook training loop runs against this package (the optimizers live in
+A hand-written training loop runs against this package (the optimizers live in
 :mod:`sknn_scratch.optim`, also importable from the top-level package)::
 
     from sknn_scratch.nn import Sequential, Linear, ReLU, LogSoftmax, ClassNLLCriterion
@@ -18,7 +18,7 @@ A notebook training loop runs against this package (the optimizers live in
         adam(net.getParameters(), net.getGradParameters(), config, state)
 """
 
-from ..registry import ACTIVATIONS, CRITERIA, LAYERS
+from ..registry import ACTIVATIONS, CRITERIA, LAYERS, Registry
 from .activation import Exp, Identity, LogSoftmax, ReLU, Sigmoid, SoftMax, Tanh
 from .container import Sequential
 from .conv import Conv2d
@@ -97,7 +97,7 @@ __all__ = [
 ]
 
 # built-in components, by registry name
-_BUILT_IN = {
+_BUILT_IN: dict[Registry, dict[str, type]] = {
     LAYERS: {
         "linear": Linear,
         "conv2d": Conv2d,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
+from numpy.typing import ArrayLike
+
 from .module import Module
 
 __all__ = ["Sequential"]
@@ -36,7 +39,7 @@ class Sequential(Module):
                 raise TypeError(f"Sequential takes Modules, got {type(module).__name__}: {module!r}")
         self.modules = list(modules)
 
-    def add(self, module):
+    def add(self, module: Module) -> None:
         """Append a module to the chain."""
         if not isinstance(module, Module):
             raise TypeError(f"Sequential.add expects a Module, got {type(module).__name__}: {module!r}")
@@ -53,7 +56,7 @@ class Sequential(Module):
         self.output = out
         return out
 
-    def backward(self, input, gradOutput, *, input_grad=True):
+    def backward(self, input: ArrayLike, gradOutput: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate through the chain, last module first, each module's
         ``backward`` receiving the input it had in the last :meth:`forward`; return
         ``gradInput``.
@@ -94,7 +97,7 @@ class Sequential(Module):
             layer_grad = self.modules[i + 1].gradInput if i + 1 < len(self.modules) else gradOutput
             module.accGradParameters(layer_input, layer_grad)
 
-    def output_shape(self, sample_shape):
+    def output_shape(self, sample_shape: tuple[int, ...]) -> tuple[int, ...]:
         shape = tuple(sample_shape)
         for module in self.modules:
             shape = tuple(module.output_shape(shape))
@@ -105,7 +108,7 @@ class Sequential(Module):
             module.zeroGradParameters()
 
     def getParameters(self):
-        """One list of parameters per module (the notebook's nested layout)."""
+        """One list of parameters per module (a nested list, as Torch7's containers give)."""
         return [module.getParameters() for module in self.modules]
 
     def getGradParameters(self):
@@ -143,10 +146,10 @@ class Sequential(Module):
             module.astype(dtype)
         return self
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> Module:
         return self.modules[index]
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.modules)
 
     def __iter__(self):

@@ -1,7 +1,7 @@
 """Two-dimensional convolution layer.
 
-The layer computes a cross-correlation (as PyTorch's ``Conv2d`` and the seed
-notebook do, via ``scipy.signal.correlate``): for input ``x`` of shape
+The layer computes a cross-correlation (as PyTorch's ``Conv2d`` and
+``scipy.signal.correlate`` do): for input ``x`` of shape
 ``(N, C, H, W)``, zero-padded by ``p`` on each side to ``xp``,
 
 .. math::
@@ -51,14 +51,14 @@ class Conv2d(Module):
     stride : int, default=1
         Step between neighbouring windows.
     padding : {"same", "valid"} or int, default="same"
-        Zeros added on each side of both spatial axes. ``"same"`` (the seed notebook's
-        only mode) pads by ``k // 2`` so that the output keeps the input's height and
-        width; it requires an odd ``kernel_size`` and ``stride=1``. ``"valid"`` means 0.
+        Zeros added on each side of both spatial axes. ``"same"``, the default, pads by
+        ``k // 2`` so that the output keeps the input's height and width; it requires an
+        odd ``kernel_size`` and ``stride=1``. ``"valid"`` means 0 (PyTorch's default).
     bias : bool, default=True
         Whether to learn the offsets ``b``.
     init : str or callable, default="uniform"
-        Initialiser (see :mod:`sknn_scratch.nn.init`). The default reproduces the seed
-        notebook: ``W`` and ``b`` drawn from ``U(-1/sqrt(in_channels), 1/sqrt(in_channels))``
+        Initialiser (see :mod:`sknn_scratch.nn.init`). The default is Torch7's: ``W``
+        and ``b`` drawn from ``U(-1/sqrt(in_channels), 1/sqrt(in_channels))``
         (``fan_in = in_channels``). Every other initialiser gets the receptive-field fans
         ``fan_in = in_channels * k * k`` and ``fan_out = out_channels * k * k``.
     rng : None, int or numpy.random.Generator
@@ -157,7 +157,7 @@ class Conv2d(Module):
         rng = as_generator(rng)
         fn = get_initializer(self.init)
         k2 = self.kernel_size * self.kernel_size
-        if fn is _init.uniform:  # the notebook's stdv = 1 / sqrt(in_channels)
+        if fn is _init.uniform:  # stdv = 1 / sqrt(in_channels)
             fan_in, fan_out = self.in_channels, self.out_channels
         else:
             fan_in, fan_out = self.in_channels * k2, self.out_channels * k2

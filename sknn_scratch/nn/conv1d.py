@@ -110,6 +110,7 @@ class Conv1d(Module):
         self.out_channels = check_int("out_channels", out_channels, 1)
         self.kernel_size = k = check_int("kernel_size", kernel_size, 1)
         self.stride = check_int("stride", stride, 1)
+        self.padding: int | str
         if isinstance(padding, str):
             if padding == "valid":
                 self.padding = self._pad = 0

@@ -15,7 +15,10 @@ activation: they are in :mod:`sknn_scratch.nn.losses`.
 
 from __future__ import annotations
 
+from typing import Self
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import xlogy
 
 __all__ = [
@@ -45,18 +48,18 @@ class Criterion:
         self.output = None
         self.gradInput = None
 
-    def clearState(self):
+    def clearState(self) -> Self:
         """Drop the last loss and gradient; return self."""
         self.output = self.gradInput = None
         return self
 
-    def forward(self, input, target, sample_weight=None):
+    def forward(self, input: np.ndarray, target: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Return the loss of ``input`` against ``target``."""
         if sample_weight is None:
             return self.updateOutput(input, target)
         return self.updateOutput(input, target, sample_weight=sample_weight)
 
-    def backward(self, input, target, sample_weight=None):
+    def backward(self, input: np.ndarray, target: ArrayLike, sample_weight: ArrayLike | None = None) -> np.ndarray:
         """Return the gradient of the loss with respect to ``input``."""
         if sample_weight is None:
             return self.updateGradInput(input, target)
@@ -70,7 +73,9 @@ class Criterion:
         """Compute ``self.gradInput`` (override)."""
         return self.gradInput
 
-    def loss_and_grad(self, input, target, sample_weight=None):
+    def loss_and_grad(
+        self, input: np.ndarray, target: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> tuple[float, np.ndarray]:
         """Return ``(loss, gradInput)``; heads override it to share the work."""
         return self.forward(input, target, sample_weight), self.backward(input, target, sample_weight)
 
@@ -153,7 +158,8 @@ class ClassNLLCriterion(Criterion):
 
 class MSECriterion(Criterion):
     """Squared error summed over features, averaged over samples:
-    ``sum((input - target)**2) / n`` (the seed notebook's definition)."""
+    ``sum((input - target)**2) / n`` (Torch7's ``MSECriterion`` with ``sizeAverage`` over
+    samples only)."""
 
     def updateOutput(self, input, target, sample_weight=None):
         d = input - _as_target(input, target)

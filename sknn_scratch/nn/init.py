@@ -4,7 +4,7 @@ An initialiser is a function ``init(rng, shape, fan_in, fan_out, dtype) -> ndarr
 They are looked up by name through :func:`get_initializer`:
 
 ``"uniform"``
-    The seed notebook's default: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
+    Torch7's default: ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``.
 ``"glorot_uniform"``
     ``U(-b, b)`` with ``b = sqrt(6 / (fan_in + fan_out))`` (Glorot & Bengio, 2010), the
     initialisation of scikit-learn's MLP for the identity, tanh and relu activations.
@@ -46,7 +46,7 @@ __all__ = [
 
 
 def uniform(rng, shape, fan_in, fan_out, dtype=np.float64):
-    """``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``: the seed notebook's initialisation."""
+    """``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``: Torch7's default initialisation."""
     bound = 1.0 / np.sqrt(fan_in)
     return rng.uniform(-bound, bound, size=shape).astype(dtype, copy=False)
 

@@ -21,8 +21,8 @@ class Linear(Module):
     bias : bool, default=True
         Whether to learn the offset ``b``.
     init : str or callable, default="uniform"
-        Weight initialiser (see :mod:`sknn_scratch.nn.init`). The default is the seed
-        notebook's ``U(-1/sqrt(n_in), 1/sqrt(n_in))``, also used for ``b``.
+        Weight initialiser (see :mod:`sknn_scratch.nn.init`). The default is Torch7's
+        ``U(-1/sqrt(n_in), 1/sqrt(n_in))``, also used for ``b``.
     rng : None, int or numpy.random.Generator
         Source of the initial weights.
     dtype : dtype, default=float64

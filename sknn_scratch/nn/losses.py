@@ -32,6 +32,7 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, xlogy
 
 from .activation import log_softmax
@@ -66,7 +67,7 @@ class Loss(Criterion):
     #: label smoothing (the classification losses set it)
     label_smoothing = 0.0
 
-    def activate(self, z):
+    def activate(self, z: np.ndarray) -> np.ndarray:
         """Predictions (probabilities or means) from scores ``z``."""
         return z.copy()
 
@@ -77,7 +78,9 @@ class Loss(Criterion):
         """``(terms, gradient)``: two new arrays shaped like ``z``."""
         raise NotImplementedError
 
-    def loss_and_grad(self, input, target, sample_weight=None):
+    def loss_and_grad(
+        self, input: np.ndarray, target: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> tuple[float, np.ndarray]:
         """Return ``(loss, gradInput)`` from one evaluation of the activation."""
         y = target
         if not (isinstance(y, np.ndarray) and y.shape == input.shape and y.dtype == input.dtype):

@@ -1,4 +1,4 @@
-"""The base class of every layer: the Torch7-style ``Module`` API of the seed notebook.
+"""The base class of every layer, with Torch7's ``Module`` API.
 
 A module maps an input array to ``output`` in :meth:`Module.updateOutput` and maps
 ``dLoss/dOutput`` to ``gradInput = dLoss/dInput`` in :meth:`Module.updateGradInput`.
@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import copy
 import numbers
+from typing import Self
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 __all__ = ["Module", "as_generator", "check_int"]
 
@@ -90,12 +92,12 @@ class Module:
         self.gradInput = None
         self.training = True
 
-    # -- the seed API -------------------------------------------------------------
-    def forward(self, input):
+    # -- Torch7's API -------------------------------------------------------------
+    def forward(self, input: ArrayLike) -> np.ndarray:
         """Compute ``output`` for ``input`` and return it."""
         return self.updateOutput(input)
 
-    def backward(self, input, gradOutput, *, input_grad: bool = True):
+    def backward(self, input: ArrayLike, gradOutput: np.ndarray, *, input_grad: bool = True) -> np.ndarray | None:
         """Back-propagate ``gradOutput``: compute ``gradInput`` (:meth:`updateGradInput`)
         and accumulate the parameter gradients (:meth:`accGradParameters`). ``input``
         must be the input of the forward pass that produced the loss.
@@ -110,35 +112,35 @@ class Module:
             self.accGradParameters(input, gradOutput)
         return self.gradInput
 
-    def updateOutput(self, input):
+    def updateOutput(self, input: ArrayLike) -> np.ndarray:
         """Compute and return ``self.output`` (override)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement updateOutput")
 
-    def updateGradInput(self, input, gradOutput):
+    def updateGradInput(self, input: ArrayLike, gradOutput: np.ndarray) -> np.ndarray:
         """Compute and return ``self.gradInput`` (override)."""
         raise NotImplementedError(f"{type(self).__name__} does not implement updateGradInput")
 
-    def accGradParameters(self, input, gradOutput):
+    def accGradParameters(self, input: ArrayLike, gradOutput: np.ndarray) -> None:
         """Accumulate the gradients of the parameters (no-op without parameters)."""
 
-    def zeroGradParameters(self):
+    def zeroGradParameters(self) -> None:
         """Set every parameter gradient to zero, in place."""
         for name in self._gradients:
             getattr(self, name).fill(0)
 
-    def getParameters(self):
+    def getParameters(self) -> list:
         """The list of parameter arrays (updated in place by optimizers)."""
         return [getattr(self, name) for name in self._parameters]
 
-    def getGradParameters(self):
+    def getGradParameters(self) -> list:
         """The list of gradient arrays, aligned with :meth:`getParameters`."""
         return [getattr(self, name) for name in self._gradients]
 
-    def train(self):
+    def train(self) -> None:
         """Switch to training mode."""
         self.training = True
 
-    def evaluate(self):
+    def evaluate(self) -> None:
         """Switch to evaluation (inference) mode."""
         self.training = False
 
@@ -173,12 +175,12 @@ class Module:
             for name in self._parameters
         ]
 
-    def leaves(self):
+    def leaves(self) -> list[Module]:
         """Every module of the tree that has no children, in order (``[self]`` for a
         module that is not a container)."""
         return [self]
 
-    def flatten_parameters(self):
+    def flatten_parameters(self) -> tuple[np.ndarray, np.ndarray]:
         """Move every parameter of the tree into one contiguous vector, and every
         gradient into another, leaving views of them in the modules (Torch7's
         ``getParameters``).
@@ -200,7 +202,7 @@ class Module:
         if len(dtypes) > 1:
             raise ValueError(f"parameters of several dtypes {sorted(map(str, dtypes))}: convert them with astype first")
         keys = [id(getattr(m, p)) for m, p, _ in slots]
-        distinct = {}  # an array shared by several modules (tied weights) gets one place
+        distinct: dict = {}  # an array shared by several modules (tied weights) gets one place
         for key, (m, p, g) in zip(keys, slots, strict=True):
             distinct.setdefault(key, (getattr(m, p), getattr(m, g)))
         params = np.empty(sum(v.size for v, _ in distinct.values()), dtype=dtypes.pop() if dtypes else np.float64)
@@ -221,7 +223,7 @@ class Module:
             setattr(m, g, distinct[key][1])
         return params, grads
 
-    def factor_vectors(self):
+    def factor_vectors(self) -> tuple[np.ndarray | None, np.ndarray]:
         """The learning-rate and weight-decay factor of every parameter value (see
         :meth:`parameter_factors`), as two vectors aligned with those of
         :meth:`flatten_parameters`, in the parameters' dtype. The first is None when
@@ -243,7 +245,7 @@ class Module:
         """Pickles and copies leave out what the last passes left behind (``_transient``)."""
         return {key: None if key in self._transient else value for key, value in vars(self).items()}
 
-    def clearState(self):
+    def clearState(self) -> Self:
         """Drop what the last passes left behind (the attributes named in
         ``_transient``); parameters, their gradients and buffers stay. Returns self."""
         for key in self._transient:
@@ -251,7 +253,7 @@ class Module:
                 setattr(self, key, None)
         return self
 
-    def inference_copy(self):
+    def inference_copy(self) -> Self:
         """A copy in evaluation mode that shares this module's parameters and buffers
         (read, never written) but owns everything a pass writes.
 
@@ -270,13 +272,13 @@ class Module:
         return twin
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype | None:
         """dtype of the parameters (None for a module without parameters)."""
         for name in self._parameters:
             return getattr(self, name).dtype
         return None
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Self:
         """Convert parameters, gradients and buffers to ``dtype`` in place; return self."""
         dtype = np.dtype(dtype)
         for name in self._parameters + self._gradients + self._buffers:

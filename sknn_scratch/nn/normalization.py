@@ -57,8 +57,7 @@ class BatchNormalization(Module):
     EPS : float
         ``1e-3``, added to the variance.
     moving_mean, moving_variance : ndarray of shape (n_channels,) or None
-        The running statistics, one entry per feature or channel (the seed notebook
-        kept shape ``(1, F)``; ``np.ravel`` gives the same values). ``None`` until the
+        The running statistics, one entry per feature or channel. ``None`` until the
         first training-mode forward pass.
 
     Notes

@@ -26,7 +26,7 @@ class MaxPool2d(Module):
         Side ``k`` of the square window.
     stride : int, optional
         Step between neighbouring windows; defaults to ``kernel_size`` (non-overlapping
-        windows, the seed notebook's only mode).
+        windows).
     padding : int, default=0
         ``-inf`` added on each side of both spatial axes (so padding never wins a
         maximum). At most ``kernel_size // 2``, as in PyTorch.
@@ -39,8 +39,7 @@ class MaxPool2d(Module):
     -----
     The output has ``floor((H + 2 * padding - k) / stride) + 1`` rows (likewise columns),
     like PyTorch's ``MaxPool2d``: when the sizes do not divide, the trailing input rows
-    and columns that do not fill a window are ignored and receive a zero gradient (the
-    seed notebook asserted divisibility instead).
+    and columns that do not fill a window are ignored and receive a zero gradient.
 
     The gradient of each window goes to exactly one input element: the first maximum
     of the window in row-major order, so ties never duplicate the gradient. A NaN in a

@@ -16,8 +16,7 @@ class ChannelwiseScaling(Module):
     """Learned per-channel scale and shift: ``y = gamma * x + beta``.
 
     Works per feature on 2-D input ``(N, F)`` and per channel on 4-D input
-    ``(N, C, H, W)`` (the seed notebook's version only took 4-D input, although it
-    follows :class:`BatchNormalization` on 2-D input).
+    ``(N, C, H, W)``, as :class:`BatchNormalization` before it does.
 
     Parameters
     ----------

@@ -1,5 +1,5 @@
-"""Optimizers and learning-rate schedules: the seed notebook's functions ``sgd_momentum``
-and ``adam``, and the classes :class:`SGD`, :class:`Adam`, :class:`AdamW` and
+"""Optimizers and learning-rate schedules: the functions ``sgd_momentum`` and ``adam``
+(``f(variables, gradients, config, state)``), and the classes :class:`SGD`, :class:`Adam`, :class:`AdamW` and
 :class:`RMSprop`, bound to the parameters they update and owning their learning rate
 and its schedule (:mod:`.schedules`).
 

@@ -1,4 +1,4 @@
-"""The seed notebook's functional optimizers: ``f(variables, gradients, config, state)``.
+"""Functional optimizers: ``f(variables, gradients, config, state)``, the caller keeping the state.
 
 ``variables`` and ``gradients`` are the nested lists returned by
 ``Sequential.getParameters()`` and ``Sequential.getGradParameters()``; parameters are
@@ -16,12 +16,12 @@ __all__ = ["sgd_momentum", "adam"]
 
 
 def sgd_momentum(variables, gradients, config, state):
-    """SGD with momentum, as the notebook runs it.
+    """SGD with momentum.
 
     ``config`` holds ``learning_rate`` and ``momentum`` (and optionally ``nesterov``).
-    The update is ``v = momentum * v + learning_rate * g; var -= v``. The notebook's
-    prose formula ``v = beta v + (1 - beta) g`` is *not* what its code does; the code's
-    semantics are kept so that notebook training runs reproduce.
+    The update is ``v = momentum * v + learning_rate * g; var -= v``: the velocity
+    includes the learning rate (Torch7's and scikit-learn's form), which is not the
+    exponential average ``v = beta v + (1 - beta) g`` some texts write.
     """
     buffers = state.setdefault("accumulated_grads", {})
     for index, (var, grad) in enumerate(flatten_pairs(variables, gradients)):
@@ -33,7 +33,7 @@ def sgd_momentum(variables, gradients, config, state):
 
 
 def adam(variables, gradients, config, state):
-    """Adam, as in the notebook: ``config`` holds ``learning_rate``, ``beta1``, ``beta2``
+    """Adam with scikit-learn's bias correction: ``config`` holds ``learning_rate``, ``beta1``, ``beta2``
     and ``epsilon``; ``state`` keeps ``m``, ``v`` (dicts by variable position) and ``t``."""
     state.setdefault("m", {})
     state.setdefault("v", {})

@@ -42,7 +42,8 @@ __all__ = ["Optimizer", "SGD", "Adam", "flatten_pairs"]
 
 
 def flatten_pairs(variables, gradients):
-    """Pair parameters with gradients, flattening the notebook's nested lists."""
+    """Pair parameters with gradients, flattening nested lists (``Sequential.getParameters()``
+    gives one list per module)."""
     if isinstance(variables, np.ndarray):
         variables, gradients = [variables], [gradients]
     out = []
@@ -153,7 +154,7 @@ class Optimizer:
         self.state = {name: [np.zeros_like(var) for var, _ in self.pairs] for name in self._slots}
         self._scratch = [np.empty_like(var) for var, _ in self.pairs]
 
-    def step(self):
+    def step(self) -> None:
         """Update every parameter in place from its gradient: the schedule's rate for
         this step, the gradient clipped to ``clip_norm``, then the update rule."""
         if self.schedule is not None and self.schedule.by_step and self.total_steps:
@@ -190,7 +191,7 @@ class Optimizer:
         return (True, "Stopping.") if react is None else react(self)
 
     # -- persistence ----------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict:
         """The hyperparameters, the step count ``t`` and the state arrays (the
         optimizer's own, not copies), as a dict of plain values."""
         out = {name: getattr(self, name) for name in self._hyperparameters}
@@ -198,7 +199,7 @@ class Optimizer:
         out.update({name: list(arrays) for name, arrays in self.state.items()})
         return out
 
-    def load_state_dict(self, state):
+    def load_state_dict(self, state: dict) -> None:
         """Take the hyperparameters, step count and state arrays (copied) of
         :meth:`state_dict`. Everything is checked first: on an error nothing changes."""
         missing = [k for k in (*self._hyperparameters, "t", *self._slots) if k not in state]
@@ -303,8 +304,8 @@ class Adam(Optimizer):
     array([ 0.9, -1.9])
     """
 
-    _hyperparameters = ("learning_rate", "beta_1", "beta_2", "epsilon")
-    _slots = ("m", "v")
+    _hyperparameters: tuple[str, ...] = ("learning_rate", "beta_1", "beta_2", "epsilon")
+    _slots: tuple[str, ...] = ("m", "v")
 
     def __init__(self, params, grads, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **options):
         self._check_hyperparameters({"beta_1": beta_1, "beta_2": beta_2})
@@ -331,7 +332,7 @@ def adam_lr(learning_rate, beta1, beta2, t):
     return float(learning_rate) * math.sqrt(1 - beta2**t) / (1 - beta1**t)
 
 
-# -- the in-place update arithmetic, shared with the notebook's functions: ``out=``
+# -- the in-place update arithmetic, shared with the functions of .functional: ``out=``
 # arguments and one scratch array, so that an update allocates nothing; Python floats
 # keep float32 arrays in float32
 def _sgd_update(var, grad, velocity, learning_rate, momentum, nesterov, scratch, lr_factors=None):
