@@ -274,9 +274,10 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         return self
 
     def _start(self, settings, X, Y, rng):
-        """A new network for ``X`` and ``Y``, and a new training record."""
-        self.n_outputs_ = Y.shape[1]
+        """A new network for ``X`` and ``Y``, and a new training record. A loss may ask
+        for several outputs per target (a quantile loss: one per quantile)."""
         self._criterion = self._make_criterion(settings)
+        self.n_outputs_ = Y.shape[1] * getattr(self._criterion, "outputs_per_target", 1)
         self.out_activation_ = self._criterion.out_activation
         self.network_ = build_network(settings, X.shape[1], self.n_outputs_, rng, X.dtype)
         self._architecture = architecture(settings)
@@ -286,8 +287,9 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         """Go on training the fitted network, on copies of it and of the record: the
         fitted model is never written (a pass that fails leaves it exactly as it was, and
         arrays loaded from a read-only memory map are never modified)."""
-        if Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {self.n_outputs_}")
+        n_targets = self.n_outputs_ // getattr(self._criterion, "outputs_per_target", 1)
+        if Y.shape[1] != n_targets:
+            raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {n_targets}")
         if self._architecture != architecture(settings):
             raise ValueError(
                 f"warm_start and partial_fit continue training the fitted network, built from {self._architecture}; "

@@ -152,7 +152,7 @@ def build_layers(specs, sample_shape, rng, dtype, where="layers"):
                     leaf.reset_parameters(rng)
             module.astype(dtype)
         else:
-            cls = _lookup(name)
+            cls = _lookup(name, place)
             if issubclass(cls, Linear) and len(shape) > 1:
                 modules.append(Flatten())
                 shape = (int(np.prod(shape)),)
@@ -188,13 +188,13 @@ def _parse(spec, place):
     )
 
 
-def _lookup(name):
+def _lookup(name, place):
     """Find a layer or an activation class by registry name."""
     if name in LAYERS:
         return LAYERS.get(name)
     if name in ACTIVATIONS:
         return ACTIVATIONS.get(name)
-    raise ValueError(LAYERS.unknown_message(name.lower(), extra_names=ACTIVATIONS.names()))
+    raise ValueError(f"{place}: " + LAYERS.unknown_message(name.lower(), extra_names=ACTIVATIONS.names()))
 
 
 def _construct(cls, kwargs, rng, dtype, init, place=None):

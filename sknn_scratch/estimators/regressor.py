@@ -7,12 +7,12 @@ from typing import Self
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.base import MultiOutputMixin, RegressorMixin
-from sklearn.metrics import r2_score
+from sklearn.metrics import d2_pinball_score, r2_score
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d, validate_data
 
 from ..nn import Criterion
-from ..nn.losses import ExpPoissonCriterion
+from ..nn.losses import ExpPoissonCriterion, PinballCriterion
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document
@@ -143,8 +143,9 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         if self._nonnegative_targets() and np.any(y < 0):
             raise ValueError(f"loss={self.loss!r} requires non-negative y, also in the validation set.")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        if Y.ndim != 2 or Y.shape[1] != self.n_outputs_:
-            raise ValueError(f"the validation set's y has shape {y.shape}; the network has {self.n_outputs_} outputs")
+        n_targets = self.n_outputs_ // getattr(self._criterion, "outputs_per_target", 1)
+        if Y.ndim != 2 or Y.shape[1] != n_targets:
+            raise ValueError(f"the validation set's y has shape {y.shape}; the network was trained on {n_targets}")
         return Y, y
 
     def _make_criterion(self, settings):
@@ -154,7 +155,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         pred = self._criterion.activate(scores)
         if not np.isfinite(pred).all():
             return np.nan
-        return float(r2_score(y, pred.ravel() if y.ndim == 1 else pred, sample_weight=sample_weight))
+        return _score(self._criterion, y, pred, sample_weight)
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
@@ -185,11 +186,34 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            With ``loss="quantile"`` and several quantiles, one column per quantile (of
+            each target, the quantiles of a target side by side), in the order given.
         """
         model = self._fitted_model()
         scores = model._validated_scores(X)
         pred = model._criterion.activate(scores)
         return pred.ravel() if pred.shape[1] == 1 else pred
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """The coefficient of determination R^2 of ``predict(X)`` against ``y``; with
+        ``loss="quantile"``, the D^2 pinball score instead (R^2's counterpart for
+        quantiles: the fraction of the pinball loss of a constant quantile that the model
+        removes, averaged over the quantiles).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        model = self._fitted_model()
+        if not isinstance(getattr(model, "_criterion", None), PinballCriterion):
+            return super().score(X, y, sample_weight=sample_weight)
+        return _score(model._criterion, np.asarray(y, dtype=float), model.predict(X), sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -219,3 +243,17 @@ document(
     },
     attribute_order=[*SHARED_ATTRIBUTES[:_SPLIT], "out_activation_", *SHARED_ATTRIBUTES[_SPLIT:]],
 )
+
+
+def _score(criterion, y, pred, sample_weight):
+    """R^2 of the predictions; for a quantile loss, the mean over its quantiles of D^2
+    pinball (scikit-learn's ``d2_pinball_score``)."""
+    if isinstance(criterion, PinballCriterion):
+        q = len(criterion.quantiles)
+        pred = pred.reshape(len(pred), -1, q)  # (rows, targets, quantiles)
+        y = y.reshape(len(y), -1)
+        return float(np.mean([
+            d2_pinball_score(y, pred[:, :, i], alpha=tau, sample_weight=sample_weight)
+            for i, tau in enumerate(criterion.quantiles)
+        ]))  # fmt: skip
+    return float(r2_score(y, pred.ravel() if y.ndim == 1 else pred, sample_weight=sample_weight))

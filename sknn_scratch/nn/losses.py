@@ -390,5 +390,11 @@ class PinballCriterion(_ResidualLoss):
         slope = slope.astype(d.dtype, copy=False)
         return slope * d, slope
 
+    @property
+    def outputs_per_target(self):
+        """Network outputs per target: one per quantile (the estimators size their
+        output layer by it)."""
+        return len(self.quantiles)
+
     def __repr__(self):
         return f"PinballCriterion(quantiles={self.quantiles})"
