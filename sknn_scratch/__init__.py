@@ -7,13 +7,20 @@
 __version__ = "0.2.0"
 
 from . import callbacks, nn, optim, registry  # noqa: E402  (nn and optim register their built-in components)
-from .estimators import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402
+from .estimators import (  # noqa: E402
+    NumpyNetClassifier,
+    NumpyNetRegressor,
+    TabularNetClassifier,
+    TabularNetRegressor,
+)
 from .optim import adam, sgd_momentum  # noqa: E402
 from .registry import register  # noqa: E402
 
 __all__ = [
     "NumpyNetClassifier",
     "NumpyNetRegressor",
+    "TabularNetClassifier",
+    "TabularNetRegressor",
     "callbacks",
     "nn",
     "optim",

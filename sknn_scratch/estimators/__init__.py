@@ -2,5 +2,6 @@
 
 from .classifier import NumpyNetClassifier
 from .regressor import NumpyNetRegressor
+from .tabular import TabularNetClassifier, TabularNetRegressor
 
-__all__ = ["NumpyNetClassifier", "NumpyNetRegressor"]
+__all__ = ["NumpyNetClassifier", "NumpyNetRegressor", "TabularNetClassifier", "TabularNetRegressor"]

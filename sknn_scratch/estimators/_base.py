@@ -133,6 +133,23 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
     def _class_weights(self, settings, y):
         return None
 
+    # -- what the tabular estimators change -----------------------------------------------
+    def _settings(self):
+        """The settings of this fit, read once (see :func:`._params.read_settings`)."""
+        return read_settings(self)
+
+    def _build(self, settings, X, rng):
+        """A new network for the rows ``X``, ending in ``n_outputs_`` raw scores."""
+        return build_network(settings, X.shape[1], self.n_outputs_, rng, X.dtype)
+
+    def _epochs(self, settings, n_train):
+        """Epochs of this fit, for ``n_train`` training rows (``max_iter``)."""
+        return settings.max_iter
+
+    def _schedules(self, settings):
+        """Callbacks of the estimator's own that run before the user's (none here)."""
+        return []
+
     def _stratify(self, Y, y):
         return None
 
@@ -192,7 +209,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
 
     @with_callbacks  # scikit-learn's callbacks are set up on the estimator being trained and torn down after
     def _fit(self, X, y, sample_weight=None, *, incremental, validation=None):
-        settings = read_settings(self)
+        settings = self._settings()
         continuing = hasattr(self, "network_") and (incremental or settings.warm_start)
         stochastic = settings.solver != "lbfgs"
         if validation is not None and not stochastic:
@@ -222,6 +239,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             shuffler = np.random.RandomState(rng.bit_generator)
             if settings.early_stopping and validation is None:
                 train, validation = self._split(settings, X, Y, y, sample_weight, shuffler)
+            settings.max_iter = self._epochs(settings, train[0].shape[0])
             self._state.start(
                 stochastic=stochastic, validating=validation is not None, early_stopping=settings.early_stopping
             )
@@ -231,9 +249,8 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             task = None
             if getattr(self, "_skl_callbacks", None):  # scikit-learn's callbacks (set_callbacks)
                 task = self._sklearn_callback_task(settings, X, y, sample_weight, incremental)
-            callbacks = Callbacks(
-                self, settings.callbacks, verbose=settings.verbose, lbfgs=not stochastic, task=task, data=(X, y)
-            )
+            callbacks = Callbacks(self, settings.callbacks, verbose=settings.verbose, lbfgs=not stochastic, task=task,
+                                  data=(X, y), extra=self._schedules(settings))  # fmt: skip
             if not self.network_.training:  # a fitted network (a new one is in training mode)
                 self.network_.train()
             try:
@@ -279,7 +296,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         self._criterion = self._make_criterion(settings)
         self.n_outputs_ = Y.shape[1] * getattr(self._criterion, "outputs_per_target", 1)
         self.out_activation_ = self._criterion.out_activation
-        self.network_ = build_network(settings, X.shape[1], self.n_outputs_, rng, X.dtype)
+        self.network_ = self._build(settings, X, rng)
         self._architecture = architecture(settings)
         self._state = TrainingState()
 

@@ -279,7 +279,7 @@ def _record_validation(est, settings, objective, validation):
     if settings.early_stopping:
         improved = score >= state.best_validation_score + settings.tol
         state.no_improvement_count = 0 if improved else state.no_improvement_count + 1
-    if score > state.best_validation_score:
+    if score > state.best_validation_score or (score == state.best_validation_score and settings.keep_last_best):
         state.best_validation_score = score
         if settings.early_stopping:
             state.best_state = objective.snapshot()
@@ -371,8 +371,8 @@ class Callbacks:
     calls, or None when no callback has a batch hook.
     """
 
-    def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None):
-        self.items = [c if isinstance(c, Callback) else _Function(c) for c in callback_list(callbacks)]
+    def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None, extra=()):
+        self.items = [*extra, *(c if isinstance(c, Callback) else _Function(c) for c in callback_list(callbacks))]
         if lbfgs:  # L-BFGS: whole-data iterations, no batches
             for callback in self.items:
                 if type(callback).on_batch_end is not Callback.on_batch_end:

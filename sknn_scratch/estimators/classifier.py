@@ -144,15 +144,19 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
+        return (X, *self._targets(y, X.dtype, incremental))
+
+    def _targets(self, y, dtype, incremental):
+        """``(Y, y)``: the network's targets (binarised labels) and the labels as given."""
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+        if not hasattr(self, "classes_") or (not getattr(self, "warm_start", False) and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
         else:
             classes = unique_labels(y)
-            if self.warm_start and not incremental:
+            if getattr(self, "warm_start", False) and not incremental:
                 if set(classes) != set(self.classes_):
                     raise ValueError(
                         "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
@@ -162,8 +166,8 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
                 raise ValueError(
                     f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
-        return X, Y, y
+        Y = self._label_binarizer.transform(y).astype(dtype)
+        return Y, y
 
     def _validation_targets(self, y, dtype):
         y = np.asarray(y)

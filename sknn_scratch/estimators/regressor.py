@@ -126,13 +126,17 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
+        return (X, *self._targets(y, X.dtype, incremental))
+
+    def _targets(self, y, dtype, incremental):
+        """``(Y, y)``: the targets as the network's 2-D array, and as given (in ``dtype``)."""
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        y = np.asarray(y, dtype=X.dtype)
+        y = np.asarray(y, dtype=dtype)
         if self._nonnegative_targets() and np.any(y < 0):
             raise ValueError("loss='poisson' requires non-negative y.")
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
-        return X, Y, y
+        return Y, y
 
     def _nonnegative_targets(self):
         """Whether the loss needs targets >= 0 (Poisson)."""

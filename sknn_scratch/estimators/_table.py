@@ -1,0 +1,231 @@
+"""Tables as they come, encoded for a network: the preprocessing of the tabular estimators.
+
+:func:`fit_table` learns, from the rows given to ``fit``, how to encode every column;
+:func:`encode_table` applies it to any rows with the same columns. The encoding is plain
+data (dicts, lists and arrays), saved with the estimator like its other settings.
+
+Columns:
+
+* **numeric**: centred on the training median, divided by the interquartile range
+  (half the range where that is 0; a constant column becomes 0), then smoothly clipped,
+  ``x / sqrt(1 + (x / 3)**2)`` (values stay in (-3, 3) and keep their order). A missing
+  value becomes 0, the median, and a column that had missing values in training gets a
+  0/1 indicator column beside it;
+* **categorical** (pandas ``category``, ``object``, ``string`` and ``bool`` columns, or
+  those named in ``categorical_features``): each training category gets a code; a
+  missing or unseen category gets its own. A column of at most ``max_one_hot``
+  categories becomes one 0/1 column per category, scaled like a numeric column; a
+  larger one stays an integer code, for an embedding in the network.
+
+The encoded rows are one float matrix: the numeric columns (with indicators and one-hot
+columns) first, then one column of codes per large categorical column.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["fit_table", "encode_table", "CLIP"]
+
+#: smooth clipping's bound: x / sqrt(1 + (x / CLIP)**2) stays in (-CLIP, CLIP)
+CLIP = 3.0
+
+
+def _is_frame(X):
+    return hasattr(X, "dtypes") and hasattr(X, "columns")
+
+
+def _categorical_dtype(dtype):
+    kind = getattr(dtype, "kind", None)
+    name = str(dtype)
+    return name == "category" or name.startswith("string") or name == "str" or kind in ("O", "b", "U", "S")
+
+
+def _columns(X):
+    """``(names or None, list of 1-D columns)`` of a DataFrame, an array or a sparse matrix."""
+    if _is_frame(X):
+        return [str(c) for c in X.columns], [X.iloc[:, j] for j in range(X.shape[1])]
+    if sp.issparse(X):
+        X = X.toarray()
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise ValueError(f"Expected a 2-D table (n_samples, n_features), got an array of shape {X.shape}")
+    return None, [X[:, j] for j in range(X.shape[1])]
+
+
+def _holds_text(column):
+    """Whether an object column of an array holds text or booleans (a category) rather
+    than numbers."""
+    return any(isinstance(v, (str, bytes, bool, np.bool_)) for v in column)
+
+
+def _categorical_mask(X, names, columns, categorical_features):
+    """Which columns are categorical, from the dtypes or from ``categorical_features``."""
+    n = len(columns)
+    if isinstance(categorical_features, str) and categorical_features == "from_dtype":
+        if _is_frame(X):
+            return [_categorical_dtype(c.dtype) for c in columns]
+        # an array: text columns (and object columns holding text or booleans)
+        return [c.dtype.kind in "USb" or (c.dtype.kind == "O" and _holds_text(c)) for c in columns]
+    if categorical_features is None:
+        return [False] * n
+    given = np.asarray(categorical_features)
+    if given.dtype == bool:
+        if given.shape != (n,):
+            raise ValueError(f"categorical_features as a mask must have {n} entries, one per column; got {len(given)}")
+        return [bool(v) for v in given]
+    mask = [False] * n
+    for item in given.tolist():
+        if isinstance(item, str):
+            if names is None or item not in names:
+                raise ValueError(
+                    f"categorical_features names column {item!r}, but X has "
+                    + (f"the columns {names}" if names is not None else "no column names (an array)")
+                )
+            mask[names.index(item)] = True
+        elif isinstance(item, numbers.Integral) and -n <= item < n:
+            mask[item] = True
+        else:
+            raise ValueError(f"categorical_features holds {item!r}: give column names, indices in [0, {n}) or a mask")
+    return mask
+
+
+def _missing(values):
+    """Missing entries of a column: None, NaN, pandas' NA and NaT."""
+    try:
+        import pandas as pd
+
+        return np.asarray(pd.isna(values), dtype=bool)
+    except ImportError:  # pragma: no cover - the estimators accept arrays without pandas
+        values = np.asarray(values, dtype=object)
+        return np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], dtype=bool)
+
+
+def _as_numbers(column, name):
+    """A column as float64, or a clear error naming it."""
+    try:
+        values = np.asarray(column, dtype=np.float64)
+    except (TypeError, ValueError):
+        missing = _missing(column)
+        try:  # None / pd.NA among numbers
+            values = np.where(missing, np.nan, np.asarray(column, dtype=object)).astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"column {name} holds values that are not numbers (e.g. {np.asarray(column, dtype=object)[0]!r}); "
+                "name it in categorical_features, or give it a categorical dtype"
+            ) from None
+    if np.isinf(values).any():
+        raise ValueError(f"column {name} holds infinite values; replace them (e.g. by NaN, which counts as missing)")
+    return values
+
+
+def _scale_of(values):
+    """The robust scale of a column's known values: ``(median, 1 / spread)``, the spread
+    the interquartile range, or half the range where that is 0; 0 for a constant column."""
+    values = values[~np.isnan(values)]
+    if values.size == 0:
+        return 0.0, 0.0
+    q25, median, q75 = np.quantile(values, [0.25, 0.5, 0.75])
+    spread = q75 - q25
+    if spread == 0:
+        spread = 0.5 * (values.max() - values.min())
+    return float(median), (0.0 if spread == 0 else float(1.0 / spread))
+
+
+def _category_key(value):
+    """A category as a hashable key that compares equal across dtypes of the same value
+    (a column's ``True`` and ``"True"`` stay apart; ``1`` and ``1.0`` do not)."""
+    if isinstance(value, (np.generic,)):
+        value = value.item()
+    return value
+
+
+def fit_table(X, categorical_features="from_dtype", max_one_hot=9):
+    """Learn the encoding of the table ``X`` (see the module docstring); return it as a
+    dict of plain values."""
+    names, columns = _columns(X)
+    mask = _categorical_mask(X, names, columns, categorical_features)
+    label = (lambda j: repr(names[j])) if names is not None else (lambda j: str(j))
+    numeric, categorical = [], []
+    for j, column in enumerate(columns):
+        if mask[j]:
+            missing = _missing(column)
+            values = np.asarray(column, dtype=object)[~missing]
+            keys = sorted({_category_key(v) for v in values}, key=lambda v: (type(v).__name__, str(v)))
+            categorical.append({"column": j, "categories": keys, "one_hot": len(keys) <= max_one_hot})
+        else:
+            values = _as_numbers(column, label(j))
+            median, inverse_spread = _scale_of(values)
+            numeric.append(
+                {"column": j, "median": median, "scale": inverse_spread, "indicator": bool(np.isnan(values).any())}
+            )
+    table = {"n_columns": len(columns), "names": names, "numeric": numeric, "categorical": categorical}
+    one_hot = _encode_numeric(table, columns, label)[1]
+    # the one-hot columns are scaled like numeric ones, on the training rows
+    table["one_hot_scales"] = [list(_scale_of(one_hot[:, k])) for k in range(one_hot.shape[1])]
+    return table
+
+
+def _encode_numeric(table, columns, label):
+    """``(numeric and indicator block, raw one-hot block)`` of the given columns."""
+    n = len(columns[0]) if columns else 0
+    blocks = []
+    for spec in table["numeric"]:
+        values = _as_numbers(columns[spec["column"]], label(spec["column"]))
+        missing = np.isnan(values)
+        scaled = (values - spec["median"]) * spec["scale"]
+        scaled[missing] = 0.0
+        blocks.append(scaled)
+        if spec["indicator"]:
+            blocks.append(missing.astype(np.float64))
+    one_hot = []
+    for spec in table["categorical"]:
+        if spec["one_hot"]:
+            codes = _codes(spec, columns[spec["column"]])
+            one_hot.append((codes[:, None] == np.arange(1, len(spec["categories"]) + 1)[None, :]).astype(np.float64))
+    numeric = np.column_stack(blocks) if blocks else np.zeros((n, 0))
+    return numeric, (np.hstack(one_hot) if one_hot else np.zeros((n, 0)))
+
+
+def _codes(spec, column):
+    """Codes 1..K of a categorical column's training categories; 0 for missing and unseen."""
+    lookup = {key: i + 1 for i, key in enumerate(spec["categories"])}
+    missing = _missing(column)
+    values = np.asarray(column, dtype=object)
+    return np.array([0 if m else lookup.get(_category_key(v), 0) for v, m in zip(values, missing, strict=True)])
+
+
+def smooth_clip(x):
+    """``x / sqrt(1 + (x / CLIP)**2)``: the identity near 0, bounded by ``CLIP``."""
+    return x / np.sqrt(1.0 + (x / CLIP) ** 2)
+
+
+def encode_table(table, X, dtype=np.float64):
+    """The network's input for the rows of ``X``, encoded as ``table`` says: one float
+    matrix, the scaled numeric and one-hot columns, then the codes of the large
+    categorical columns."""
+    names, columns = _columns(X)
+    if len(columns) != table["n_columns"]:
+        raise ValueError(f"X has {len(columns)} features, but the table was fitted with {table['n_columns']} features")
+    label = (lambda j: repr(names[j])) if names is not None else (lambda j: str(j))
+    numeric, one_hot = _encode_numeric(table, columns, label)
+    if one_hot.shape[1]:
+        centre = np.array([m for m, _ in table["one_hot_scales"]])
+        scale = np.array([s for _, s in table["one_hot_scales"]])
+        one_hot = (one_hot - centre) * scale
+    codes = [_codes(spec, columns[spec["column"]]) for spec in table["categorical"] if not spec["one_hot"]]
+    n = len(columns[0]) if columns else 0
+    dense = smooth_clip(np.hstack([numeric, one_hot])) if numeric.shape[1] + one_hot.shape[1] else np.zeros((n, 0))
+    code_block = np.column_stack(codes).astype(np.float64) if codes else np.zeros((n, 0))
+    return np.hstack([dense, code_block]).astype(dtype, copy=False)
+
+
+def layout(table):
+    """``(number of dense columns, category counts of the embedded columns)`` of the
+    encoded rows (each embedded column has its categories plus the missing/unseen code)."""
+    n_dense = sum(1 + spec["indicator"] for spec in table["numeric"]) + len(table["one_hot_scales"])
+    cardinalities = [len(spec["categories"]) + 1 for spec in table["categorical"] if not spec["one_hot"]]
+    return n_dense, cardinalities

@@ -1,0 +1,87 @@
+"""How the tabular estimators encode a table: robust scaling with smooth clipping, missing
+values, categories (one-hot or codes), column typing, errors."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from sknn_scratch.estimators._table import CLIP, encode_table, fit_table, layout, smooth_clip
+
+
+def test_numeric_columns_are_median_centred_divided_by_the_iqr_and_smoothly_clipped():
+    x = np.array([1.0, 2.0, 3.0, 4.0, 100.0])
+    table = fit_table(x[:, None])
+    encoded = encode_table(table, x[:, None])[:, 0]
+    q25, median, q75 = np.quantile(x, [0.25, 0.5, 0.75])
+    expected = (x - median) / (q75 - q25)
+    np.testing.assert_allclose(encoded, expected / np.sqrt(1 + (expected / CLIP) ** 2))
+    assert encoded[2] == 0 and encoded.max() < CLIP  # the outlier is squeezed below the clip
+    assert np.all(np.diff(encoded) > 0)  # order kept
+    assert smooth_clip(np.array([1e9]))[0] == pytest.approx(CLIP)
+
+
+def test_spread_falls_back_to_half_the_range_and_constant_columns_become_zero():
+    x = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 4.0])  # interquartile range 0
+    encoded = encode_table(fit_table(x[:, None]), x[:, None])[:, 0]
+    assert encoded[-1] == pytest.approx(smooth_clip(np.array([4.0 / 2.0]))[0])
+    constant = np.full((5, 1), 7.0)
+    assert not encode_table(fit_table(constant), constant).any()
+
+
+def test_missing_numbers_become_the_median_with_an_indicator_column():
+    df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "b": [1.0, 2.0, 3.0, 4.0]})
+    table = fit_table(df)
+    assert layout(table) == (3, [])  # a, a's indicator, b
+    encoded = encode_table(table, df)
+    assert encoded[1, 0] == 0.0 and encoded[1, 1] > 0 and encoded[0, 1] == 0
+    # a column with no missing value in training has no indicator: a missing value later is the median
+    later = encode_table(table, pd.DataFrame({"a": [1.0], "b": [np.nan]}))
+    assert later[0, 2] == 0.0
+
+
+def test_categories_one_hot_when_few_codes_when_many_and_missing_or_unseen_apart():
+    df = pd.DataFrame(
+        {
+            "small": pd.Categorical(["x", "y", "x", None, "y", "x"]),
+            "large": [f"c{i}" for i in range(6)],
+            "flag": [True, False, True, True, False, True],
+        }
+    )
+    table = fit_table(df, max_one_hot=3)
+    n_dense, cardinalities = layout(table)
+    assert n_dense == 2 + 2 and cardinalities == [7]  # small: x, y; flag: False, True; large: 6 + 1 codes
+    encoded = encode_table(table, df)
+    np.testing.assert_array_equal(encoded[:, -1], [1, 2, 3, 4, 5, 6])
+    new = pd.DataFrame({"small": ["z"], "large": ["unseen"], "flag": [None]})
+    row = encode_table(table, new)[0]
+    assert row[-1] == 0  # an unseen category has the code of a missing one
+    missing = encode_table(table, df.iloc[[3]])[0]
+    np.testing.assert_array_equal(row[:2], missing[:2])  # unseen and missing are one category
+
+
+def test_categorical_features_by_name_index_mask_or_none_and_clear_errors():
+    df = pd.DataFrame({"n": [1.0, 2.0, 3.0], "code": [10, 20, 10]})
+    assert layout(fit_table(df))[0] == 2  # numbers by their dtype
+    assert layout(fit_table(df, ["code"]))[0] == 1 + 2
+    assert layout(fit_table(df, [1]))[0] == 1 + 2
+    assert layout(fit_table(df, [False, True]))[0] == 1 + 2
+    with pytest.raises(ValueError, match="names column 'nope'"):
+        fit_table(df, ["nope"])
+    with pytest.raises(ValueError, match="3 entries|2 entries"):
+        fit_table(df, [True, False, True])
+    text = pd.DataFrame({"t": ["a", "b", "c"]})
+    with pytest.raises(ValueError, match="not numbers"):
+        fit_table(text, None)
+    with pytest.raises(ValueError, match="infinite"):
+        fit_table(np.array([[1.0], [np.inf]]))
+
+
+def test_arrays_sparse_matrices_and_object_arrays():
+    X = np.array([[1.0, 0.0], [2.0, 5.0], [3.0, 0.0]])
+    np.testing.assert_allclose(encode_table(fit_table(sp.csr_matrix(X)), sp.csr_matrix(X)), encode_table(fit_table(X), X))
+    mixed = np.array([[1.5, "a"], [2.5, "b"], [np.nan, None]], dtype=object)
+    table = fit_table(mixed)
+    assert layout(table) == (2 + 2, [])  # the number and its indicator, then a and b one-hot
+    with pytest.raises(ValueError, match="features"):
+        encode_table(table, X[:, :1])
