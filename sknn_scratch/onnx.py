@@ -6,7 +6,8 @@ with skl2onnx, so ``skl2onnx.to_onnx`` (and pipelines holding them) convert them
 they convert ``MLPClassifier``. :func:`to_onnx` does both in one call. Every built-in
 layer converts (linear, conv1d and conv2d with their options, embedding, max- and
 average-pooling, batch-norm, layer-norm, channel-wise scaling, dropout as identity,
-flatten and reshape, residual blocks, every activation and output head); a plugin layer
+flatten and reshape, residual blocks, numeric embeddings of every kind, feature scales,
+parametric activations, every activation and output head); a plugin layer
 without a converter is an error that names it. Layer normalisation needs opset 17 or
 later (skl2onnx's default is later).
 
@@ -43,6 +44,7 @@ from .nn import (
     Dropout,
     Embedding,
     Exp,
+    FeatureScale,
     Flatten,
     GlobalAvgPool2d,
     Identity,
@@ -53,6 +55,8 @@ from .nn import (
     MaxPool1d,
     MaxPool2d,
     Mish,
+    NumericEmbedding,
+    ParametricActivation,
     PReLU,
     ReLU,
     Reshape,
@@ -188,6 +192,32 @@ def _layer_norm(graph, module, x):
     return graph.node("LayerNormalization", inputs, axis=-1, epsilon=module.eps)
 
 
+def _numeric_embedding(graph, module, x):
+    """The embedding of each column (see :class:`~sknn_scratch.nn.NumericEmbedding`) on
+    ``(N, F, k)`` tensors; the per-column linear maps are one MatMul with the columns as
+    its batch axis."""
+    F = module.n_features
+    column = graph.node("Reshape", [x, graph.constant("shape", [-1, F, 1], dtype=np.int64)])
+    if module.kind == "piecewise_linear":  # clip(x slopes + offsets, lower, upper), bounds per bin
+        z = _add(graph, _mul(graph, column, module.slopes), module.offsets)
+        h = graph.node("Max", [z, graph.constant("lower", module.lower)])
+        h = graph.node("Min", [h, graph.constant("upper", module.upper)])
+    else:
+        z = _mul(graph, column, 2 * np.pi * module.frequencies)
+        if module.kind == "pbld":
+            h = graph.node("Cos", [_add(graph, z, module.phases)])
+        else:
+            h = graph.node("Concat", [graph.node("Cos", [z]), graph.node("Sin", [z])], axis=2)
+    if module.W is not None:  # (F, N, k) @ (F, k, m), back to (N, F, m)
+        product = graph.node("MatMul", [graph.node("Transpose", [h], perm=[1, 0, 2]), graph.constant("W", module.W)])
+        h = _add(graph, graph.node("Transpose", [product], perm=[1, 0, 2]), module.b)
+    if module.kind == "periodic":
+        h = graph.node("Relu", [h])
+    elif module.kind == "pbld":  # the raw value after each column's learned values
+        h = graph.node("Concat", [h, column], axis=2)
+    return graph.node("Reshape", [h, graph.constant("shape", [-1, F * module.embedding_dim], dtype=np.int64)])
+
+
 def _sequence(graph, modules, x, shape, dtype):
     """The nodes of modules applied one after another to samples of ``shape``; returns
     the output's name and shape. The shapes come from a forward pass of a zero batch
@@ -209,6 +239,14 @@ def _layer(graph, module, x, in_shape, out_shape):
         return _activation(graph, module, x, in_shape)
     if isinstance(module, LayerNorm):
         return _layer_norm(graph, module, x)
+    if isinstance(module, NumericEmbedding):
+        return _numeric_embedding(graph, module, x)
+    if isinstance(module, FeatureScale):
+        return _mul(graph, x, module.scale)
+    if isinstance(module, ParametricActivation):  # x + w (f(x) - x), w per entry of axis 1 or one
+        fx = _layer(graph, module.activation, x, in_shape, in_shape)
+        w = module.weight if module.n_features is None else module.weight.reshape((-1,) + (1,) * (len(in_shape) - 1))
+        return graph.node("Add", [x, graph.node("Mul", [graph.node("Sub", [fx, x]), graph.constant("weight", w)])])
     if isinstance(module, Embedding):
         codes = graph.node("Cast", [x], to=_proto(np.int64))
         return graph.node("Gather", [graph.constant("W", module.W), codes], axis=0)

@@ -20,6 +20,20 @@ def _layer_norm():
     return ln
 
 
+def _feature_scale():
+    """A FeatureScale whose scales are not ones."""
+    layer = nn.FeatureScale(5)
+    layer.scale[...] = np.linspace(-1.5, 2.0, 5)
+    return layer
+
+
+def _parametric():
+    """A parametric SELU whose weights range beyond [0, 1]."""
+    layer = nn.ParametricActivation("selu", 5)
+    layer.weight[...] = np.linspace(-0.5, 1.5, 5)
+    return layer
+
+
 def _codes(shape, n_categories):
     """Integer codes (an embedding's input) instead of normal values."""
     return lambda rng: rng.integers(0, n_categories, size=shape)
@@ -43,6 +57,9 @@ LAYER_EXAMPLES = {
     "avgpool1d": (lambda: nn.AvgPool1d(3, 2), (2, 3, 8), (2, 3, 3)),
     "maxpool1d": (lambda: nn.MaxPool1d(2), (2, 3, 7), (2, 3, 3)),
     "residual": (lambda: nn.Residual(nn.Linear(4, 4, rng=1), nn.GELU(), nn.Linear(4, 4, rng=2)), (3, 4), (3, 4)),
+    "numeric_embedding": (lambda: nn.NumericEmbedding(3, n_frequencies=5, sigma=0.5, rng=1), (4, 3), (4, 12)),
+    "feature_scale": (_feature_scale, (4, 5), (4, 5)),
+    "parametric": (_parametric, (4, 5), (4, 5)),
 }
 ACTIVATION_SHAPE = (4, 5)
 CRITERION_EXAMPLES = {
@@ -120,6 +137,14 @@ def test_sequential_of_modern_blocks_passes_check_module(rng):
         nn.Linear(6, 2, rng=4),
     )
     check_module(sequence, rng.normal(size=(3, 2, 6)), expected_output_shape=(3, 2))
+    tabular = nn.Sequential(
+        nn.NumericEmbedding(3, "periodic", 4, 2, sigma=0.5, rng=0),
+        nn.FeatureScale(6),
+        nn.Linear(6, 5, rng=1),
+        nn.ParametricActivation(nn.Mish(inplace=True), 5),
+        nn.Linear(5, 2, rng=2),
+    )
+    check_module(tabular, rng.normal(size=(4, 3)), expected_output_shape=(4, 2))
     tokens = nn.Sequential(nn.Embedding(7, 4, rng=0), nn.LayerNorm(4), nn.SiLU(), nn.Flatten(), nn.Linear(12, 2, rng=1))
     check_module(tokens, rng.integers(0, 7, size=(4, 3)), expected_output_shape=(4, 2))
 

@@ -183,3 +183,45 @@ def test_layer_norm_needs_opset_17(digits):
     est = NumpyNetClassifier(layers=[("linear", {"n_out": 4}), "layernorm"], max_iter=2, random_state=0).fit(X, y)
     with pytest.raises(NotImplementedError, match=r"LayerNorm\(4\) converts to ONNX's LayerNormalization"):
         to_onnx(est, X[:1], target_opset=15)
+
+
+# -- the tabular layers ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def cancer():
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    return StandardScaler().fit_transform(X[:300, :10]), y[:300]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    "embedding, activation",
+    [
+        ({}, "selu"),
+        ({"kind": "periodic", "n_frequencies": 8, "sigma": 0.5}, "mish"),
+        ({"kind": "piecewise_linear", "dim": 3}, "gelu"),
+        ({"kind": "piecewise_linear", "dim": None}, "mish"),
+    ],
+    ids=["pbld", "periodic", "piecewise_linear", "piecewise_linear_encoding"],
+)
+def test_tabular_layers(embedding, activation, dtype, cancer):
+    from sknn_scratch.nn import NumericEmbedding, ParametricActivation, SiLU
+
+    X, y = cancer
+    X = X.astype(dtype)
+    if embedding.get("kind") == "piecewise_linear":
+        edges = NumericEmbedding.piecewise_edges(X, 6)
+        edges[0] = edges[0][:3]  # a column with fewer bins: padding
+        embedding = {**embedding, "edges": edges}
+    layers = [
+        ("numeric_embedding", embedding),
+        ("feature_scale", {}),
+        ("linear", {"n_out": 16}),
+        ("parametric", {"activation": activation}),
+        ("linear", {"n_out": 8}),
+        ParametricActivation(SiLU()),  # one weight shared by every feature
+    ]
+    est = NumpyNetClassifier(layers=layers, max_iter=30, learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert est.predict_proba(X)[:, 1].std() > 0.2  # probabilities spread out: a wrong layout would show
+    _check_classifier(est, X)

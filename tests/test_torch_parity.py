@@ -209,3 +209,94 @@ def test_sigmoid_bce_with_label_smoothing(smoothing):
     smooth = torch.from_numpy(y * (1 - smoothing) + smoothing / 2)
     loss = tnn.BCEWithLogitsLoss(reduction="sum")
     _loss_parity(nn.SigmoidBCECriterion(smoothing), lambda zt: loss(zt, smooth) / 6, z, y)
+
+
+# -- the tabular layers, against their formulas written with torch operations ----------------
+def _ple_reference(x, edges):
+    """The piecewise-linear encoding of Gorishniy et al., column by column: how far each
+    value has crossed each bin, the outer bins open-ended, padded with zeros."""
+    T = max(len(e) - 1 for e in edges)
+    columns = []
+    for j, e in enumerate(edges):
+        e = torch.from_numpy(e)
+        t = len(e) - 1
+        v = (x[:, j : j + 1] - e[:-1]) / (e[1:] - e[:-1])  # (N, t)
+        parts = []
+        for i in range(t):
+            lo = None if i == 0 else 0.0
+            hi = None if i == t - 1 else 1.0
+            parts.append(v[:, i : i + 1] if lo is None and hi is None else torch.clamp(v[:, i : i + 1], lo, hi))
+        parts.append(torch.zeros(len(x), T - t, dtype=x.dtype))
+        columns.append(torch.cat(parts, dim=1))
+    return torch.stack(columns, dim=1)  # (N, F, T)
+
+
+def _tensor(array):
+    return torch.from_numpy(np.array(array)).requires_grad_(True)
+
+
+@pytest.mark.parametrize(
+    "kind, kwargs",
+    [
+        ("pbld", {}),
+        ("pbld", {"n_frequencies": 5, "dim": 2, "sigma": 0.7}),
+        ("periodic", {"n_frequencies": 6, "dim": 3, "sigma": 0.5}),
+        ("piecewise_linear", {"dim": 3}),
+        ("piecewise_linear", {"dim": None}),
+    ],
+)
+def test_numeric_embedding(kind, kwargs):
+    rng = np.random.default_rng(8)
+    x = rng.normal(size=(7, 4))
+    if kind == "piecewise_linear":
+        edges = nn.NumericEmbedding.piecewise_edges(rng.normal(size=(60, 4)), 5)
+        edges[2] = np.array([-0.5, 0.25])  # a single bin, and padding
+        edges[3] = np.array([-1.0, 0.0, 0.4])
+        kwargs = {**kwargs, "edges": edges}
+    ours = nn.NumericEmbedding(4, kind, rng=3, **kwargs)
+    tensors = {name: _tensor(getattr(ours, name)) for name in ours._parameters}
+
+    def theirs(xt):
+        n = xt.shape[0]
+        if kind == "piecewise_linear":
+            h = _ple_reference(xt, ours.edges)
+        else:
+            z = 2 * torch.pi * xt[:, :, None] * tensors["frequencies"]
+            if kind == "pbld":
+                h = torch.cos(z + tensors["phases"])
+            else:
+                h = torch.cat([torch.cos(z), torch.sin(z)], dim=2)
+        if "W" in tensors:  # each column's own linear map
+            h = torch.stack([h[:, j] @ tensors["W"][j] + tensors["b"][j] for j in range(4)], dim=1)
+        if kind == "periodic":
+            h = torch.relu(h)
+        if kind == "pbld":
+            h = torch.cat([h, xt[:, :, None]], dim=2)
+        return h.reshape(n, -1)
+
+    grads = dict(zip(ours._parameters, ours._gradients, strict=True))
+    run_both(ours, theirs, x, [(grads[name], tensor) for name, tensor in tensors.items()])
+
+
+def test_feature_scale():
+    ours = nn.FeatureScale(5)
+    ours.scale[...] = np.random.default_rng(9).normal(size=5)
+    scale = _tensor(ours.scale)
+    run_both(ours, lambda xt: xt * scale, _x(3, 4, 5), [("gradScale", scale)])
+
+
+_ELEMENTWISE = [("selu", tnn.SELU()), ("mish", tnn.Mish()), ("gelu", tnn.GELU()), ("relu", tnn.ReLU())]
+
+
+@pytest.mark.parametrize(
+    "activation, f, shape, n_features",
+    [(name, f, shape, n) for name, f in _ELEMENTWISE for shape, n in (((6, 5), 5), ((4, 5, 3), 5), ((6, 5), None))]
+    + [("softmax", tnn.Softmax(dim=1), (6, 5), 5)],  # row-wise: the mix goes through its Jacobian
+    ids=str,
+)
+def test_parametric_activation(activation, f, shape, n_features):
+    ours = nn.ParametricActivation(activation, n_features)
+    ours.weight[...] = np.random.default_rng(10).uniform(-0.5, 1.5, size=ours.weight.shape)
+    weight = _tensor(ours.weight)
+    w = weight if n_features is None else weight.reshape((1, -1) + (1,) * (len(shape) - 2))
+    run_both(ours, lambda xt: xt + w * (f(xt) - xt), _x(*shape), [("gradWeight", weight)])

@@ -41,10 +41,12 @@ from .losses import (
 from .modern_activation import GELU, Mish, SiLU, Softplus
 from .module import Module, as_generator
 from .normalization import BatchNormalization, LayerNorm
+from .numeric_embedding import NumericEmbedding
+from .parametric import ParametricActivation
 from .pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from .reshape import Flatten, Reshape
 from .residual import Residual
-from .scaling import ChannelwiseScaling
+from .scaling import ChannelwiseScaling, FeatureScale
 
 __all__ = [
     "Module",
@@ -65,6 +67,9 @@ __all__ = [
     "BatchNormalization",
     "LayerNorm",
     "ChannelwiseScaling",
+    "FeatureScale",
+    "NumericEmbedding",
+    "ParametricActivation",
     "ReLU",
     "Sigmoid",
     "Tanh",
@@ -115,6 +120,9 @@ _BUILT_IN: dict[Registry, dict[str, type]] = {
         "avgpool1d": AvgPool1d,
         "maxpool1d": MaxPool1d,
         "residual": Residual,
+        "numeric_embedding": NumericEmbedding,
+        "feature_scale": FeatureScale,
+        "parametric": ParametricActivation,
     },
     ACTIVATIONS: {
         "relu": ReLU,

@@ -33,6 +33,10 @@ SHAPES = [
     (lambda: nn.SoftMax(), (5,), (5, 2)),
     (lambda: nn.LogSoftmax(), (5,), (5, 2)),
     (lambda: nn.PReLU(3), (3, 4), (4, 3)),
+    (lambda: nn.NumericEmbedding(3, dim=2), (3,), (3, 1)),
+    (lambda: nn.NumericEmbedding(2, "piecewise_linear", dim=None, edges=[[0, 1, 2], [0, 1]]), (2,), (3,)),
+    (lambda: nn.FeatureScale(4), (3, 4), (4, 3)),
+    (lambda: nn.ParametricActivation("tanh", 3), (3, 2), (2, 3)),
     *[(cls, (3, 2), None) for cls in (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity, nn.Exp, nn.GELU, nn.SiLU, nn.Mish)],
     *[(cls, (3,), None) for cls in (nn.SELU, nn.ELU, nn.LeakyReLU, nn.Softplus)],
 ]
@@ -58,8 +62,10 @@ def test_output_shape_predicts_the_forward_pass_and_names_bad_shapes(factory, go
 
 def test_decayed_parameters():
     assert nn.Linear._decayed == nn.Conv2d._decayed == nn.Conv1d._decayed == nn.Embedding._decayed == ("W",)
-    assert nn.LayerNorm._decayed == nn.PReLU._decayed == ()
-    for cls in (nn.Linear, nn.Conv2d, nn.Conv1d, nn.Embedding, nn.LayerNorm, nn.PReLU):
+    assert nn.LayerNorm._decayed == nn.PReLU._decayed == nn.FeatureScale._decayed == ()
+    assert nn.ParametricActivation._decayed == ()
+    classes = (nn.Linear, nn.Conv2d, nn.Conv1d, nn.Embedding, nn.LayerNorm, nn.PReLU, nn.FeatureScale)
+    for cls in (*classes, nn.ParametricActivation, nn.NumericEmbedding):
         assert set(cls._decayed) <= set(cls._parameters)
 
 
@@ -69,6 +75,8 @@ def test_infer_args():
     assert nn.Conv1d.infer_args((4, 20)) == {"in_channels": 4}
     assert nn.LayerNorm.infer_args((5, 7)) == {"n_features": 7}
     assert nn.PReLU.infer_args((5,)) == nn.Embedding.infer_args((3,)) == {}
+    assert nn.NumericEmbedding.infer_args((6,)) == nn.ParametricActivation.infer_args((6, 2)) == {"n_features": 6}
+    assert nn.FeatureScale.infer_args((2, 6)) == {"n_features": 6}
 
 
 NEW_MODULES = [
@@ -88,6 +96,11 @@ NEW_MODULES = [
     (lambda: nn.AvgPool1d(2), (3, 4, 5)),
     (lambda: nn.MaxPool1d(2), (3, 4, 5)),
     (lambda: nn.Residual(nn.Linear(4, 4, rng=0), nn.GELU(inplace=True)), (3, 4)),
+    (lambda: nn.NumericEmbedding(4, rng=0), (3, 4)),
+    (lambda: nn.NumericEmbedding(4, "periodic", rng=0), (3, 4)),
+    (lambda: nn.NumericEmbedding(4, "piecewise_linear", edges=[[-1, 0, 1]] * 4, rng=0), (3, 4)),
+    (lambda: nn.FeatureScale(4), (3, 4)),
+    (lambda: nn.ParametricActivation(nn.Mish(inplace=True), 4), (3, 4)),
 ]
 
 
@@ -126,7 +139,20 @@ def test_pickle_round_trip_predicts_the_same(factory, shape, rng):
 
 
 @pytest.mark.parametrize(
-    "name", ["activation", "conv1d", "embedding", "residual", "criterion", "normalization", "pooling", "init"]
+    "name",
+    [
+        "activation",
+        "conv1d",
+        "embedding",
+        "residual",
+        "criterion",
+        "normalization",
+        "pooling",
+        "init",
+        "numeric_embedding",
+        "scaling",
+        "parametric",
+    ],
 )
 def test_examples_run_as_doctests(name):
     result = doctest.testmod(importlib.import_module(f"sknn_scratch.nn.{name}"), optionflags=doctest.ELLIPSIS)
