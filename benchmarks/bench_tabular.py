@@ -134,6 +134,12 @@ def numpynet(task: str) -> BaseEstimator:
     return one_hot_pipeline(by_task(task, NumpyNetClassifier, NumpyNetRegressor, max_iter=1000, random_state=SEED))
 
 
+def tabular(task: str) -> BaseEstimator:
+    from sknn_scratch import TabularNetClassifier, TabularNetRegressor
+
+    return by_task(task, TabularNetClassifier, TabularNetRegressor, random_state=SEED)
+
+
 def lightgbm(task: str) -> BaseEstimator:
     from lightgbm import LGBMClassifier, LGBMRegressor
 
@@ -162,6 +168,7 @@ MODELS: dict[str, Factory] = {
     "lightgbm": lightgbm,
     "mlp": mlp,
     "numpynet": numpynet,
+    "tabular": tabular,
     "realmlp_td": realmlp_td,
 }
 

@@ -367,6 +367,23 @@ def _regressor_shapes(operator):
     operator.outputs[0].type = operator.inputs[0].type.__class__([n, operator.raw_operator.n_outputs_])
 
 
+def _refuse_tables(estimator):
+    """The tabular estimators encode tables (text categories, missing values) in Python
+    before their network; that encoding has no ONNX form here: say so."""
+    from .estimators.tabular import TabularNetClassifier, TabularNetRegressor
+
+    if isinstance(estimator, (TabularNetClassifier, TabularNetRegressor)):
+        raise ValueError(
+            f"{type(estimator).__name__} does not export to ONNX: its table encoding (category lookups, missing "
+            "values, robust scaling) runs in Python before the network. Serve it with pickle, joblib or skops, or "
+            "export a NumpyNetClassifier/NumpyNetRegressor behind a scikit-learn preprocessing pipeline."
+        )
+
+
+def _convert_table(scope, operator, container):
+    _refuse_tables(operator.raw_operator)
+
+
 def register_converters():
     """Register the estimators' shape calculators and converters with skl2onnx (done
     on import of this module; calling it again is harmless)."""
@@ -378,6 +395,10 @@ def register_converters():
     skl2onnx.update_registered_converter(
         NumpyNetRegressor, "SknnScratchNumpyNetRegressor", _regressor_shapes, _convert_regressor
     )
+    from .estimators.tabular import TabularNetClassifier, TabularNetRegressor
+
+    for cls, shapes in ((TabularNetClassifier, _classifier_shapes), (TabularNetRegressor, _regressor_shapes)):
+        skl2onnx.update_registered_converter(cls, f"SknnScratch{cls.__name__}", shapes, _convert_table)
 
 
 def to_onnx(estimator, X, *, target_opset=None):
@@ -399,6 +420,7 @@ def to_onnx(estimator, X, *, target_opset=None):
     skl2onnx = _skl2onnx()
     register_converters()
     last = estimator[-1] if hasattr(estimator, "steps") else estimator
+    _refuse_tables(last)
     options = {id(last): {"zipmap": False}} if isinstance(last, NumpyNetClassifier) else None
     return skl2onnx.to_onnx(estimator, np.asarray(X), options=options, target_opset=target_opset)
 

@@ -79,7 +79,9 @@ def test_categorical_features_by_name_index_mask_or_none_and_clear_errors():
 
 def test_arrays_sparse_matrices_and_object_arrays():
     X = np.array([[1.0, 0.0], [2.0, 5.0], [3.0, 0.0]])
-    np.testing.assert_allclose(encode_table(fit_table(sp.csr_matrix(X)), sp.csr_matrix(X)), encode_table(fit_table(X), X))
+    np.testing.assert_allclose(
+        encode_table(fit_table(sp.csr_matrix(X)), sp.csr_matrix(X)), encode_table(fit_table(X), X)
+    )
     mixed = np.array([[1.5, "a"], [2.5, "b"], [np.nan, None]], dtype=object)
     table = fit_table(mixed)
     assert layout(table) == (2 + 2, [])  # the number and its indicator, then a and b one-hot

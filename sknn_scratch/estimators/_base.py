@@ -142,9 +142,8 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         """A new network for the rows ``X``, ending in ``n_outputs_`` raw scores."""
         return build_network(settings, X.shape[1], self.n_outputs_, rng, X.dtype)
 
-    def _epochs(self, settings, n_train):
-        """Epochs of this fit, for ``n_train`` training rows (``max_iter``)."""
-        return settings.max_iter
+    def _adapt(self, settings, n_train):
+        """Settings that depend on the number of training rows (none here)."""
 
     def _schedules(self, settings):
         """Callbacks of the estimator's own that run before the user's (none here)."""
@@ -239,7 +238,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             shuffler = np.random.RandomState(rng.bit_generator)
             if settings.early_stopping and validation is None:
                 train, validation = self._split(settings, X, Y, y, sample_weight, shuffler)
-            settings.max_iter = self._epochs(settings, train[0].shape[0])
+            self._adapt(settings, train[0].shape[0])
             self._state.start(
                 stochastic=stochastic, validating=validation is not None, early_stopping=settings.early_stopping
             )

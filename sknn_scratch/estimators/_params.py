@@ -83,7 +83,7 @@ def read_settings(est):
     specs, the callbacks) and copied into a namespace. The fit reads these only: whatever
     a callback does to the estimator's parameters during the fit, the fit follows them."""
     est._validate_params()
-    settings = SimpleNamespace(**est.get_params(deep=False), keep_last_best=False)
+    settings = SimpleNamespace(**est.get_params(deep=False), keep_last_best=False, fixed_epochs=False)
     callback_list(settings.callbacks)
     for name in ("solver", "learning_rate", "loss"):
         spec = getattr(settings, name, None)

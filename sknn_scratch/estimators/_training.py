@@ -247,11 +247,12 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
             if stop or incremental:
                 break
         else:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the optimization "
-                "hasn't converged yet.",
-                ConvergenceWarning,
-            )
+            if not settings.fixed_epochs:  # (a training planned as a number of epochs has nothing to converge)
+                warnings.warn(
+                    f"Stochastic Optimizer: Maximum iterations ({settings.max_iter}) reached and the optimization "
+                    "hasn't converged yet.",
+                    ConvergenceWarning,
+                )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
     if settings.early_stopping and state.best_state is not None:  # this fit's best epoch, or an earlier fit's

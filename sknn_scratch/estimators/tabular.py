@@ -26,6 +26,8 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import clone
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted, column_or_1d
 
@@ -33,6 +35,8 @@ from ..callbacks import Callback
 from ..nn import Criterion, Dropout, Linear, Sequential
 from ..optim.schedules import FlatCos
 from ..registry import ACTIVATIONS, CRITERIA
+from ._base import training
+from ._data import check_sample_weight
 from ._docs import SHARED_ATTRIBUTES, document
 from ._params import CONSTRAINTS, RegisteredName
 from ._table import encode_table, fit_table, layout
@@ -50,14 +54,16 @@ _ATTRIBUTES = {
     True: ["classes_", *SHARED_ATTRIBUTES, "out_activation_"],
     False: [*SHARED_ATTRIBUTES, "out_activation_"],
 }
-#: optimizer steps an "auto" training aims at: up to 256 epochs on small tables, fewer on large ones
-STEP_BUDGET = 2048
+#: optimizer steps an "auto" training aims at (at least 16 epochs, at most MAX_EPOCHS)
+STEP_BUDGET = 512
+MAX_EPOCHS = 128
 
 
 def _common_constraints():
-    keep = ("batch_size", "random_state", "verbose", "callbacks", "validation_fraction")
+    keep = ("random_state", "verbose", "callbacks", "validation_fraction")
     return {
         **{name: CONSTRAINTS[name] for name in keep},
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [RegisteredName(ACTIVATIONS)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -93,6 +99,11 @@ class _Regularisation(Callback):
     def on_batch_end(self, estimator, logs):
         self._set(estimator)
 
+    def on_fit_end(self, estimator, logs):  # the network shows its dropout rate, not the faded one
+        for layer in estimator.network_.leaves():
+            if isinstance(layer, Dropout):
+                layer.p = self.dropout
+
 
 class _TabularNet:
     """What the tabular estimators share; mixed in before the drop-in estimators, whose
@@ -121,6 +132,7 @@ class _TabularNet:
             n_iter_no_change=np.inf,  # no stopping: every epoch trains, the best one is kept
             early_stopping=True,
             keep_last_best=True,
+            fixed_epochs=True,
             warm_start=False,
             layers=None,
             input_shape=None,
@@ -130,23 +142,28 @@ class _TabularNet:
             max_fun=15000,
         )
 
-    def _epochs(self, settings, n_train):
-        if settings.max_iter != "auto":
-            return int(settings.max_iter)
-        steps_per_epoch = -(-n_train // min(settings.batch_size if settings.batch_size != "auto" else 256, n_train))
-        return int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), 16, 256))
+    def _adapt(self, settings, n_train):
+        """Batches of at most the training rows, and the epochs of ``max_iter="auto"``."""
+        settings.batch_size = min(settings.batch_size, n_train)
+        if settings.max_iter == "auto":
+            steps_per_epoch = -(-n_train // settings.batch_size)
+            settings.max_iter = int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), 16, MAX_EPOCHS))
 
     def _schedules(self, settings):
         return [_Regularisation(settings.dropout, settings.weight_decay, FlatCos())]
 
     # -- tables in ---------------------------------------------------------------------------
+    #: summary() needs a fitted table
+    _table_network = True
+
     def _encode(self, X, reset):
         """``X`` encoded for the network (the encoding fitted on it when ``reset``)."""
         _check_feature_names(self, X, reset=reset)
         _check_n_features(self, X, reset=reset)
         if reset:
             self._table = fit_table(X, self.categorical_features)
-        return encode_table(self._table, X)
+            self._n_inputs = sum(layout(self._table)[0:1]) + len(layout(self._table)[1])
+        return encode_table(self._table, X, dtype=np.float32)
 
     def _validate_input(self, X, y, incremental, reset):
         if y is None:
@@ -162,11 +179,63 @@ class _TabularNet:
         return (X, *self._targets(y, X.dtype, incremental))
 
     def _validated_scores(self, X):
+        """The network's raw scores for the rows of ``X``; with several networks, the mean
+        of theirs (for classification, of the logits)."""
         check_is_fitted(self, "network_")
-        return self._scores(self._encode(X, reset=False))
+        X = self._encode(X, reset=False)
+        members = getattr(self, "estimators_", None)
+        if not members:
+            return self._scores(X)
+        return np.mean([member._scores(X) for member in members], axis=0)
+
+    # -- several networks --------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, validation_data=None):
+        """Fit the network (``n_ensembles`` networks) to the table ``X`` and ``y``.
+
+        Parameters
+        ----------
+        X : {DataFrame, array-like, sparse matrix} of shape (n_samples, n_features)
+            The table as it comes: numeric, categorical and missing values.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+        X_val : {DataFrame, array-like} of shape (n_val_samples, n_features), default=None
+            Rows that pick the best epoch instead of a held-out share of ``X``.
+        y_val : array-like of shape (n_val_samples,) or (n_val_samples, n_outputs), default=None
+            The targets of ``X_val``.
+        sample_weight_val : array-like of shape (n_val_samples,), default=None
+        validation_data : tuple, default=None
+            ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``.
+
+        Returns
+        -------
+        self
+        """
+        fit_one = super().fit
+        validation = dict(
+            X_val=X_val, y_val=y_val, sample_weight_val=sample_weight_val, validation_data=validation_data
+        )
+        if self.n_ensembles == 1:
+            return fit_one(X, y, sample_weight, **validation)
+        self._validate_params()
+        # each network with its own seed, hence its own held-out rows, initial weights and batches
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=self.n_ensembles)
+        members = [
+            clone(self).set_params(n_ensembles=1, random_state=int(seed)).fit(X, y, sample_weight, **validation)
+            for seed in seeds
+        ]
+        params = set(self.get_params(deep=False))
+        with training(self) as est:
+            est.__dict__.update({k: v for k, v in vars(members[0]).items() if k not in params})
+            est.estimators_ = members
+        return self
 
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
-        return super()._validation_set(self._encode(X_val, reset=False), y_val, sample_weight_val, dtype)
+        """The validation rows encoded as the training rows, with their targets."""
+        X_val = self._encode(X_val, reset=False)
+        Y_val, y_val = self._validation_targets(y_val, dtype)
+        if Y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")
+        return X_val, Y_val, y_val, check_sample_weight(sample_weight_val, X_val, what="sample_weight_val")
 
     # -- the network -----------------------------------------------------------------------
     def _build(self, settings, X, rng):
@@ -184,7 +253,7 @@ class _TabularNet:
         first = TabularInput(n_dense, cardinalities, settings.categorical_embedding_dim, numeric, rng=rng, dtype=dtype)
         width = first.output_shape((X.shape[1],))[0]
         scale = FeatureScale(width, dtype=dtype)
-        scale.lr_factors, scale.decay_factors = {"s": LR_FACTORS["scale"]}, {"s": 1.0}
+        scale.lr_factors = {"scale": LR_FACTORS["scale"]}
         modules = [first, scale]
         sizes = settings.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
@@ -494,7 +563,10 @@ _TABULAR_PARAMETERS = {
     Share of the rows held out (stratified for classification) to pick the best epoch,
     whose weights are kept; ``fit``'s ``X_val``, ``y_val`` replace it.""",
     "n_ensembles": """n_ensembles : int, default=1
-    Networks trained on different held-out splits, their predictions averaged.""",
+    Networks trained, each with its own seed (held-out rows, initial weights, batches);
+    their logits (classification) or predictions (regression) are averaged. With more
+    than one, ``estimators_`` holds them (fitted estimators with ``n_ensembles=1``) and the
+    other fitted attributes are the first one's.""",
     "loss": """loss : str, (str, dict) or Criterion, default="squared_error"
     The regression loss, on the standardised target: ``"squared_error"``,
     ``"absolute_error"``, ``"huber"``, ``("quantile", {"quantiles": (0.1, 0.5, 0.9)})``

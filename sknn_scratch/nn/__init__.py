@@ -47,11 +47,13 @@ from .pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d
 from .reshape import Flatten, Reshape
 from .residual import Residual
 from .scaling import ChannelwiseScaling, FeatureScale
+from .tabular_input import TabularInput
 
 __all__ = [
     "Module",
     "Sequential",
     "Residual",
+    "TabularInput",
     "Linear",
     "Conv1d",
     "Conv2d",
@@ -120,6 +122,7 @@ _BUILT_IN: dict[Registry, dict[str, type]] = {
         "avgpool1d": AvgPool1d,
         "maxpool1d": MaxPool1d,
         "residual": Residual,
+        "tabular_input": TabularInput,
         "numeric_embedding": NumericEmbedding,
         "feature_scale": FeatureScale,
         "parametric": ParametricActivation,
