@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 
+from ._kernels import scratch
 from .module import Module, as_generator, check_int
 
 __all__ = ["NumericEmbedding"]
@@ -164,7 +165,7 @@ class NumericEmbedding(Module):
     _parameters = ("frequencies", "phases", "W", "b")
     _gradients = ("gradFrequencies", "gradPhases", "gradW", "gradb")
     _decayed = ("frequencies", "phases", "W", "b")
-    _transient = (*Module._transient, "_cache_z", "_cache_h", "_cache_a")
+    _transient = (*Module._transient, "_cache_z", "_cache_h", "_cache_a", "_cache_work")
 
     def __init__(
         self,
@@ -220,7 +221,7 @@ class NumericEmbedding(Module):
         self.gradFrequencies = self.gradPhases = self.gradW = self.gradb = None
         for name, grad in zip(self._parameters, self._gradients, strict=True):
             setattr(self, grad, np.zeros_like(getattr(self, name)))
-        self._cache_z = self._cache_h = self._cache_a = None
+        self._cache_z = self._cache_h = self._cache_a = self._cache_work = None
         self.reset_parameters(rng)
 
     # -- bins of the piecewise-linear encoding ----------------------------------------------
@@ -336,21 +337,33 @@ class NumericEmbedding(Module):
         return [getattr(self, name).astype(dtype)[:, None, :] for name in ("slopes", "offsets", "lower", "upper")]
 
     # -- forward ----------------------------------------------------------------------------
+    def _scratch(self, name, shape, dtype):
+        """The scratch array ``name``, reused from pass to pass while the batch keeps its
+        shape: fresh large arrays for every pass would be slower to write."""
+        if self._cache_work is None:
+            self._cache_work = {}
+        return scratch(self._cache_work, name, shape, dtype)
+
     def _encode(self, xt, keep):
         """The encoding ``h`` of the columns ``xt`` (shape ``(F, N)``) as ``(F, N, k)``, and
         ``z``, the phases (the unclipped encoding for ``"piecewise_linear"``), which the
         backward pass needs; without ``keep`` the cosines of ``"pbld"`` overwrite ``z``."""
+        F, n = xt.shape
         if self.kind == "piecewise_linear":
             slopes, offsets, lower, upper = self._bins(xt.dtype)
-            z = xt[:, :, None] * slopes
+            z = np.multiply(xt[:, :, None], slopes, out=self._scratch("z", (F, n, slopes.shape[2]), xt.dtype))
             z += offsets
-            h = np.maximum(z, lower)
+            h = np.maximum(z, lower, out=self._scratch("h", z.shape, z.dtype))
             return np.minimum(h, upper, out=h), z
-        z = xt[:, :, None] * (_TWO_PI * self.frequencies)[:, None, :]  # 2 pi w x
+        w = (_TWO_PI * self.frequencies)[:, None, :]  # 2 pi w x
+        z = np.multiply(xt[:, :, None], w, out=self._scratch("z", (F, n, w.shape[2]), xt.dtype))
         if self.kind == "pbld":
             z += self.phases[:, None, :]
-            return (np.cos(z) if keep else np.cos(z, out=z)), z
-        return np.concatenate([np.cos(z), np.sin(z)], axis=2), z
+            return np.cos(z, out=self._scratch("h", z.shape, z.dtype) if keep else z), z
+        h = self._scratch("h", (F, n, 2 * w.shape[2]), z.dtype)
+        np.cos(z, out=h[:, :, : w.shape[2]])
+        np.sin(z, out=h[:, :, w.shape[2] :])
+        return h, z
 
     def _forward(self, x, keep):
         """``(output, (z, h, a))``: the output rows and the intermediate arrays (``a`` the
@@ -402,15 +415,15 @@ class NumericEmbedding(Module):
                 self.gradb += _sum_over_samples(ga)
             if not (input_grad or self.frequencies is not None):
                 return None
-            gh = np.matmul(ga, self.W.transpose(0, 2, 1))  # (F, N, k)
+            gh = np.matmul(ga, self.W.transpose(0, 2, 1), out=self._scratch("gh", h.shape, h.dtype))  # (F, N, k)
         if self.kind == "piecewise_linear":
             if not input_grad:
                 return None
             slopes, _, lower, upper = self._bins(x.dtype)
-            gz = gh * ((z >= lower) & (z < upper))
+            gz = np.multiply(gh, (z >= lower) & (z < upper), out=self._scratch("gz", gh.shape, gh.dtype))
             return np.ascontiguousarray(np.matmul(gz, slopes.transpose(0, 2, 1))[:, :, 0].T)
         # gz = -dL/dz: the derivative of cos z is -sin z, that of [cos z, sin z] is [-sin z, cos z]
-        gz = np.sin(z)
+        gz = np.sin(z, out=self._scratch("gz", z.shape, z.dtype))
         if self.kind == "pbld":
             gz *= gh
         else:
