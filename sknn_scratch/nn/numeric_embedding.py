@@ -128,6 +128,9 @@ class NumericEmbedding(Module):
         Accumulated gradients, shaped like the parameters.
     edges : list of ndarray or None
         ``"piecewise_linear"``: the checked bin edges, float64.
+    n_bins : int
+        ``"piecewise_linear"``: ``T``, the largest number of bins of a column (0 for the
+        other kinds).
     slopes, offsets, lower, upper : ndarrays of shape (F, T) or None
         ``"piecewise_linear"``: ``h = clip(x * slopes + offsets, lower, upper)``, with
         ``slopes = 1 / (e_t - e_{t-1})`` (0 for padding) and infinite bounds for the
@@ -202,6 +205,7 @@ class NumericEmbedding(Module):
         self.frequencies = self.phases = self.W = self.b = None
         self.slopes = self.offsets = self.lower = self.upper = None
         self.edges = None
+        self.n_bins: int = 0
         if kind == "pbld":
             self.frequencies, self.phases = np.empty((F, K), dtype=dtype), np.empty((F, K), dtype=dtype)
             self.W, self.b = np.empty((F, K, self.dim - 1), dtype=dtype), np.empty((F, self.dim - 1), dtype=dtype)
@@ -211,8 +215,7 @@ class NumericEmbedding(Module):
         else:
             self._set_bins(edges, dtype)
             if self.dim is not None:
-                T = self.slopes.shape[1]
-                self.W, self.b = np.empty((F, T, self.dim), dtype=dtype), np.empty((F, self.dim), dtype=dtype)
+                self.W, self.b = np.empty((F, self.n_bins, self.dim), dtype=dtype), np.empty((F, self.dim), dtype=dtype)
         # each kind declares the parameters it has (the others stay None)
         names = [i for i, name in enumerate(NumericEmbedding._parameters) if getattr(self, name) is not None]
         self._parameters = tuple(NumericEmbedding._parameters[i] for i in names)
@@ -280,7 +283,8 @@ class NumericEmbedding(Module):
                 )
             checked.append(e)
         self.edges = checked
-        F, T = self.n_features, max(len(e) - 1 for e in checked)
+        self.n_bins = T = max(len(e) - 1 for e in checked)
+        F = self.n_features
         slopes, offsets = np.zeros((F, T)), np.zeros((F, T))
         lower, upper = np.zeros((F, T)), np.ones((F, T))
         for j, e in enumerate(checked):  # once, at construction
@@ -300,7 +304,7 @@ class NumericEmbedding(Module):
     @property
     def embedding_dim(self) -> int:
         """``d``, the number of output values per column."""
-        return self.dim if self.dim is not None else self.slopes.shape[1]
+        return self.dim if self.dim is not None else self.n_bins
 
     def output_shape(self, sample_shape):
         """``(F * d,)`` for samples of shape ``(F,)``."""
@@ -466,5 +470,5 @@ class NumericEmbedding(Module):
         if self.kind != "piecewise_linear" and self.sigma != 0.1:
             parts.append(f"sigma={self.sigma}")
         if self.kind == "piecewise_linear":
-            parts.append(f"n_bins={self.slopes.shape[1]}")
+            parts.append(f"n_bins={self.n_bins}")
         return ", ".join(parts)
