@@ -138,13 +138,14 @@ def test_sequential_of_modern_blocks_passes_check_module(rng):
     )
     check_module(sequence, rng.normal(size=(3, 2, 6)), expected_output_shape=(3, 2))
     tabular = nn.Sequential(
+        nn.Linear(4, 3, rng=5),  # the embedding passes the gradient on to the layer before it
         nn.NumericEmbedding(3, "periodic", 4, 2, sigma=0.5, rng=0),
         nn.FeatureScale(6),
         nn.Linear(6, 5, rng=1),
         nn.ParametricActivation(nn.Mish(inplace=True), 5),
         nn.Linear(5, 2, rng=2),
     )
-    check_module(tabular, rng.normal(size=(4, 3)), expected_output_shape=(4, 2))
+    check_module(tabular, rng.normal(size=(4, 4)), expected_output_shape=(4, 2))
     tokens = nn.Sequential(nn.Embedding(7, 4, rng=0), nn.LayerNorm(4), nn.SiLU(), nn.Flatten(), nn.Linear(12, 2, rng=1))
     check_module(tokens, rng.integers(0, 7, size=(4, 3)), expected_output_shape=(4, 2))
 

@@ -22,6 +22,7 @@ import numbers
 
 import numpy as np
 
+from ._kernels import scratch
 from .module import Module, as_generator, check_int
 
 __all__ = ["NumericEmbedding"]
@@ -127,6 +128,9 @@ class NumericEmbedding(Module):
         Accumulated gradients, shaped like the parameters.
     edges : list of ndarray or None
         ``"piecewise_linear"``: the checked bin edges, float64.
+    n_bins : int
+        ``"piecewise_linear"``: ``T``, the largest number of bins of a column (0 for the
+        other kinds).
     slopes, offsets, lower, upper : ndarrays of shape (F, T) or None
         ``"piecewise_linear"``: ``h = clip(x * slopes + offsets, lower, upper)``, with
         ``slopes = 1 / (e_t - e_{t-1})`` (0 for padding) and infinite bounds for the
@@ -164,7 +168,7 @@ class NumericEmbedding(Module):
     _parameters = ("frequencies", "phases", "W", "b")
     _gradients = ("gradFrequencies", "gradPhases", "gradW", "gradb")
     _decayed = ("frequencies", "phases", "W", "b")
-    _transient = (*Module._transient, "_cache_z", "_cache_h", "_cache_a")
+    _transient = (*Module._transient, "_cache_z", "_cache_h", "_cache_a", "_cache_work")
 
     def __init__(
         self,
@@ -201,6 +205,7 @@ class NumericEmbedding(Module):
         self.frequencies = self.phases = self.W = self.b = None
         self.slopes = self.offsets = self.lower = self.upper = None
         self.edges = None
+        self.n_bins: int = 0
         if kind == "pbld":
             self.frequencies, self.phases = np.empty((F, K), dtype=dtype), np.empty((F, K), dtype=dtype)
             self.W, self.b = np.empty((F, K, self.dim - 1), dtype=dtype), np.empty((F, self.dim - 1), dtype=dtype)
@@ -210,8 +215,7 @@ class NumericEmbedding(Module):
         else:
             self._set_bins(edges, dtype)
             if self.dim is not None:
-                T = self.slopes.shape[1]
-                self.W, self.b = np.empty((F, T, self.dim), dtype=dtype), np.empty((F, self.dim), dtype=dtype)
+                self.W, self.b = np.empty((F, self.n_bins, self.dim), dtype=dtype), np.empty((F, self.dim), dtype=dtype)
         # each kind declares the parameters it has (the others stay None)
         names = [i for i, name in enumerate(NumericEmbedding._parameters) if getattr(self, name) is not None]
         self._parameters = tuple(NumericEmbedding._parameters[i] for i in names)
@@ -220,7 +224,7 @@ class NumericEmbedding(Module):
         self.gradFrequencies = self.gradPhases = self.gradW = self.gradb = None
         for name, grad in zip(self._parameters, self._gradients, strict=True):
             setattr(self, grad, np.zeros_like(getattr(self, name)))
-        self._cache_z = self._cache_h = self._cache_a = None
+        self._cache_z = self._cache_h = self._cache_a = self._cache_work = None
         self.reset_parameters(rng)
 
     # -- bins of the piecewise-linear encoding ----------------------------------------------
@@ -279,7 +283,8 @@ class NumericEmbedding(Module):
                 )
             checked.append(e)
         self.edges = checked
-        F, T = self.n_features, max(len(e) - 1 for e in checked)
+        self.n_bins = T = max(len(e) - 1 for e in checked)
+        F = self.n_features
         slopes, offsets = np.zeros((F, T)), np.zeros((F, T))
         lower, upper = np.zeros((F, T)), np.ones((F, T))
         for j, e in enumerate(checked):  # once, at construction
@@ -299,7 +304,7 @@ class NumericEmbedding(Module):
     @property
     def embedding_dim(self) -> int:
         """``d``, the number of output values per column."""
-        return self.dim if self.dim is not None else self.slopes.shape[1]
+        return self.dim if self.dim is not None else self.n_bins
 
     def output_shape(self, sample_shape):
         """``(F * d,)`` for samples of shape ``(F,)``."""
@@ -336,21 +341,33 @@ class NumericEmbedding(Module):
         return [getattr(self, name).astype(dtype)[:, None, :] for name in ("slopes", "offsets", "lower", "upper")]
 
     # -- forward ----------------------------------------------------------------------------
+    def _scratch(self, name, shape, dtype):
+        """The scratch array ``name``, reused from pass to pass while the batch keeps its
+        shape: fresh large arrays for every pass would be slower to write."""
+        if self._cache_work is None:
+            self._cache_work = {}
+        return scratch(self._cache_work, name, shape, dtype)
+
     def _encode(self, xt, keep):
         """The encoding ``h`` of the columns ``xt`` (shape ``(F, N)``) as ``(F, N, k)``, and
         ``z``, the phases (the unclipped encoding for ``"piecewise_linear"``), which the
         backward pass needs; without ``keep`` the cosines of ``"pbld"`` overwrite ``z``."""
+        F, n = xt.shape
         if self.kind == "piecewise_linear":
             slopes, offsets, lower, upper = self._bins(xt.dtype)
-            z = xt[:, :, None] * slopes
+            z = np.multiply(xt[:, :, None], slopes, out=self._scratch("z", (F, n, slopes.shape[2]), xt.dtype))
             z += offsets
-            h = np.maximum(z, lower)
+            h = np.maximum(z, lower, out=self._scratch("h", z.shape, z.dtype))
             return np.minimum(h, upper, out=h), z
-        z = xt[:, :, None] * (_TWO_PI * self.frequencies)[:, None, :]  # 2 pi w x
+        w = (_TWO_PI * self.frequencies)[:, None, :]  # 2 pi w x
+        z = np.multiply(xt[:, :, None], w, out=self._scratch("z", (F, n, w.shape[2]), xt.dtype))
         if self.kind == "pbld":
             z += self.phases[:, None, :]
-            return (np.cos(z) if keep else np.cos(z, out=z)), z
-        return np.concatenate([np.cos(z), np.sin(z)], axis=2), z
+            return np.cos(z, out=self._scratch("h", z.shape, z.dtype) if keep else z), z
+        h = self._scratch("h", (F, n, 2 * w.shape[2]), z.dtype)
+        np.cos(z, out=h[:, :, : w.shape[2]])
+        np.sin(z, out=h[:, :, w.shape[2] :])
+        return h, z
 
     def _forward(self, x, keep):
         """``(output, (z, h, a))``: the output rows and the intermediate arrays (``a`` the
@@ -402,15 +419,15 @@ class NumericEmbedding(Module):
                 self.gradb += _sum_over_samples(ga)
             if not (input_grad or self.frequencies is not None):
                 return None
-            gh = np.matmul(ga, self.W.transpose(0, 2, 1))  # (F, N, k)
+            gh = np.matmul(ga, self.W.transpose(0, 2, 1), out=self._scratch("gh", h.shape, h.dtype))  # (F, N, k)
         if self.kind == "piecewise_linear":
             if not input_grad:
                 return None
             slopes, _, lower, upper = self._bins(x.dtype)
-            gz = gh * ((z >= lower) & (z < upper))
+            gz = np.multiply(gh, (z >= lower) & (z < upper), out=self._scratch("gz", gh.shape, gh.dtype))
             return np.ascontiguousarray(np.matmul(gz, slopes.transpose(0, 2, 1))[:, :, 0].T)
         # gz = -dL/dz: the derivative of cos z is -sin z, that of [cos z, sin z] is [-sin z, cos z]
-        gz = np.sin(z)
+        gz = np.sin(z, out=self._scratch("gz", z.shape, z.dtype))
         if self.kind == "pbld":
             gz *= gh
         else:
@@ -453,5 +470,5 @@ class NumericEmbedding(Module):
         if self.kind != "piecewise_linear" and self.sigma != 0.1:
             parts.append(f"sigma={self.sigma}")
         if self.kind == "piecewise_linear":
-            parts.append(f"n_bins={self.slopes.shape[1]}")
+            parts.append(f"n_bins={self.n_bins}")
         return ", ".join(parts)

@@ -82,9 +82,14 @@ class ParametricActivation(Module):
     _transient = (*Module._transient, "_cache_delta")
 
     def __init__(
-        self, activation: str | Module = "selu", n_features: int | None = None, *, init: float = 1.0, rng=None,
+        self,
+        activation: str | Module = "selu",
+        n_features: int | None = None,
+        *,
+        init: float = 1.0,
+        rng=None,
         dtype=np.float64,
-    ):  # fmt: skip
+    ):
         super().__init__()
         if isinstance(activation, str):
             activation = ACTIVATIONS.get(activation)()
@@ -146,30 +151,35 @@ class ParametricActivation(Module):
         x = self._match_dtype(input)
         return x if x.dtype.kind == "f" else x.astype(np.float64)
 
-    def updateOutput(self, input):
-        x = self._input(input)
-        w = self._shaped_weight(x.shape)
+    def _mix(self, x):
+        """Run ``f`` on ``x`` and keep ``f(x) - x`` (what the weights' gradient needs); return it."""
         fx = self.activation.forward(x.copy() if getattr(self.activation, "inplace", False) else x)
         if np.shape(fx) != x.shape:
             raise ValueError(f"{self!r}: the activation maps input of shape {x.shape} to shape {np.shape(fx)}")
-        delta = np.subtract(fx, x)  # f(x) - x, kept for the weights' gradient
-        y = delta * w
-        y += x
-        self._cache_delta = delta
-        self.output = y
-        return y
+        self._cache_delta = np.subtract(fx, x)
+        return self._cache_delta
 
     def _delta(self, x):
-        """``f(x) - x`` of the last forward pass, or computed again (after ``clearState``)."""
+        """``f(x) - x`` of the last forward pass, or of a new one after ``clearState`` (which
+        also gives ``f`` back what its backward pass needs)."""
         if self._cache_delta is not None and self._cache_delta.shape == x.shape:
             return self._cache_delta
-        return self.activation.inference_copy().forward(x.copy()) - x
+        return self._mix(x)
+
+    def updateOutput(self, input):
+        x = self._input(input)
+        w = self._shaped_weight(x.shape)
+        y = self._mix(x) * w
+        y += x
+        self.output = y
+        return y
 
     def updateGradInput(self, input, gradOutput):
         x = self._input(input)
         g = np.asarray(gradOutput, dtype=x.dtype)
         if g.shape != x.shape:
             raise ValueError(f"{self!r}: gradOutput of shape {g.shape} does not match the input's shape {x.shape}")
+        self._delta(x)
         wg = g * self._shaped_weight(x.shape)
         # f gets w g, a fresh array (an in-place activation may overwrite it)
         grad = np.subtract(g, wg)

@@ -134,6 +134,8 @@ def test_initialisation_follows_the_documented_distributions():
     np.testing.assert_array_equal(nn.NumericEmbedding(4, rng=5).W, nn.NumericEmbedding(4, rng=5).W)
     ple = nn.NumericEmbedding(3, "piecewise_linear", dim=None, edges=EDGES)
     assert ple._parameters == () and ple.dtype is None
+    grid = nn.NumericEmbedding(2, "piecewise_linear", dim=None, edges=np.array([[0.0, 1.0, 2.0], [0.0, 2.0, 4.0]]))
+    np.testing.assert_allclose(grid.forward(np.array([[1.5, 1.0]])), [[1.0, 0.5, 0.5, 0.0]])  # edges as rows
     ple.reset_parameters(0)  # nothing to draw: the bins stay
     np.testing.assert_array_equal(ple.slopes[0], 1 / np.diff(EDGES[0]))
 
@@ -323,9 +325,10 @@ def test_the_held_activation_follows_the_wrapper(rng):
     assert repr(nn.ParametricActivation("relu", init=0.5)) == "ParametricActivation(ReLU(), init=0.5)"
 
 
-def test_backward_after_clear_state_recomputes_the_mix(rng):
+@pytest.mark.parametrize("activation", ["elu", "softmax"])
+def test_backward_after_clear_state_recomputes_the_mix(activation, rng):
     x, g = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
-    layer = nn.ParametricActivation("elu", 3)
+    layer = nn.ParametricActivation(activation, 3)
     layer.forward(x)
     layer.zeroGradParameters()
     want = layer.backward(x, g).copy(), layer.gradWeight.copy()
