@@ -60,6 +60,11 @@ LAYER_EXAMPLES = {
     "numeric_embedding": (lambda: nn.NumericEmbedding(3, n_frequencies=5, sigma=0.5, rng=1), (4, 3), (4, 12)),
     "feature_scale": (_feature_scale, (4, 5), (4, 5)),
     "parametric": (_parametric, (4, 5), (4, 5)),
+    "tabular_input": (
+        lambda: nn.TabularInput(3, numeric=nn.NumericEmbedding(3, n_frequencies=4, sigma=0.5, rng=1)),
+        (4, 3),
+        (4, 12),
+    ),
 }
 ACTIVATION_SHAPE = (4, 5)
 CRITERION_EXAMPLES = {

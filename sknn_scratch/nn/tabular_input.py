@@ -71,6 +71,17 @@ class TabularInput(Module):
     def leaves(self):
         return [leaf for part in self._parts() for leaf in part.leaves()]
 
+    def zeroGradParameters(self):
+        for part in self._parts():
+            part.zeroGradParameters()
+
+    def getParameters(self):
+        """The parameters of its parts, in order (numbers, then categories)."""
+        return [p for leaf in self.leaves() for p in leaf.getParameters()]
+
+    def getGradParameters(self):
+        return [g for leaf in self.leaves() for g in leaf.getGradParameters()]
+
     def train(self):
         self.training = True
         for part in self._parts():
