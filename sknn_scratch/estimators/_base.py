@@ -361,13 +361,16 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
         return self._scores(X)
 
-    def _scores(self, X):
-        """Raw scores of the network, in its dtype.
+    def _scores(self, X, dtype=None):
+        """Raw scores of the network, in its dtype (or in ``dtype``: the passes run on
+        parameters converted to it).
 
         The forward passes run on an inference copy of the network (see
         :meth:`~sknn_scratch.nn.Module.inference_copy`): the fitted network is only
         read, so prediction changes nothing and may run in many threads at once."""
         net = self.network_.inference_copy()
+        if dtype is not None and net.dtype != dtype:
+            net.astype(dtype)  # the copy's parameters are replaced, the fitted ones stay
         dtype, leaves = net.dtype, net.leaves()
         dense = not isinstance(leaves[0], Linear)  # only a linear layer takes sparse rows
         X = as_model_dtype(X, dtype)

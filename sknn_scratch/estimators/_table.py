@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["fit_table", "encode_table", "CLIP"]
+__all__ = ["fit_table", "encode_table", "check_table_shape", "CLIP"]
 
 #: smooth clipping's bound: x / sqrt(1 + (x / CLIP)**2) stays in (-CLIP, CLIP)
 CLIP = 3.0
@@ -44,16 +44,32 @@ def _categorical_dtype(dtype):
     return name == "category" or name.startswith("string") or name == "str" or kind in ("O", "b", "U", "S")
 
 
+def check_table_shape(X):
+    """Refuse an array that is not a table (one row or one column needs a reshape)."""
+    shape = X.shape if _is_frame(X) or sp.issparse(X) else np.asarray(X).shape
+    if len(shape) == 1:
+        raise ValueError(
+            f"Expected 2D array, got 1D array instead: array of shape {shape}. Reshape your data either "
+            "using array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) if it "
+            "contains a single sample."
+        )
+    if len(shape) != 2:
+        raise ValueError(f"Expected a 2-D table (n_samples, n_features), got an array of shape {shape}")
+
+
 def _columns(X):
     """``(names or None, list of 1-D columns)`` of a DataFrame, an array or a sparse matrix."""
     if _is_frame(X):
-        return [str(c) for c in X.columns], [X.iloc[:, j] for j in range(X.shape[1])]
-    if sp.issparse(X):
-        X = X.toarray()
-    X = np.asarray(X)
-    if X.ndim != 2:
-        raise ValueError(f"Expected a 2-D table (n_samples, n_features), got an array of shape {X.shape}")
-    return None, [X[:, j] for j in range(X.shape[1])]
+        names, columns = [str(c) for c in X.columns], [X.iloc[:, j] for j in range(X.shape[1])]
+    else:
+        check_table_shape(X)
+        X = np.asarray(X.toarray() if sp.issparse(X) else X)
+        names, columns = None, [X[:, j] for j in range(X.shape[1])]
+    if not columns:
+        raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+    if any(getattr(c, "dtype", None) is not None and c.dtype.kind == "c" for c in columns):
+        raise ValueError("Complex data not supported: the table holds a column of complex numbers")
+    return names, columns
 
 
 def _holds_text(column):

@@ -39,7 +39,7 @@ from ._base import training
 from ._data import check_sample_weight
 from ._docs import SHARED_ATTRIBUTES, document
 from ._params import CONSTRAINTS, RegisteredName
-from ._table import encode_table, fit_table, layout
+from ._table import check_table_shape, encode_table, fit_table, layout
 from .classifier import NumpyNetClassifier
 from .regressor import NumpyNetRegressor
 
@@ -158,6 +158,7 @@ class _TabularNet:
 
     def _encode(self, X, reset):
         """``X`` encoded for the network (the encoding fitted on it when ``reset``)."""
+        check_table_shape(X)
         _check_feature_names(self, X, reset=reset)
         _check_n_features(self, X, reset=reset)
         if reset:
@@ -183,10 +184,12 @@ class _TabularNet:
         of theirs (for classification, of the logits)."""
         check_is_fitted(self, "network_")
         X = self._encode(X, reset=False)
-        members = getattr(self, "estimators_", None)
-        if not members:
-            return self._scores(X)
-        return np.mean([member._scores(X) for member in members], axis=0)
+        members = getattr(self, "estimators_", None) or [self]
+        # predictions in float64, as scikit-learn's estimators give them: a row's prediction
+        # then does not depend on the rows predicted with it (float32 products round
+        # differently at different places in a matrix)
+        X = X.astype(np.float64)
+        return np.mean([member._scores(X, np.float64) for member in members], axis=0)
 
     # -- several networks --------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, validation_data=None):
@@ -520,6 +523,7 @@ class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
+        check_is_fitted(self, "network_")
         model = self._fitted_model()
         pred = model._in_target_units(model._criterion.activate(model._validated_scores(X)))
         return pred.ravel() if pred.shape[1] == 1 else pred
