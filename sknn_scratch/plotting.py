@@ -158,7 +158,7 @@ class LossCurveDisplay:
         _pyplot(f"{cls.__name__}.from_estimator")
         if hasattr(estimator, "steps"):  # a Pipeline: its last step
             estimator = estimator[-1]
-        if not hasattr(estimator, "solver"):
+        if not (hasattr(estimator, "solver") or hasattr(type(estimator), "loss_curve_")):
             raise TypeError(f"{cls.__name__} plots an MLP-like estimator's loss_curve_, got {estimator!r}")
         check_is_fitted(estimator)
         if getattr(estimator, "loss_curve_", None) is None:

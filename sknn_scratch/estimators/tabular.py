@@ -35,7 +35,7 @@ from ..callbacks import Callback
 from ..nn import Criterion, Dropout, Linear, Sequential
 from ..optim.schedules import FlatCos
 from ..registry import ACTIVATIONS, CRITERIA
-from ._base import training
+from ._base import training, with_callbacks
 from ._data import check_sample_weight
 from ._docs import SHARED_ATTRIBUTES, document
 from ._params import CONSTRAINTS, RegisteredName
@@ -220,17 +220,38 @@ class _TabularNet:
         if self.n_ensembles == 1:
             return fit_one(X, y, sample_weight, **validation)
         self._validate_params()
-        # each network with its own seed, hence its own held-out rows, initial weights and batches
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=self.n_ensembles)
-        members = [
-            clone(self).set_params(n_ensembles=1, random_state=int(seed)).fit(X, y, sample_weight, **validation)
-            for seed in seeds
-        ]
-        params = set(self.get_params(deep=False))
         with training(self) as est:
-            est.__dict__.update({k: v for k, v in vars(members[0]).items() if k not in params})
-            est.estimators_ = members
+            est._fit_ensemble(X, y, sample_weight, validation)
         return self
+
+    @with_callbacks  # scikit-learn's callbacks: the fit is a task, each network's fit a subtask
+    def _fit_ensemble(self, X, y, sample_weight, validation):
+        """Fit ``n_ensembles`` networks, each with its own seed (hence its own held-out
+        rows, initial weights and batches), and keep them in ``estimators_``. The
+        ``callbacks`` objects see each network's training in turn."""
+        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=self.n_ensembles)
+        task = None
+        if getattr(self, "_skl_callbacks", None):
+            task = self._init_callback_context(max_subtasks=self.n_ensembles)
+            task.call_on_fit_task_begin(estimator=self, X=X, y=y)
+        members = []
+        for seed in seeds:
+            member = clone(self).set_params(n_ensembles=1, random_state=int(seed), callbacks=self.callbacks)
+            if hasattr(member, "set_callbacks"):
+                member.set_callbacks()  # scikit-learn's callbacks reach it from this fit's task
+            if task is None:
+                members.append(member.fit(X, y, sample_weight, **validation))
+                continue
+            subtask = task.subcontext(task_name="network")
+            with subtask.propagate_callback_context(member):
+                subtask.call_on_fit_task_begin(estimator=self, X=X, y=y)
+                members.append(member.fit(X, y, sample_weight, **validation))
+                subtask.call_on_fit_task_end(estimator=self, X=X, y=y)
+        params = set(self.get_params(deep=False))
+        self.__dict__.update({k: v for k, v in vars(members[0]).items() if k not in params})
+        self.estimators_ = members
+        if task is not None:
+            task.call_on_fit_task_end(estimator=self, X=X, y=y, reconstruction_attributes={})
 
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """The validation rows encoded as the training rows, with their targets."""
