@@ -153,3 +153,10 @@ def test_dask_grid_search_equals_the_local_one(capsys):
     np.testing.assert_array_equal(local.cv_results_["mean_test_score"], remote.cv_results_["mean_test_score"])
     assert local.best_params_ == remote.best_params_
     assert "equals the local one: True" in capsys.readouterr().out
+
+
+def test_tabular_dataframe_example(capsys):
+    results = _run("tabular_dataframe", n_splits=2)
+    assert set(results) == {"TabularNetRegressor", "HistGradientBoostingRegressor", "MLPRegressor (preprocessed)"}
+    assert results["TabularNetRegressor"][0] > 0.35  # R^2 on the diabetes table with text, categories, NaN
+    assert "missing values" in capsys.readouterr().out
