@@ -81,3 +81,31 @@ def test_the_estimator_records_the_epoch_and_steps_its_network_as_computed_by_ha
     np.testing.assert_allclose(est.coefs_[0].ravel(), [0.1975, -0.6325], rtol=1e-12)
     np.testing.assert_allclose(est.intercepts_[0], [0.225], rtol=1e-12)
     np.testing.assert_allclose(est.predict(X), X @ np.array([0.1975, -0.6325]) + 0.225, rtol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # two epochs on purpose
+def test_validation_scores_equal_scikit_learns_metrics():
+    """The epoch's validation score skips the metrics' input checks, not their results:
+    R^2 (constant targets, weights, several outputs) and accuracy (labels, multilabel)."""
+    from sklearn.metrics import accuracy_score, r2_score
+
+    from sknn_scratch import NumpyNetClassifier
+    from sknn_scratch.estimators.regressor import _r2
+
+    rng = np.random.default_rng(0)
+    for k in range(60):
+        n, m = int(rng.integers(2, 40)), int(rng.integers(1, 3))
+        y = rng.normal(size=(n, m))
+        pred = (y + rng.normal(size=(n, m))).astype(np.float32 if k % 3 else np.float64)
+        weights = rng.random(n) if k % 2 else None
+        if k % 5 == 0:
+            y[:, 0] = 1.0  # a constant target: 1 when predicted exactly, else 0
+            pred[:, 0] = 1.0 if k % 10 == 0 else pred[:, 0]
+        target = y.ravel() if m == 1 else y
+        assert _r2(target, pred, weights) == r2_score(target, pred.ravel() if m == 1 else pred, sample_weight=weights)
+    X = rng.normal(size=(60, 3))
+    for y in (np.array(["a", "b", "c"])[rng.integers(0, 3, 60)], (rng.random((60, 2)) < 0.5).astype(int)):
+        clf = NumpyNetClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0).fit(X, y)
+        scores, weights = clf._scores(X), rng.random(60)
+        expected = accuracy_score(y, clf.predict(X), sample_weight=weights)
+        assert clf._score_predictions(scores, y, weights) == pytest.approx(expected, rel=1e-12)
