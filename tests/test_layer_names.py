@@ -59,7 +59,7 @@ def test_an_alias_is_taken_like_a_built_in_name():
             "Conv2d has no argument 'filters' (did you mean 'out_channels'?)",
         ),
         (("dropout", {"rate": 0.2}), "Dropout has no argument 'rate' (did you mean 'p'?)"),
-        (("batchnorm", {"momentum": 0.9}), "BatchNormalization has no argument 'momentum' (did you mean 'alpha'?)"),
+        (("batchnorm", {"momentum": 0.9}), "no argument 'momentum' (did you mean 'alpha'?, the weight of the old"),
         (("linear", {"colour": 16}), "Linear has no argument 'colour'; it takes n_in (inferred from the input), n_out"),
     ],
 )

@@ -153,9 +153,12 @@ class _StopAt(Callback):
         return logs["epoch"] == self.epoch
 
 
-def test_a_users_callback_takes_over_by_declaring_stops_training():
+def test_a_users_callback_takes_over_by_declaring_stops_training(capsys):
     est = _clf(n_iter_no_change=1, tol=10.0, callbacks=_StopAt(9)).fit(X, Y)
     assert est.n_iter_ == 9
+    stopper = EarlyStopping(monitor="loss", patience=20)
+    _clf(n_iter_no_change=1, tol=10.0, verbose=True, callbacks=[_StopAt(4), stopper]).fit(X, Y)
+    assert "Training goes on: _StopAt and EarlyStopping decide when to stop." in capsys.readouterr().out
 
 
 # -- a stop asked for is no ConvergenceWarning -----------------------------------------------------

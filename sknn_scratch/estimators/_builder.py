@@ -98,6 +98,10 @@ SYNONYMS = {
     "use_bias": "bias",
     "momentum": "alpha",
 }
+#: what to know before taking a synonym's suggestion
+SYNONYM_NOTES = {
+    "momentum": "the weight of the old running statistics, as Keras's momentum; PyTorch's momentum is 1 - alpha",
+}
 
 
 def resolve_input_shape(input_shape, n_features):
@@ -346,7 +350,8 @@ def _unknown_arguments(cls, unknown, accepted, inferred, place):
     for key in unknown:
         guess = SYNONYMS.get(key) if SYNONYMS.get(key) in own else None
         guess = guess or next(iter(difflib.get_close_matches(key, own, n=1, cutoff=0.6)), None)
-        hints.append(f"{key!r} (did you mean {guess!r}?)" if guess else repr(key))
+        note = f", {SYNONYM_NOTES[key]}" if guess and key in SYNONYM_NOTES else ""
+        hints.append(f"{key!r} (did you mean {guess!r}?{note})" if guess else repr(key))
     takes = ", ".join(f"{name} (inferred from the input)" if name in inferred else name for name in own)
     where = f"{place}: " if place else ""
     return f"{where}{cls.__name__} has no argument {', '.join(hints)}; it takes {takes}"

@@ -227,7 +227,9 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
                 what = "Validation score" if settings.early_stopping else "Training loss"
                 stop, note = plateau()
                 if stop and callbacks.stopping:  # a callback decides when training ends, not this rule
-                    stop, note = False, f"Training goes on: {callbacks.stopping} decides when to stop."
+                    names = " and ".join(callbacks.stopping)
+                    verb = "decides" if len(callbacks.stopping) == 1 else "decide"
+                    stop, note = False, f"Training goes on: {names} {verb} when to stop."
                 if settings.verbose:
                     print(
                         f"{what} did not improve more than tol={settings.tol:f} for {settings.n_iter_no_change} "
@@ -374,9 +376,10 @@ class Callbacks:
 
     A hook returning True asks training to stop. ``active`` is False when there is
     nothing to call around an epoch; ``batch_hook`` is the function the batch loop
-    calls, or None when no callback has a batch hook. ``stopping`` names the callbacks
-    whose ``stops_training`` is True (e.g. ``"EarlyStopping"``), or is empty: when it is
-    not, they decide when training ends and the estimator's own rule stops nothing.
+    calls, or None when no callback has a batch hook. ``stopping`` lists the class names
+    of the callbacks whose ``stops_training`` is True (e.g. ``["EarlyStopping"]``): when
+    it is not empty, they decide when training ends and the estimator's own rule stops
+    nothing.
     """
 
     def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None, extra=()):
@@ -392,7 +395,7 @@ class Callbacks:
             self.items.append(ProgressBar())
         self.est, self.verbose, self.task, self.data = est, verbose, task, data
         self.active = bool(self.items) or task is not None
-        self.stopping = " and ".join(type(c).__name__ for c in self.items if getattr(c, "stops_training", False))
+        self.stopping = [type(c).__name__ for c in self.items if getattr(c, "stops_training", False)]
         self.stopped = False
         self._subtask = None
         batch_hooks = any(type(c).on_batch_end is not Callback.on_batch_end for c in self.items)
