@@ -7,7 +7,8 @@ the estimator being trained and a dict ``logs``:
 ===============  =============================================================================
 hook             ``logs``
 ===============  =============================================================================
-on_fit_begin     ``solver``, ``max_iter``, ``n_samples``, ``incremental``
+on_fit_begin     ``solver``, ``max_iter``, ``n_samples``, ``incremental``, ``validation`` (whether
+                 the epochs are scored on a validation set)
 on_epoch_end     ``epoch`` (1-based, also as ``iteration``), ``loss``, ``validation_loss`` and
                  ``validation_score`` (None without validation data), ``learning_rate``,
                  ``seconds`` (of this epoch), ``max_iter``; returning True stops training
@@ -25,6 +26,11 @@ the learning rate: a hook may set ``estimator.optimizer_.learning_rate`` (unless
 ``learning_rate`` schedule sets it, e.g. MLP's ``"invscaling"`` with ``solver="sgd"`` or
 ``"cosine"``: then the built-in learning-rate callbacks refuse to run). A plain function
 ``f(estimator, logs)`` in the list is called at the end of every epoch.
+
+A callback whose ``stops_training`` is True (:class:`EarlyStopping`, and
+:class:`ReduceLROnPlateau` with ``min_lr > 0``) decides when training ends: while one is
+in the list, the estimator's own rule (no improvement by ``tol`` for ``n_iter_no_change``
+epochs) ends no fit. A fit that a callback stops is no ``ConvergenceWarning``.
 
 Callbacks are ordinary constructor values: they are cloned (deep-copied) with the
 estimator and pickled with it.
@@ -55,7 +61,18 @@ __all__ = [
 
 
 class Callback:
-    """Base class of the callbacks; every hook does nothing."""
+    """Base class of the callbacks; every hook does nothing.
+
+    A subclass that ends training itself when it judges that training is over (its
+    ``on_epoch_end`` returns True) sets ``stops_training = True``: while such a callback
+    is in the estimator's list, the estimator's own stopping rule (``tol`` and
+    ``n_iter_no_change``) no longer ends the fit, so that it cannot stop training before
+    the callback's own patience has run out. A callback may set ``stop_reason`` (a
+    sentence) before asking to stop; ``verbose=True`` prints it.
+    """
+
+    #: whether this callback decides when training ends (see the class docstring)
+    stops_training = False
 
     def on_fit_begin(self, estimator, logs):
         """Called before the first epoch."""
@@ -212,14 +229,55 @@ class ProgressBar(Callback):
         return state
 
 
-def _monitored(logs, monitor):
-    """The monitored value and whether larger is better."""
-    if monitor not in ("loss", "validation_loss", "validation_score"):
-        raise ValueError(f"monitor must be 'loss', 'validation_loss' or 'validation_score', got {monitor!r}")
-    value = logs.get(monitor)
+_MONITORS = ("loss", "validation_loss", "validation_score")
+
+
+def _missing_validation(callback, logs):
+    """The error of a callback that monitors a validation quantity in a fit without one:
+    it names every way to give one."""
+    what = f"{type(callback).__name__}(monitor={callback.monitor!r}) needs validation data"
+    if logs.get("solver") == "lbfgs":
+        return ValueError(
+            f"{what}, and solver='lbfgs' scores no validation set (it trains without epochs): use a stochastic "
+            "solver ('adam', 'sgd') with a validation set, or monitor='loss'"
+        )
+    if logs.get("incremental"):
+        return ValueError(
+            f"{what}, and partial_fit takes no validation set: monitor='loss', or use fit(X, y, X_val=X_val, "
+            "y_val=y_val) or fit(X, y, validation_data=(X_val, y_val))"
+        )
+    return ValueError(
+        f"{what}, and this fit has none: give a validation set to fit, as fit(X, y, X_val=X_val, y_val=y_val) or "
+        "fit(X, y, validation_data=(X_val, y_val)), or set early_stopping=True to hold out validation_fraction of "
+        "the training rows; or monitor='loss'"
+    )
+
+
+def _check_monitor(callback, logs):
+    """At the start of a fit: ``callback.monitor`` is a quantity of the epoch logs, and a
+    validation quantity has a validation set to come from."""
+    if callback.monitor not in _MONITORS:
+        raise ValueError(
+            f"{type(callback).__name__} monitor must be 'loss', 'validation_loss' or 'validation_score', "
+            f"got {callback.monitor!r}"
+        )
+    if callback.monitor != "loss" and logs.get("validation") is False:
+        raise _missing_validation(callback, logs)
+
+
+def _monitored(logs, callback):
+    """The value ``callback.monitor`` names in the epoch's logs, and whether larger is better."""
+    _check_monitor(callback, {})
+    value = logs.get(callback.monitor)
     if value is None:
-        raise ValueError(f"monitor={monitor!r} needs validation data: set early_stopping=True")
-    return value, monitor == "validation_score"
+        raise _missing_validation(callback, logs)
+    return value, callback.monitor == "validation_score"
+
+
+def _check_count(callback, name, minimum):
+    value = getattr(callback, name)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise ValueError(f"{type(callback).__name__} {name} must be an integer >= {minimum}, got {value!r}")
 
 
 class _Plateau(Callback):
@@ -230,18 +288,32 @@ class _Plateau(Callback):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
 
     def on_fit_begin(self, estimator, logs):
+        _check_monitor(self, logs)
+        _check_count(self, "patience", 0)
         self._best, self._wait, self._best_epoch = None, 0, 0
+        self.stopped_epoch = self.stop_reason = None
+
+    def _better(self, value, larger):
+        """Whether ``value`` improves on the best one by more than ``min_delta``."""
+        if self._best is None:
+            return True
+        return value > self._best + self.min_delta if larger else value < self._best - self.min_delta
 
     def _improved(self, logs):
-        value, larger = _monitored(logs, self.monitor)
-        better = self._best is None or (
-            value > self._best + self.min_delta if larger else value < self._best - self.min_delta
-        )
+        value, larger = _monitored(logs, self)
+        better = self._better(value, larger)
         if better:
             self._best, self._wait, self._best_epoch = value, 0, logs["epoch"]
         else:
             self._wait += 1
         return better
+
+    def _no_improvement(self):
+        """Why the monitored value counts as stalled, in words."""
+        return (
+            f"{self.monitor} has not improved by more than {self.min_delta} for {self.patience} epochs "
+            f"(best {self._best:.6g} at epoch {self._best_epoch})"
+        )
 
 
 def _network_state(estimator):
@@ -266,17 +338,50 @@ class EarlyStopping(_Plateau):
     """Stop when ``monitor`` has not improved by more than ``min_delta`` for
     ``patience`` epochs.
 
+    This callback decides when training ends (``stops_training``): while it is in the
+    estimator's list, the estimator's own rule (``tol`` and ``n_iter_no_change``, with
+    or without ``early_stopping=True``) ends no fit, so ``EarlyStopping(patience=30)``
+    gets its 30 epochs whatever ``n_iter_no_change`` says. ``early_stopping=True`` then
+    still holds out ``validation_fraction`` of the rows and, at the end, puts back the
+    weights of the best validation score, before this callback's ``restore_best``
+    (which has the last word). A stop is no ``ConvergenceWarning``.
+
     Parameters
     ----------
     monitor : {"validation_loss", "validation_score", "loss"}, default="validation_loss"
-        The validation quantities need ``early_stopping=True`` (the estimator's
-        validation split; MLP's own stopping rule then also applies unless
-        ``n_iter_no_change`` is large).
+        What to watch. The validation quantities need a validation set: one given to
+        ``fit`` (``fit(X, y, X_val=X_val, y_val=y_val)`` or ``fit(X, y,
+        validation_data=(X_val, y_val))``) or the estimator's own split
+        (``early_stopping=True``). A fit without one is an error before its first
+        epoch.
     patience : int, default=10
+        Epochs without improvement before training stops.
     min_delta : float, default=0.0
+        The smallest change that counts as an improvement.
     restore_best : bool, default=False
         End with the parameters (and batch-norm statistics) of the best epoch.
+
+    Attributes
+    ----------
+    stopped_epoch : int or None
+        The epoch after which this callback stopped the last fit (None if it did not).
+    stop_reason : str or None
+        Why, in words.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn_scratch import NumpyNetClassifier
+    >>> from sknn_scratch.callbacks import EarlyStopping
+    >>> X, y = load_digits(return_X_y=True)
+    >>> stopper = EarlyStopping(monitor="validation_loss", patience=3, restore_best=True)
+    >>> clf = NumpyNetClassifier(hidden_layer_sizes=(16,), learning_rate_init=0.05, callbacks=stopper,
+    ...                          random_state=0).fit(X[:1400] / 16, y[:1400], X_val=X[1400:] / 16, y_val=y[1400:])
+    >>> clf.n_iter_ == stopper.stopped_epoch < 200
+    True
     """
+
+    stops_training = True
 
     def __init__(self, monitor="validation_loss", patience=10, min_delta=0.0, restore_best=False):
         super().__init__(monitor, patience, min_delta)
@@ -285,7 +390,6 @@ class EarlyStopping(_Plateau):
     def on_fit_begin(self, estimator, logs):
         super().on_fit_begin(estimator, logs)
         self._state = None
-        self.stopped_epoch = None
 
     def on_epoch_end(self, estimator, logs):
         if self._improved(logs):
@@ -294,6 +398,7 @@ class EarlyStopping(_Plateau):
             return False
         if self._wait >= self.patience:
             self.stopped_epoch = logs["epoch"]
+            self.stop_reason = self._no_improvement()
             return True
         return False
 
@@ -314,32 +419,104 @@ def _no_schedule(callback, estimator):
 
 
 class ReduceLROnPlateau(_Plateau):
-    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by
-    more than ``min_delta`` for ``patience`` epochs (not below ``min_lr``).
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved by more
+    than ``min_delta`` for ``patience`` epochs, down to ``min_lr``; stop training when
+    the rate is already at ``min_lr`` by then.
+
+    The rules are Keras's: the new rate is ``max(rate * factor, min_lr)``, and a rate at
+    or below ``min_lr`` is left alone (never raised to it). After a reduction, each of
+    the next ``cooldown`` epochs resets the count of epochs without improvement, and the
+    epoch that ends the cooldown counts again: without improvement, the next reduction
+    comes ``patience + max(cooldown - 1, 0)`` epochs later (Keras's arithmetic, in
+    which ``cooldown=1`` changes nothing).
+
+    When a reduction is due and the rate cannot fall any further (it is at ``min_lr``),
+    the callback stops training: nothing has improved for ``patience`` epochs and a
+    lower rate is not allowed, so further epochs would change little or nothing. It
+    records ``stopped_epoch`` and ``stop_reason``, which ``verbose=True`` prints; as
+    any stop a callback asks for, it is no ``ConvergenceWarning``. With ``min_lr=0``
+    (the default, Keras's) the rate can always fall and this callback never stops
+    training, so the estimator's own rule (``n_iter_no_change``) stays on; with
+    ``min_lr > 0`` the callback decides when training ends (``stops_training``), as
+    :class:`EarlyStopping` does.
 
     Parameters
     ----------
     monitor : {"loss", "validation_loss", "validation_score"}, default="loss"
+        What to watch (the validation quantities need a validation set, as for
+        :class:`EarlyStopping`).
     factor : float, default=0.1
+        The rate's multiplier at a reduction, in (0, 1).
     patience : int, default=5
+        Epochs without improvement before a reduction (or, at ``min_lr``, the stop).
     min_delta : float, default=0.0
+        The smallest change that counts as an improvement.
     min_lr : float, default=0.0
+        The lowest rate; reaching it and stalling again ends training.
+    cooldown : int, default=0
+        Epochs after a reduction whose count of epochs without improvement starts
+        again from 0 (see above).
+
+    Attributes
+    ----------
+    stopped_epoch : int or None
+        The epoch after which this callback stopped the last fit (None if it did not).
+    stop_reason : str or None
+        Why, in words.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sknn_scratch import NumpyNetClassifier
+    >>> from sknn_scratch.callbacks import ReduceLROnPlateau
+    >>> X, y = load_digits(return_X_y=True)
+    >>> plateau = ReduceLROnPlateau(factor=0.5, patience=1, min_delta=10.0, min_lr=2.5e-4)  # nothing improves by 10
+    >>> clf = NumpyNetClassifier(hidden_layer_sizes=(16,), callbacks=plateau, random_state=0).fit(X / 16, y)
+    >>> clf.learning_rate_curve_, plateau.stopped_epoch
+    ([0.001, 0.001, 0.0005, 0.00025], 4)
     """
 
-    def __init__(self, monitor="loss", factor=0.1, patience=5, min_delta=0.0, min_lr=0.0):
+    def __init__(self, monitor="loss", factor=0.1, patience=5, min_delta=0.0, min_lr=0.0, cooldown=0):
         super().__init__(monitor, patience, min_delta)
-        self.factor, self.min_lr = factor, min_lr
+        self.factor, self.min_lr, self.cooldown = factor, min_lr, cooldown
+
+    @property
+    def stops_training(self):
+        """True when ``min_lr > 0``: the rate reaches its floor, and training then ends here."""
+        return isinstance(self.min_lr, numbers.Real) and self.min_lr > 0
 
     def on_fit_begin(self, estimator, logs):
         super().on_fit_begin(estimator, logs)
+        if isinstance(self.factor, bool) or not isinstance(self.factor, numbers.Real) or not 0 < self.factor < 1:
+            raise ValueError(f"ReduceLROnPlateau factor must be a number in (0, 1), got {self.factor!r}")
+        if isinstance(self.min_lr, bool) or not isinstance(self.min_lr, numbers.Real) or not self.min_lr >= 0:
+            raise ValueError(f"ReduceLROnPlateau min_lr must be a number >= 0, got {self.min_lr!r}")
+        _check_count(self, "cooldown", 0)
         _no_schedule(self, estimator)
+        self._cooling = 0  # epochs of cooldown left
 
     def on_epoch_end(self, estimator, logs):
-        optimizer = estimator.optimizer_
-        if not self._improved(logs) and self._wait >= self.patience and optimizer is not None:
-            optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
+        value, larger = _monitored(logs, self)
+        if self._cooling > 0:
+            self._cooling -= 1
             self._wait = 0
-        return False
+        if self._better(value, larger):
+            self._best, self._wait, self._best_epoch = value, 0, logs["epoch"]
+            return False
+        if self._cooling > 0:
+            return False
+        self._wait += 1
+        optimizer = estimator.optimizer_
+        if self._wait < self.patience or optimizer is None:  # (L-BFGS has no rate)
+            return False
+        rate = optimizer.learning_rate
+        if rate > self.min_lr:
+            optimizer.learning_rate = max(rate * self.factor, self.min_lr)
+            self._wait, self._cooling = 0, self.cooldown
+            return False
+        self.stopped_epoch = logs["epoch"]
+        self.stop_reason = f"the learning rate is at min_lr={self.min_lr:g} and {self._no_improvement()}"
+        return True
 
 
 class LearningRateScheduler(Callback):
@@ -383,6 +560,8 @@ class Checkpoint(Callback):
         self.path, self.monitor, self.save_best_only = path, monitor, save_best_only
 
     def on_fit_begin(self, estimator, logs):
+        if self.save_best_only:
+            _check_monitor(self, logs)
         self._best = None
         self.saved_epoch = None
 
@@ -390,7 +569,7 @@ class Checkpoint(Callback):
         import joblib
 
         if self.save_best_only:
-            value, larger = _monitored(logs, self.monitor)
+            value, larger = _monitored(logs, self)
             if self._best is not None and not (value > self._best if larger else value < self._best):
                 return False
             self._best = value

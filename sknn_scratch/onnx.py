@@ -280,7 +280,11 @@ def _layer(graph, module, x, in_shape, out_shape):
         var = module.moving_variance if module.moving_variance is not None else np.ones(channels)
         scale = 1 / np.sqrt(np.asarray(var, dtype=np.float64) + module.EPS)
         centred = graph.node("Sub", [x, _channel(graph, mean, len(in_shape) + 1)])
-        return graph.node("Mul", [centred, _channel(graph, scale, len(in_shape) + 1)])
+        normalised = graph.node("Mul", [centred, _channel(graph, scale, len(in_shape) + 1)])
+        if not module.affine:
+            return normalised
+        scaled = graph.node("Mul", [normalised, _channel(graph, module.gamma, len(in_shape) + 1)])
+        return graph.node("Add", [scaled, _channel(graph, module.beta, len(in_shape) + 1)])
     if isinstance(module, ChannelwiseScaling):
         ndim = len(in_shape) + 1
         scaled = graph.node("Mul", [x, _channel(graph, module.gamma, ndim)])

@@ -18,6 +18,11 @@ declaring an entry point in its own metadata, for example in ``pyproject.toml``:
     [project.entry-points."sknn_scratch.layers"]
     gaussian_noise = "my_package.layers:GaussianNoise"
 
+A registry may also know other names for its components, the ones users bring from
+other libraries: :attr:`Registry.aliases` maps each to the name it stands for (the layer
+``"dense"`` is ``"linear"``, Keras's name). An alias is looked up as its target is and is
+taken as a built-in name: registering it, or an entry point named so, replaces nothing.
+
 Entry points are read lazily, the first time a name is not found (or when
 :meth:`Registry.names` is asked for the complete list), once per process; threads
 that ask meanwhile wait for the reading to finish. An entry point never replaces a
@@ -97,6 +102,8 @@ class Registry:
         self._ambiguous: dict[str, str] = {}
         #: registries whose names share this one's namespace (layers and activations)
         self._shared_with: tuple[Registry, ...] = ()
+        #: other names of registered components: alias -> the name it stands for
+        self.aliases: dict[str, str] = {}
 
     @staticmethod
     def _key(name) -> str:
@@ -113,6 +120,13 @@ class Registry:
             return lambda o: self.register(name, o, replace=replace)
         key = self._key(name)
         with self._lock:
+            for registry in (self, *self._shared_with):
+                if key in registry.aliases and not (replace and registry is self):
+                    raise ValueError(
+                        f"{key!r} is another name of the {registry.kind} {registry.aliases[key]!r}; choose another "
+                        "name (or pass replace=True to take the name from the alias)."
+                    )
+            self.aliases.pop(key, None)
             for other in self._shared_with:
                 if key in other._items:
                     raise ValueError(
@@ -133,10 +147,13 @@ class Registry:
             return self._items.pop(self._key(name))
 
     def _holder(self, key):
-        """``(registry, object)`` registered as ``key`` here or in a registry sharing the namespace, or None."""
+        """``(registry, object)`` registered as ``key`` (or as the name the alias ``key``
+        stands for) here or in a registry sharing the namespace, or None."""
         for registry in (self, *self._shared_with):
             if key in registry._items:
                 return registry, registry._items[key]
+            if registry.aliases.get(key) in registry._items:
+                return registry, registry._items[registry.aliases[key]]
         return None
 
     def _ensure_entry_points(self):
@@ -207,8 +224,11 @@ class Registry:
         )
 
     def get(self, name: str):
-        """Return the component registered as ``name`` (case-insensitive)."""
+        """Return the component registered as ``name`` (case-insensitive; an alias gives
+        its target's)."""
         key = self._key(name)
+        if key not in self._items and key in self.aliases:
+            key = self.aliases[key]
         if key not in self._items:
             self._ensure_entry_points()
         try:
@@ -222,13 +242,14 @@ class Registry:
 
     def unknown_message(self, name: str, extra_names=()) -> str:
         """The error text for an unknown ``name``: known names and the closest match."""
-        known = sorted(set(self.names()) | set(extra_names))
+        known = sorted(set(self.names()) | set(self.aliases) | set(extra_names))
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
         hint = f" Did you mean {close[0]!r}?" if close else ""
         return f"Unknown {self.kind} {name!r}.{hint} Known {self.kind} names: {', '.join(known)}."
 
     def names(self) -> list[str]:
-        """All registered names, entry points included, sorted."""
+        """All registered names, entry points included, sorted (aliases are in
+        :attr:`aliases`)."""
         self._ensure_entry_points()
         return sorted(self._items)
 
@@ -256,6 +277,7 @@ OPTIMIZERS = Registry("optimizer", "sknn_scratch.optimizers")
 SCHEDULES = Registry("schedule", "sknn_scratch.schedules")
 REGISTRIES = {r.kind: r for r in (LAYERS, ACTIVATIONS, CRITERIA, OPTIMIZERS, SCHEDULES)}
 LAYERS._shared_with, ACTIVATIONS._shared_with = (ACTIVATIONS,), (LAYERS,)
+LAYERS.aliases["dense"] = "linear"  # Keras's name
 
 
 def _registry(kind: str) -> Registry:

@@ -98,7 +98,7 @@ def test_cnn_from_flat_rows_with_inferred_input_shape():
             r"layers\[0\].*cannot take samples of shape \(64,\)",
         ),
         (dict(layers=["relu", "conv2"]), "Did you mean 'conv2d'"),
-        (dict(layers=[("linear", {"units": 3})]), "cannot build Linear"),
+        (dict(layers=[("linear", {"units": 3})]), r"Linear has no argument 'units' \(did you mean 'n_out'\?\)"),
         (dict(layers=[42]), "is not a layer spec"),
     ],
 )

@@ -29,7 +29,7 @@ from ..callbacks import Callback
 from ..fpenv import flush_denormals
 from ..nn import Linear
 from ._attributes import FittedAttributes
-from ._builder import build_network
+from ._builder import build_network, channels_first_columns, given_shape, image_forms, network_shape
 from ._data import as_model_dtype, check_sample_weight, consume, training_rng, validation_split
 from ._params import CONSTRAINTS, architecture, make_optimizer, read_settings
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
@@ -140,7 +140,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
 
     def _build(self, settings, X, rng):
         """A new network for the rows ``X``, ending in ``n_outputs_`` raw scores."""
-        return build_network(settings, X.shape[1], self.n_outputs_, rng, X.dtype)
+        return build_network(settings, X.shape[1], self.n_outputs_, rng, X.dtype, self._sample_shape)
 
     def _adapt(self, settings, n_train):
         """Settings that depend on the number of training rows (none here)."""
@@ -176,25 +176,33 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, *sample_shape)
+            Rows, or an array of samples with several axes, such as images ``(n, H, W)``
+            or ``(n, C, H, W)`` (``(n, H, W, C)`` with ``channels_last=True``), whose
+            shape is ``input_shape`` (with or without a channel axis of one channel) or,
+            without ``input_shape``, becomes it.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             Targets: class labels (a label indicator matrix for multilabel problems) for
             the classifier, values for the regressor.
         sample_weight : array-like of shape (n_samples,), default=None
         X_val : {array-like, sparse matrix} of shape (n_val_samples, n_features), default=None
-            A validation set, scored after every epoch (``validation_scores_``,
-            ``validation_loss_curve_``, the callbacks' logs) and, with
-            ``early_stopping=True``, used by the stopping rule instead of a split of ``X``.
-            The names of scikit-learn's HistGradientBoosting: in a ``Pipeline`` with
-            ``transform_input=["X_val"]`` (and metadata routing), ``X_val`` goes through
-            the earlier steps.
+            A validation set (rows or samples shaped as ``X``'s), scored after every
+            epoch (``validation_scores_``, ``validation_loss_curve_``, the callbacks'
+            logs: a validation set is all that callbacks monitoring ``"validation_loss"``
+            or ``"validation_score"`` need) and, with ``early_stopping=True``, used
+            instead of a split of ``X``. The names of scikit-learn's
+            HistGradientBoosting: in a ``Pipeline`` built with
+            ``transform_input=["X_val"]`` (with metadata routing enabled and the
+            network's ``set_fit_request(X_val=True, y_val=True)``), ``X_val`` goes
+            through the earlier steps as ``X`` does.
         y_val : array-like of shape (n_val_samples,) or (n_val_samples, n_outputs), default=None
             The targets of ``X_val``.
         sample_weight_val : array-like of shape (n_val_samples,), default=None
             The weights of the validation rows.
         validation_data : tuple, default=None
             ``(X_val, y_val)`` or ``(X_val, y_val, sample_weight_val)``: the same as the
-            three arguments above, in one (Keras's spelling).
+            three arguments above, in one (Keras's spelling). No ``Pipeline`` step
+            transforms it: in a pipeline, use ``X_val`` with ``transform_input``.
 
         Returns
         -------
@@ -225,7 +233,11 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         if sample_weight is not None or class_weights is not None:
             sample_weight = check_sample_weight(sample_weight, X, class_weights)
         if settings.early_stopping and validation is None and settings.validation_fraction == 0:
-            raise ValueError("validation_fraction=0.0 leaves no validation data for early_stopping=True")
+            raise ValueError(
+                "validation_fraction=0.0 leaves no validation data for early_stopping=True: set validation_fraction "
+                "> 0, or give a validation set to fit, as fit(X, y, X_val=X_val, y_val=y_val) or fit(X, y, "
+                "validation_data=(X_val, y_val))"
+            )
         rng = training_rng(settings.random_state)
         try:
             if continuing:
@@ -324,9 +336,23 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
 
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """``(X_val, Y_val, y_val, sample_weight_val)``, validated as prediction input and
-        targets are."""
-        X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
-        X_val = as_model_dtype(X_val, dtype)
+        targets are. Rows that do not fit the network are an error that says how a
+        ``Pipeline`` passes a validation set through its steps."""
+        try:
+            X_val, _ = self._image_rows(X_val, reset=False)
+            X_val = validate_data(
+                self, X_val, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
+            )
+        except ValueError as exc:
+            raise ValueError(
+                f"The validation set's X does not fit the network: {str(exc).rstrip('.')}. If the network is the "
+                "last step of a Pipeline, its earlier steps transform X but not a validation set given as "
+                "validation_data (nor X_val, unless the pipeline says so): give it as fit(X, y, X_val=X_val, "
+                'y_val=y_val) with Pipeline(steps, transform_input=["X_val"]), after '
+                "sklearn.set_config(enable_metadata_routing=True) and the network's set_fit_request(X_val=True, "
+                "y_val=True)."
+            ) from exc
+        X_val = as_model_dtype(self._network_rows(X_val, None, reset=False), dtype)
         Y_val, y_val = self._validation_targets(y_val, dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")
@@ -359,8 +385,68 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
     def _validated_scores(self, X):
         """Validate ``X`` as prediction input and return the network's raw scores."""
         check_is_fitted(self, "network_")
+        X, _ = self._image_rows(X, reset=False)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
-        return self._scores(X)
+        return self._scores(self._network_rows(X, None, reset=False))
+
+    # -- samples with several axes (images) -----------------------------------------------
+    def _image_rows(self, X, reset):
+        """``(rows, sample_shape)``: an array of samples with several axes (images
+        ``(n, H, W)``, ``(n, C, H, W)``, ...) as flat rows, in the order of its values,
+        and the shape of its samples with any channel axis they leave out (see
+        :func:`._builder.given_shape`); anything else (rows, tables, sparse matrices)
+        as it is, with None.
+
+        A new fit (``reset``) takes the samples' shape from ``input_shape`` or from
+        ``X``; otherwise the fitted shape. Samples of another shape are an error naming
+        both shapes."""
+        shape = _sample_axes(X)
+        if shape is None:
+            return X, None
+        X = np.asarray(X)
+        if reset and self.input_shape is None:  # the array gives the shape
+            return X.reshape(len(X), -1), given_shape(self, image_shape=shape)
+        if reset:
+            channels_last, whose = bool(self.channels_last), f"input_shape={tuple(self.input_shape)} takes"
+            try:
+                expected = given_shape(self, image_shape=shape)
+            except ValueError:  # input_shape holds another number of values
+                expected = tuple(self.input_shape)
+        else:
+            channels_last, whose = getattr(self, "_channels_last", False), f"this {type(self).__name__} was fitted on"
+            expected = getattr(self, "_sample_shape", None)
+            if expected is None:
+                raise ValueError(
+                    f"X holds samples of shape {shape}, but this {type(self).__name__} was fitted on flat rows of "
+                    f"{self.n_features_in_} features: give rows, X.reshape(len(X), -1)"
+                )
+        forms = image_forms(expected, channels_last)
+        if shape not in forms:
+            hint = ""
+            if len(shape) == len(expected) >= 2 and shape == (*expected[1:], expected[0]) and not channels_last:
+                hint = " These look like images with their channels last: give np.moveaxis(X, -1, 1)"
+                hint += f", or input_shape={shape} with channels_last=True." if reset else "."
+            elif len(shape) == len(expected) >= 2 and shape == (expected[-1], *expected[:-1]) and channels_last:
+                hint = " These look like images with their channels first: give np.moveaxis(X, 1, -1)."
+            rows = "" if -1 in expected else f" (or flat rows of {int(np.prod(expected))} values)"
+            raise ValueError(
+                f"X holds samples of shape {shape}, but {whose} samples of shape {' or '.join(map(str, forms))}"
+                f"{rows}.{hint}"
+            )
+        return X.reshape(len(X), -1), expected
+
+    def _network_rows(self, X, shape, reset):
+        """The validated rows ``X`` with their values in the network's order (channels
+        first). A new fit (``reset``) first settles the shape of a sample: ``shape`` (from
+        an array of samples) or ``input_shape``, and whether its channels come last."""
+        if reset:
+            given = shape if shape is not None else given_shape(self, X.shape[1])
+            network_shape(self, given)  # a shape that reads two ways is an error before training
+            self._sample_shape = given
+            self._channels_last = bool(getattr(self, "channels_last", None)) and given is not None and len(given) > 1
+        if getattr(self, "_channels_last", False) and self._sample_shape[-1] > 1:
+            X = X[:, channels_first_columns(self._sample_shape)]
+        return X
 
     def _scores(self, X, dtype=None):
         """Raw scores of the network, in its dtype (or in ``dtype``: the passes run on
@@ -426,6 +512,21 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         if isinstance(state.get("_state"), dict):
             state["_state"] = TrainingState(**state["_state"])
         super().__setstate__(state)
+
+
+def _sample_axes(X):
+    """The shape of one sample of an array with more than two axes; None for anything
+    else (rows, tables, sparse matrices, ragged lists)."""
+    if isinstance(X, (list, tuple)):
+        try:
+            shape = np.shape(X)
+        except ValueError:  # ragged: scikit-learn's validation reports it
+            return None
+    elif not sp.issparse(X) and getattr(X, "ndim", 0) > 2:  # an array (a table's ndim is 2)
+        shape = X.shape
+    else:
+        return None
+    return tuple(int(d) for d in shape[1:]) if len(shape) > 2 else None
 
 
 def _validation_arguments(X_val, y_val, sample_weight_val, validation_data):

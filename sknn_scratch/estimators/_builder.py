@@ -13,6 +13,17 @@ built directly; otherwise each spec of ``layers`` is one of
   mutated) and re-initialised from the estimator's random state when it has
   ``reset_parameters``.
 
+An entry of ``layers`` may use the names people bring from other libraries: ``"dense"``
+is ``"linear"`` (a registry alias), and a keyword argument the layer does not take is an
+error that names the one it does (``units`` and ``out_features`` are ``n_out``).
+
+The shape of one sample: ``input_shape``, or, for arrays of images, the shape of their
+samples (``(n, H, W)`` arrays are images of one channel). The network takes samples
+channels first, ``(C, H, W)``; ``channels_last=True`` reads the shape as ``(H, W, C)``
+and the estimators reorder the rows' values. With ``channels_last=None`` (the default), a
+shape that reads both ways (see :func:`reads_both_ways`) is an error when ``layers``
+uses it, rather than a guess.
+
 Sizes follow from the input: each layer's :meth:`~sknn_scratch.nn.Module.infer_args`
 gives the constructor arguments that depend on the shape of its input sample (a linear
 layer's ``n_in``), its :meth:`~sknn_scratch.nn.Module.output_shape` the shape it passes
@@ -30,7 +41,9 @@ layer overwrites that layer's output in place.
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
+from math import prod
 from numbers import Integral
 
 import numpy as np
@@ -53,13 +66,42 @@ from ..nn import (
 from ..nn.activation import _Elementwise
 from ..registry import ACTIVATIONS, LAYERS
 
-__all__ = ["resolve_input_shape", "build_network"]
+__all__ = [
+    "resolve_input_shape",
+    "given_shape",
+    "network_shape",
+    "reads_both_ways",
+    "image_forms",
+    "channels_first_columns",
+    "build_network",
+]
 
 #: moving-average factor of batch-norm layers built by the estimators (the layer's own
 #: default of 0 would keep only the last batch's statistics for inference)
 BATCHNORM_ALPHA = 0.9
 #: activations that never decrease, so that ``f(max(window)) == max(f(window))``
 MONOTONE = (ReLU, Sigmoid, Tanh)
+#: the most channels a last axis may have and still read as the channels of images (grey,
+#: grey and alpha, RGB, RGBA)
+IMAGE_CHANNELS = 4
+#: keyword arguments of other libraries, and the name the layers here give them
+SYNONYMS = {
+    "units": "n_out",
+    "out_features": "n_out",
+    "output_dim": "n_out",
+    "in_features": "n_in",
+    "input_dim": "n_in",
+    "filters": "out_channels",
+    "pool_size": "kernel_size",
+    "strides": "stride",
+    "rate": "p",
+    "use_bias": "bias",
+    "momentum": "alpha",
+}
+#: what to know before taking a synonym's suggestion
+SYNONYM_NOTES = {
+    "momentum": "the weight of the old running statistics, as Keras's momentum; PyTorch's momentum is 1 - alpha",
+}
 
 
 def resolve_input_shape(input_shape, n_features):
@@ -92,10 +134,85 @@ def resolve_input_shape(input_shape, n_features):
     return shape
 
 
-def build_network(settings, n_features, n_outputs, rng, dtype):
+def reads_both_ways(shape):
+    """Whether a sample shape ``(a, b, c)`` reads as well as ``(H, W, C)`` (height,
+    width, channels: Keras's and image files' order) as it does as ``(C, H, W)``: its
+    last size is at most :data:`IMAGE_CHANNELS` and below both others, as in
+    ``(28, 28, 1)`` or ``(32, 32, 3)``. Read channels first, such a shape is ``a``
+    channels of ``b x c`` images."""
+    return len(shape) == 3 and shape[2] <= IMAGE_CHANNELS and shape[2] < min(shape[0], shape[1])
+
+
+def given_shape(settings, n_features=None, image_shape=None):
+    """The shape of one sample in the order ``X`` gives it: ``input_shape`` resolved
+    against the values of a row (``n_features``, or those of a sample of
+    ``image_shape``), or, without ``input_shape``, the ``image_shape`` of an array of
+    images, where an ``(H, W)`` sample gets a channel axis of one channel (first, or
+    last with ``channels_last=True``). None for flat rows without ``input_shape``."""
+    if settings.input_shape is not None:
+        return resolve_input_shape(settings.input_shape, n_features if image_shape is None else prod(image_shape))
+    if image_shape is None:
+        return None
+    if len(image_shape) == 2:
+        return (*image_shape, 1) if getattr(settings, "channels_last", None) else (1, *image_shape)
+    return tuple(image_shape)
+
+
+def network_shape(settings, shape):
+    """The sample ``shape`` (in ``X``'s order) as the network takes it: channels first.
+
+    ``channels_last=True`` moves the last axis to the front, ``(H, W, C) -> (C, H, W)``;
+    ``False`` takes the shape as it is. ``None`` (the default) takes it as it is too,
+    except that a shape that :func:`reads_both_ways` is a ``ValueError`` when ``layers``
+    uses it (an MLP flattens its rows: for it both readings are the same), so that an
+    image with its channels last is never trained as another image."""
+    if shape is None or len(shape) < 2:
+        return shape
+    channels_last = getattr(settings, "channels_last", None)
+    if channels_last:
+        return (shape[-1], *shape[:-1])
+    if channels_last is None and settings.layers is not None and reads_both_ways(shape):
+        h, w, c = shape
+        source = (
+            f"input_shape={tuple(settings.input_shape)}" if settings.input_shape is not None
+            else f"X, whose samples have the shape {shape},"
+        )  # fmt: skip
+        raise ValueError(
+            f"{source} reads two ways: as (channels, height, width), {h} channels of {w}x{c} images, or as "
+            f"(height, width, channels), {h}x{w} images of {c} channel{'s' if c > 1 else ''}. Say which: "
+            f"channels_last=True for the second (X as (n, {h}, {w}, {c}) arrays or flat rows in that order; "
+            f"or convert it yourself: input_shape=({c}, {h}, {w}) with np.moveaxis(X, -1, 1)), "
+            "channels_last=False for the first."
+        )
+    return tuple(shape)
+
+
+def image_forms(shape, channels_last):
+    """The sample shapes an array of images may have for samples of ``shape`` (in
+    ``X``'s order): ``shape``, and ``shape`` without its channel axis (the first, or the
+    last with ``channels_last``) when that has one channel."""
+    forms = [tuple(shape)]
+    if len(shape) >= 2:
+        if channels_last and shape[-1] == 1:
+            forms.append(tuple(shape[:-1]))
+        elif not channels_last and shape[0] == 1:
+            forms.append(tuple(shape[1:]))
+    return forms
+
+
+def channels_first_columns(shape):
+    """The columns, in order, that turn flat rows of samples shaped ``(..., C)`` into flat
+    rows of the same samples shaped ``(C, ...)``."""
+    return np.moveaxis(np.arange(prod(shape)).reshape(shape), -1, 0).ravel()
+
+
+def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape=None):
     """The network the estimator's ``settings`` describe, for rows of ``n_features``
-    values and ``n_outputs`` outputs, initialised from ``rng`` in ``dtype``."""
-    input_shape = None if settings.input_shape is None else resolve_input_shape(settings.input_shape, n_features)
+    values and ``n_outputs`` outputs, initialised from ``rng`` in ``dtype``.
+    ``sample_shape`` is the shape of one sample in ``X``'s order, when the data gave it
+    (arrays of images); otherwise ``input_shape`` says it."""
+    given = sample_shape if sample_shape is not None else given_shape(settings, n_features)
+    input_shape = network_shape(settings, given)
     modules = []
     if settings.layers is None:  # MLP: flat rows, whatever input_shape says
         init = "glorot_uniform_logistic" if settings.activation == "logistic" else "glorot_uniform"
@@ -161,7 +278,7 @@ def build_layers(specs, sample_shape, rng, dtype, where="layers"):
                     raise ValueError(f"{place} = {spec!r}: {name!r} is not a container layer; give it a kwargs dict")
                 module = cls(*build_layers(inner, shape, rng, dtype, place)[0])
             else:
-                module = _construct(cls, {**cls.infer_args(shape), **kwargs}, rng, dtype, "glorot_uniform", place)
+                module = _construct(cls, kwargs, rng, dtype, "glorot_uniform", place, cls.infer_args(shape))
         try:
             new_shape = tuple(module.output_shape(shape))
         except Exception as exc:
@@ -197,15 +314,22 @@ def _lookup(name, place):
     raise ValueError(f"{place}: " + LAYERS.unknown_message(name.lower(), extra_names=ACTIVATIONS.names()))
 
 
-def _construct(cls, kwargs, rng, dtype, init, place=None):
-    """``cls(**kwargs)``, with the estimator's ``rng``, ``dtype`` and initialiser name
-    ``init`` for the constructors that take them (an ``init`` whose default is not an
-    initialiser name, such as PReLU's initial slope, is left alone), and MLP's batch-norm
-    momentum."""
+def _construct(cls, kwargs, rng, dtype, init, place=None, inferred=None):
+    """``cls(**inferred, **kwargs)``, with the estimator's ``rng``, ``dtype`` and
+    initialiser name ``init`` for the constructors that take them (an ``init`` whose
+    default is not an initialiser name, such as PReLU's initial slope, is left alone),
+    and MLP's batch-norm momentum. ``kwargs`` are the user's arguments, ``inferred``
+    those that follow from the input (:meth:`~sknn_scratch.nn.Module.infer_args`);
+    errors show the user's only."""
     try:
         accepted = inspect.signature(cls).parameters
     except (TypeError, ValueError):
         accepted = {}
+    if accepted and not any(p.kind is p.VAR_KEYWORD for p in accepted.values()):
+        unknown = [key for key in kwargs if key not in accepted]
+        if unknown:
+            raise ValueError(_unknown_arguments(cls, unknown, accepted, inferred or {}, place))
+    given, kwargs = kwargs, {**(inferred or {}), **kwargs}
     for key, value in (("rng", rng), ("dtype", dtype), ("init", init)):
         if key in accepted and (key != "init" or isinstance(accepted[key].default, str)):
             kwargs.setdefault(key, value)
@@ -214,7 +338,23 @@ def _construct(cls, kwargs, rng, dtype, init, place=None):
     try:
         return cls(**kwargs)
     except TypeError as exc:
-        raise ValueError(f"{place or cls.__name__}: cannot build {cls.__name__} with {kwargs}: {exc}") from exc
+        raise ValueError(f"{place or cls.__name__}: cannot build {cls.__name__} with {given}: {exc}") from exc
+
+
+def _unknown_arguments(cls, unknown, accepted, inferred, place):
+    """The error for keyword arguments ``cls`` does not take: each with the argument it
+    probably means (a known synonym, or the closest name), and the arguments it takes,
+    without those the builder fills in (``rng``, ``dtype``)."""
+    own = [name for name in accepted if name not in ("rng", "dtype")]
+    hints = []
+    for key in unknown:
+        guess = SYNONYMS.get(key) if SYNONYMS.get(key) in own else None
+        guess = guess or next(iter(difflib.get_close_matches(key, own, n=1, cutoff=0.6)), None)
+        note = f", {SYNONYM_NOTES[key]}" if guess and key in SYNONYM_NOTES else ""
+        hints.append(f"{key!r} (did you mean {guess!r}?{note})" if guess else repr(key))
+    takes = ", ".join(f"{name} (inferred from the input)" if name in inferred else name for name in own)
+    where = f"{place}: " if place else ""
+    return f"{where}{cls.__name__} has no argument {', '.join(hints)}; it takes {takes}"
 
 
 def _faster_order(modules):

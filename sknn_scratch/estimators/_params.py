@@ -21,7 +21,15 @@ from ..optim.schedules import Adaptive, InvScaling, Schedule
 from ..registry import ACTIVATIONS, CRITERIA, OPTIMIZERS, SCHEDULES
 from ._training import callback_list
 
-__all__ = ["CONSTRAINTS", "RegisteredName", "read_settings", "architecture", "component", "make_optimizer"]
+__all__ = [
+    "CONSTRAINTS",
+    "PARAMETER_TEXTS",
+    "RegisteredName",
+    "read_settings",
+    "architecture",
+    "component",
+    "make_optimizer",
+]
 
 
 class RegisteredName(StrOptions):
@@ -71,9 +79,37 @@ CONSTRAINTS: dict = {
     "max_fun": [Interval(Integral, 1, None, closed="left")],
     "layers": [list, tuple, None],
     "input_shape": [tuple, list, None],
+    "channels_last": ["boolean", None],
     "dropout": [Interval(Real, 0, 1, closed="left")],
     "batch_norm": ["boolean"],
     "callbacks": [list, tuple, callable, Callback, None],
+}
+
+
+#: the docstring texts of parameters whose meaning goes beyond MLP's, shared by both
+#: estimators (they override :mod:`._docs`'s)
+PARAMETER_TEXTS = {
+    "n_iter_no_change": """n_iter_no_change : int or np.inf, default=10
+    Epochs without an improvement of ``tol`` (of the training loss, or of the validation
+    score with ``early_stopping=True``) before training stops: MLP's rule. A callback
+    that decides when training ends (``EarlyStopping``, ``ReduceLROnPlateau`` with
+    ``min_lr > 0``: its ``stops_training`` is True) turns this rule off for the fits it
+    takes part in, so that its own patience holds (see the callbacks' documentation).""",
+    "input_shape": """input_shape : tuple of int, default=None
+    Shape ``(C, H, W)`` (or any shape) of one sample, which ``layers`` takes. ``X`` may
+    hold flat rows of ``prod(input_shape)`` values, each reshaped to it, or arrays of
+    samples of that shape: ``(n, C, H, W)``, or ``(n, H, W)`` when ``C`` is 1. One entry
+    may be -1 and is inferred from the data. Without it, an array of samples gives its
+    own shape (``(n, H, W)`` is ``(n, 1, H, W)``). ``fit``, ``partial_fit``, the
+    validation set, ``predict``, ``predict_proba`` and ``score`` take the same forms.""",
+    "channels_last": """channels_last : bool or None, default=None
+    Where the channel axis of a sample is. ``True``: last, ``input_shape=(H, W, C)`` and
+    arrays ``(n, H, W, C)`` (or ``(n, H, W)``), as Keras and image files order them, and
+    flat rows in that order; the network still computes channels first. ``False``:
+    first, ``(C, H, W)``, as PyTorch orders them. ``None``: first, but a shape that
+    reads both ways when ``layers`` uses it, a last size of at most 4 below the two
+    others such as ``(28, 28, 1)`` or ``(32, 32, 3)``, is an error asking which one is
+    meant rather than a guess.""",
 }
 
 
@@ -101,10 +137,12 @@ def read_settings(est):
 
 def architecture(settings):
     """The settings the network is built from, as a string (a warm start must not change them)."""
-    names = ("layers", "input_shape") if settings.layers is not None else (
-        "hidden_layer_sizes", "activation", "input_shape", "dropout", "batch_norm"
+    names = ("layers", "input_shape", "channels_last") if settings.layers is not None else (
+        "hidden_layer_sizes", "activation", "input_shape", "channels_last", "dropout", "batch_norm"
     )  # fmt: skip
-    return repr([(name, getattr(settings, name)) for name in (*names, "loss") if hasattr(settings, name)])
+    # (channels_last=None, the default, is left out: the string of a model saved before it existed stays the same)
+    values = [(name, getattr(settings, name)) for name in (*names, "loss") if hasattr(settings, name)]
+    return repr([(name, value) for name, value in values if not (name == "channels_last" and value is None)])
 
 
 def component(spec, registry, what):

@@ -168,9 +168,11 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
     After each epoch: record it in ``est._state``; score ``validation`` (``(X_val, Y_val,
     y_val, sample_weight_val)``) when given; decide by MLP's rule (no improvement by
     ``tol`` for ``n_iter_no_change`` epochs: the optimizer's schedule may lower the
-    rate, else training stops); then the callbacks, which may stop it too. With early
-    stopping the best epoch's weights are put back at the end. Ctrl-C stops training with
-    a warning and keeps the epochs done, as in MLP.
+    rate, else training stops, unless a callback that decides when training ends is
+    given, see :attr:`Callbacks.stopping`); then the callbacks, which may stop it too.
+    With early stopping the best epoch's weights are put back at the end. Ctrl-C stops
+    training with a warning and keeps the epochs done, as in MLP. Only reaching
+    ``max_iter`` without a stop is a ``ConvergenceWarning``.
 
     Returns the number of the epoch whose loss was not finite, or None.
     """
@@ -188,7 +190,7 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
     try:
         if callbacks.active:
             logs = {"solver": settings.solver, "max_iter": settings.max_iter, "n_samples": n}
-            callbacks.notify("on_fit_begin", {**logs, "incremental": incremental})
+            callbacks.notify("on_fit_begin", {**logs, "incremental": incremental, "validation": validation is not None})
         for _ in range(settings.max_iter):
             clock = time.perf_counter()
             if callbacks.active:
@@ -224,6 +226,10 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
             if state.no_improvement_count > settings.n_iter_no_change:
                 what = "Validation score" if settings.early_stopping else "Training loss"
                 stop, note = plateau()
+                if stop and callbacks.stopping:  # a callback decides when training ends, not this rule
+                    names = " and ".join(callbacks.stopping)
+                    verb = "decides" if len(callbacks.stopping) == 1 else "decide"
+                    stop, note = False, f"Training goes on: {names} {verb} when to stop."
                 if settings.verbose:
                     print(
                         f"{what} did not improve more than tol={settings.tol:f} for {settings.n_iter_no_change} "
@@ -317,8 +323,9 @@ def fit_lbfgs(est, settings, objective, train, callbacks):
 
     callbacks.notify(
         "on_fit_begin",
-        {"solver": "lbfgs", "max_iter": settings.max_iter, "n_samples": X.shape[0], "incremental": False},
-    )
+        {"solver": "lbfgs", "max_iter": settings.max_iter, "n_samples": X.shape[0], "incremental": False,
+         "validation": False},
+    )  # fmt: skip
     result = scipy.optimize.minimize(
         fun,
         params.astype(np.float64),
@@ -369,7 +376,10 @@ class Callbacks:
 
     A hook returning True asks training to stop. ``active`` is False when there is
     nothing to call around an epoch; ``batch_hook`` is the function the batch loop
-    calls, or None when no callback has a batch hook.
+    calls, or None when no callback has a batch hook. ``stopping`` lists the class names
+    of the callbacks whose ``stops_training`` is True (e.g. ``["EarlyStopping"]``): when
+    it is not empty, they decide when training ends and the estimator's own rule stops
+    nothing.
     """
 
     def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None, extra=()):
@@ -385,6 +395,7 @@ class Callbacks:
             self.items.append(ProgressBar())
         self.est, self.verbose, self.task, self.data = est, verbose, task, data
         self.active = bool(self.items) or task is not None
+        self.stopping = [type(c).__name__ for c in self.items if getattr(c, "stops_training", False)]
         self.stopped = False
         self._subtask = None
         batch_hooks = any(type(c).on_batch_end is not Callback.on_batch_end for c in self.items)
@@ -397,7 +408,9 @@ class Callbacks:
             if getattr(callback, hook)(self.est, logs) is True:
                 stop = True
                 if self.verbose:
-                    print(f"Stopped by callback {callback!r}.")
+                    reason = getattr(callback, "stop_reason", None)
+                    print(f"Stopped by callback {type(callback).__name__}: {reason}." if reason
+                          else f"Stopped by callback {callback!r}.")  # fmt: skip
         return stop
 
     def _on_batch(self, batch, size, loss):

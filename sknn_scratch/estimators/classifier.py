@@ -19,7 +19,7 @@ from ..nn.losses import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document
-from ._params import RegisteredName, check_loss, component
+from ._params import PARAMETER_TEXTS, RegisteredName, check_loss, component
 
 __all__ = ["NumpyNetClassifier"]
 
@@ -95,6 +95,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         max_fun=15000,
         layers=None,
         input_shape=None,
+        channels_last=None,
         dropout=0.0,
         batch_norm=False,
         class_weight=None,
@@ -126,6 +127,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         self.max_fun = max_fun
         self.layers = layers
         self.input_shape = input_shape
+        self.channels_last = channels_last
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.class_weight = class_weight
@@ -134,6 +136,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
 
     # -- targets ----------------------------------------------------------------------
     def _validate_input(self, X, y, incremental, reset):
+        X, shape = self._image_rows(X, reset)
         X, y = validate_data(
             self,
             X,
@@ -143,7 +146,7 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
-        return (X, *self._targets(y, X.dtype, incremental))
+        return (self._network_rows(X, shape, reset), *self._targets(y, X.dtype, incremental))
 
     def _targets(self, y, dtype, incremental):
         """``(Y, y)``: the network's targets (binarised labels) and the labels as given."""
@@ -323,10 +326,14 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
 document(
     NumpyNetClassifier,
     parameters={
+        **PARAMETER_TEXTS,
         "early_stopping": """early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the rows (stratified, every class in it; or use
-    ``fit``'s ``validation_data``), stop when the validation accuracy has not improved by
-    ``tol`` for ``n_iter_no_change`` epochs, and restore the best epoch's weights.""",
+    the validation set given to ``fit``, ``X_val``/``y_val`` or ``validation_data``),
+    stop when the validation accuracy has not improved by ``tol`` for
+    ``n_iter_no_change`` epochs, and restore the best epoch's weights. With a callback
+    that decides when training ends (e.g. ``EarlyStopping``) that callback stops
+    training instead; the split and the restoring stay.""",
         "class_weight": """class_weight : dict, "balanced" or None, default=None
     Weights of the classes, multiplied into ``sample_weight``.""",
         "loss": """loss : str, (str, dict) or Criterion, default="log_loss"

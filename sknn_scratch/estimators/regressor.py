@@ -16,7 +16,7 @@ from ..nn.losses import ExpPoissonCriterion, PinballCriterion
 from ..registry import CRITERIA
 from ._base import BaseNumpyNet, training
 from ._docs import SHARED_ATTRIBUTES, document
-from ._params import RegisteredName, check_loss, component, spec_name
+from ._params import PARAMETER_TEXTS, RegisteredName, check_loss, component, spec_name
 
 __all__ = ["NumpyNetRegressor"]
 
@@ -81,6 +81,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         max_fun=15000,
         layers=None,
         input_shape=None,
+        channels_last=None,
         dropout=0.0,
         batch_norm=False,
         callbacks=None,
@@ -111,11 +112,13 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         self.max_fun = max_fun
         self.layers = layers
         self.input_shape = input_shape
+        self.channels_last = channels_last
         self.dropout = dropout
         self.batch_norm = batch_norm
         self.callbacks = callbacks
 
     def _validate_input(self, X, y, incremental, reset):
+        X, shape = self._image_rows(X, reset)
         X, y = validate_data(
             self,
             X,
@@ -126,7 +129,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
             dtype=(np.float64, np.float32),
             reset=reset,
         )
-        return (X, *self._targets(y, X.dtype, incremental))
+        return (self._network_rows(X, shape, reset), *self._targets(y, X.dtype, incremental))
 
     def _targets(self, y, dtype, incremental):
         """``(Y, y)``: the targets as the network's 2-D array, and as given (in ``dtype``)."""
@@ -228,6 +231,7 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
 document(
     NumpyNetRegressor,
     parameters={
+        **PARAMETER_TEXTS,
         "loss": """loss : str, (str, dict) or Criterion, default="squared_error"
     The loss, which also gives the output activation: ``"squared_error"`` (MLP's: half
     the mean squared error of an identity output) or ``"poisson"`` (MLP's: half the
@@ -236,9 +240,12 @@ document(
     ``"absolute_error"``, ...), also as a ``(name, kwargs)`` pair
     (``("huber", {"delta": 2.0})``) or an instance.""",
         "early_stopping": """early_stopping : bool, default=False
-    Hold out ``validation_fraction`` of the rows (or use ``fit``'s ``validation_data``),
-    stop when the validation R^2 has not improved by ``tol`` for ``n_iter_no_change``
-    epochs, and restore the best epoch's weights.""",
+    Hold out ``validation_fraction`` of the rows (or use the validation set given to
+    ``fit``, ``X_val``/``y_val`` or ``validation_data``), stop when the validation R^2
+    has not improved by ``tol`` for ``n_iter_no_change`` epochs, and restore the best
+    epoch's weights. With a callback that decides when training ends (e.g.
+    ``EarlyStopping``) that callback stops training instead; the split and the
+    restoring stay.""",
     },
     attributes={
         "out_activation_": """out_activation_ : str

@@ -51,9 +51,12 @@ class Conv2d(Module):
     stride : int, default=1
         Step between neighbouring windows.
     padding : {"same", "valid"} or int, default="same"
-        Zeros added on each side of both spatial axes. ``"same"``, the default, pads by
-        ``k // 2`` so that the output keeps the input's height and width; it requires an
-        odd ``kernel_size`` and ``stride=1``. ``"valid"`` means 0 (PyTorch's default).
+        Zeros added on each side of both spatial axes. ``"same"``, the default (the
+        seed's convolution, and unlike PyTorch and Keras, whose default is no padding),
+        pads by ``k // 2`` so that the output keeps the input's height and width; it
+        requires an odd ``kernel_size`` and ``stride=1``. ``"valid"`` means 0 (PyTorch's
+        ``padding=0`` and Keras's ``padding="valid"``), and an output of
+        ``H - k + 1`` rows. The ``repr`` (and so ``summary()``) always shows it.
     bias : bool, default=True
         Whether to learn the offsets ``b``.
     init : str or callable, default="uniform"
@@ -94,8 +97,12 @@ class Conv2d(Module):
     >>> import numpy as np
     >>> from sknn_scratch.nn.conv import Conv2d
     >>> conv = Conv2d(3, 4, 3, rng=0)
+    >>> conv
+    Conv2d(3, 4, kernel_size=3, padding='same')
     >>> conv.forward(np.zeros((2, 3, 8, 8))).shape
     (2, 4, 8, 8)
+    >>> Conv2d(3, 4, 3, padding="valid", rng=0).forward(np.zeros((2, 3, 8, 8))).shape
+    (2, 4, 6, 6)
     >>> Conv2d(3, 4, 3, stride=2, padding=0, rng=0).forward(np.zeros((2, 3, 8, 8))).shape
     (2, 4, 3, 3)
     """
@@ -237,8 +244,7 @@ class Conv2d(Module):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
         if self.stride != 1:
             s += f", stride={self.stride}"
-        if self.padding != "same":
-            s += f", padding={self.padding}"
+        s += f", padding={self.padding!r}"  # always: "same" is this layer's default, not PyTorch's or Keras's
         if not self.bias:
             s += ", bias=False"
         return s

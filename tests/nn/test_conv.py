@@ -330,7 +330,7 @@ def test_parameters_api_and_repr():
     assert params[0] is conv.W and params[1] is conv.b
     assert grads[0] is conv.gradW and grads[1] is conv.gradb
     assert (conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride, conv.padding) == (2, 3, 3, 1, "same")
-    assert repr(conv) == "Conv2d(2, 3, kernel_size=3)"
+    assert repr(conv) == "Conv2d(2, 3, kernel_size=3, padding='same')"  # the default padding is shown too
     assert repr(Conv2d(2, 3, 2, stride=2, padding=0, bias=False)) == (
         "Conv2d(2, 3, kernel_size=2, stride=2, padding=0, bias=False)"
     )
