@@ -1,10 +1,11 @@
 """Time the forward + backward pass of the new blocks against PyTorch CPU (float32).
 
-    python benchmarks/bench_components.py [--rounds 30] [--threads N] [--clock wall|cpu] [--only NAME ...]
+    python benchmarks/bench_components.py [--rounds 30] [--threads N] [--clock wall|cpu] [--only NAME ...] [--eval]
 
 Each case runs one training-mode forward pass and one backward pass (input gradient
 and parameter gradients) of one module: ours, then PyTorch's, alternating for
-``--rounds`` rounds. Each timing repeats the pass until it takes a few milliseconds.
+``--rounds`` rounds. With ``--eval`` it runs one evaluation-mode forward pass instead
+(prediction; PyTorch's under ``torch.no_grad()``). Each timing repeats the pass until it takes a few milliseconds.
 Printed: the median time per pass of each side and the median of the per-round ratios
 (ours / PyTorch's), which the machine's slow phases affect least.
 
@@ -17,8 +18,8 @@ with more threads it adds up the threads' times).
 Run from the repository root with ``PYTHONPATH=.`` to time the working tree rather than
 an installed copy.
 
-Cases: LayerNorm, GELU, SiLU and Mish on a tabular MLP batch (256 x 256) and a larger
-one (4096 x 256); Embedding of 256 x 8 codes into a 1000 x 16 table; Conv1d 16 -> 32
+Cases: LayerNorm, GELU, SiLU and Mish on tabular MLP batches (256 rows of width 256 and
+512) and a larger chunk (4096 x 256); Embedding of 256 x 8 codes into a 1000 x 16 table; Conv1d 16 -> 32
 channels, kernel 5, on a batch of 64 sequences of length 128.
 """
 
@@ -41,20 +42,25 @@ def _cases():
         return lambda: rng.normal(size=shape).astype(np.float32)
 
     cases = {}
-    for rows in (256, 4096):
-        shape = (rows, 256)
-        cases[f"LayerNorm(256) {rows}x256"] = (nn.LayerNorm(256, dtype=np.float32), "LayerNorm", normal(*shape), False)
+    for rows, width in ((256, 256), (256, 512), (4096, 256)):
+        shape = (rows, width)
+        cases[f"LayerNorm({width}) {rows}x{width}"] = (
+            nn.LayerNorm(width, dtype=np.float32),
+            ("LayerNorm", width),
+            normal(*shape),
+            False,
+        )
         for name in ("GELU", "SiLU", "Mish"):
-            cases[f"{name} {rows}x256"] = (getattr(nn, name)(), name, normal(*shape), False)
+            cases[f"{name} {rows}x{width}"] = (getattr(nn, name)(), (name,), normal(*shape), False)
     cases["Embedding(1000, 16) 256x8"] = (
         nn.Embedding(1000, 16, rng=0, dtype=np.float32),
-        "Embedding",
+        ("Embedding",),
         lambda: rng.integers(0, 1000, size=(256, 8)),
         True,
     )
     cases["Conv1d(16, 32, 5) 64x16x128"] = (
         nn.Conv1d(16, 32, 5, rng=0, dtype=np.float32),
-        "Conv1d",
+        ("Conv1d",),
         normal(64, 16, 128),
         False,
     )
@@ -62,18 +68,22 @@ def _cases():
 
 
 def _torch_module(torch, kind):
+    name, *args = kind
     tnn = torch.nn
     return {
-        "LayerNorm": lambda: tnn.LayerNorm(256),
+        "LayerNorm": tnn.LayerNorm,
         "GELU": tnn.GELU,
         "SiLU": tnn.SiLU,
         "Mish": tnn.Mish,
         "Embedding": lambda: tnn.Embedding(1000, 16),
         "Conv1d": lambda: tnn.Conv1d(16, 32, 5),
-    }[kind]()
+    }[name](*args)
 
 
-def ours_pass(module, x, g):
+def ours_pass(module, x, g, evaluation=False):
+    if evaluation:
+        return lambda: module.forward(x)
+
     def run():
         module.zeroGradParameters()
         module.forward(x)
@@ -82,8 +92,16 @@ def ours_pass(module, x, g):
     return run
 
 
-def torch_pass(torch, module, x, g, codes):
+def torch_pass(torch, module, x, g, codes, evaluation=False):
     xt = torch.from_numpy(x)
+    if evaluation:
+        module.eval()
+
+        def predict():
+            with torch.no_grad():
+                module(xt)
+
+        return predict
     if not codes:
         xt.requires_grad_(True)
     gt = torch.from_numpy(g)
@@ -114,13 +132,15 @@ def timed(fn, n):
     return (CLOCK() - start) / n
 
 
-def compare(torch, name, case, rounds):
+def compare(torch, name, case, rounds, evaluation=False):
     module, kind, make_input, codes = case
     x = make_input()
     module.train()
     g = np.random.default_rng(1).normal(size=module.forward(x).shape).astype(np.float32)
-    ours = ours_pass(module, x, g)
-    theirs = torch_pass(torch, _torch_module(torch, kind), x, g, codes)
+    if evaluation:
+        module.evaluate()
+    ours = ours_pass(module, x, g, evaluation)
+    theirs = torch_pass(torch, _torch_module(torch, kind), x, g, codes, evaluation)
     n_ours, n_theirs = repeats_for(ours), repeats_for(theirs)
     times, ratios = [], []
     for _ in range(rounds):
@@ -137,6 +157,7 @@ def main():
     parser.add_argument("--threads", type=int, default=None, help="default: the number of cores")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall")
     parser.add_argument("--only", nargs="*", default=None, help="cases whose name starts with one of these")
+    parser.add_argument("--eval", action="store_true", help="time the evaluation-mode forward pass alone")
     args = parser.parse_args()
     torch = torch_or_none()
     if torch is None:
@@ -149,12 +170,13 @@ def main():
         threadpoolctl.threadpool_limits(args.threads)
         torch.set_num_threads(args.threads)
     print(f"machine: {machine()}, torch {torch.__version__} ({torch.get_num_threads()} threads), {args.clock} clock")
-    print(f"{'case (float32, forward + backward)':<34}{'ours ms':>10}{'torch ms':>10}{'ratio':>8}{'IQR':>14}")
+    passes = "evaluation forward" if args.eval else "forward + backward"
+    print(f"{f'case (float32, {passes})':<40}{'ours ms':>10}{'torch ms':>10}{'ratio':>8}{'IQR':>14}")
     for name, case in _cases().items():
         if args.only and not any(name.startswith(prefix) for prefix in args.only):
             continue
-        a, b, ratio, low, high = compare(torch, name, case, args.rounds)
-        print(f"{name:<34}{a * 1e3:10.3f}{b * 1e3:10.3f}{ratio:8.2f}{f'{low:.2f}-{high:.2f}':>14}", flush=True)
+        a, b, ratio, low, high = compare(torch, name, case, args.rounds, args.eval)
+        print(f"{name:<40}{a * 1e3:10.3f}{b * 1e3:10.3f}{ratio:8.2f}{f'{low:.2f}-{high:.2f}':>14}", flush=True)
 
 
 if __name__ == "__main__":

@@ -17,14 +17,15 @@ With ``g = dL/dy``:
     \\frac{\\partial L}{\\partial b[o]} = \\sum_{n, t} g[n, o, t], \\qquad
     \\frac{\\partial L}{\\partial xp[n, c, t s + j]} \\mathrel{+}= \\sum_o W[o, c, j] \\, g[n, o, t].
 
-*im2col* gathers the windows into columns ``cols[n, (c, j), t] = xp[n, c, t s + j]``
-(one copy from a strided view), so that ``y[n] = W2 @ cols[n]`` with ``W2`` the kernel
-as an ``(O, C k)`` matrix, ``gradW += sum_n g[n] @ cols[n].T`` and the columns'
-gradient ``W2.T @ g[n]``, added back to the input positions one kernel offset at a time
-(*col2im*). A row of ones under the columns lets the same products add the bias and
-sum its gradient. The batch is handled in blocks of samples whose columns stay in the
-CPU cache between their gather and their product (twice as fast as whole-batch
-columns for a batch of 64 sequences of length 128).
+*im2col* gathers the windows of a block of samples into columns
+``cols[(c, j), (n, t)] = xp[n, c, t s + j]`` (one copy from a strided view), so that
+the block's output is one matrix product ``W2 @ cols`` with ``W2`` the kernel as an
+``(O, C k)`` matrix, ``gradW += G @ cols.T`` with ``G[o, (n, t)] = g[n, o, t]``, and the
+columns' gradient ``W2.T @ G`` is added back to the input positions one kernel offset at
+a time (*col2im*). A row of ones under the columns lets the same products add the bias
+and sum its gradient. The blocks are small enough for their columns to stay in the CPU
+cache between their gather and their product; one product per block (rather than one
+per sample) is large enough for BLAS to use every core.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ class Conv1d(Module):
     -----
     Input positions that no window reaches (the tail when the stride does not divide)
     get a zero gradient. The backward pass gathers the windows again from the
-    ``input`` it is given; nothing is kept between the passes. Weight decay applies to
+    ``input`` it is given; nothing is kept between the passes. :meth:`backward`
+    computes the input gradient and the parameter gradients in one pass. Weight decay applies to
     ``W`` (``_decayed = ("W",)``).
 
     Examples
@@ -189,17 +191,17 @@ class Conv1d(Module):
         return _kernels.blocks(n_samples, 2 * rows * length_out * itemsize)
 
     def _columns(self, xp, length_out):
-        """``cols[n, (c, j), t] = xp[n, c, t s + j]`` for a block of padded samples,
-        ``(n, C k + 1, L_out)``, with a last row of ones: the bias's column of the
-        weight matrix multiplies it."""
+        """``cols[(c, j), (n, t)] = xp[n, c, t s + j]`` for a block of ``n`` padded samples,
+        ``(C k + 1, n L_out)``, with a last row of ones: the bias's column of the weight
+        matrix multiplies it."""
         n, C, _ = xp.shape
         k = self.kernel_size
         sN, sC, sL = xp.strides
-        windows = as_strided(xp, (n, C, k, length_out), (sN, sC, sL, self.stride * sL), writeable=False)
-        cols = np.empty((n, C * k + 1, length_out), dtype=xp.dtype)
-        np.copyto(cols[:, : C * k].reshape(n, C, k, length_out), windows)
-        cols[:, -1] = 1
-        return cols
+        windows = as_strided(xp, (C, k, n, length_out), (sC, sL, sN, self.stride * sL), writeable=False)
+        cols = np.empty((C * k + 1, n, length_out), dtype=xp.dtype)
+        np.copyto(cols[: C * k].reshape(C, k, n, length_out), windows)
+        cols[-1] = 1
+        return cols.reshape(C * k + 1, n * length_out)
 
     def _gradient(self, gradOutput, shape):
         g = np.asarray(gradOutput, dtype=self.W.dtype)
@@ -210,44 +212,58 @@ class Conv1d(Module):
     def updateOutput(self, input):
         x, length_out = self._input(input)
         xp = self._padded(x)
-        # y[n] = [W2 b] @ [cols[n]; 1], block by block of samples
+        # y[n] = [W2 b] @ [cols; 1], one product per block of samples
         W2b = np.concatenate([self.W.reshape(self.out_channels, -1), self.b[:, None]], axis=1)
         out = np.empty((x.shape[0], self.out_channels, length_out), dtype=x.dtype)
         for block in self._blocks(x.shape[0], length_out, x.itemsize):
-            np.matmul(W2b, self._columns(xp[block], length_out), out=out[block])
+            y = W2b @ self._columns(xp[block], length_out)
+            np.copyto(out[block], y.reshape(self.out_channels, -1, length_out).transpose(1, 0, 2))
         self.output = out
         return out
 
+    def backward(self, input, gradOutput, *, input_grad=True):
+        """:meth:`updateGradInput` (unless ``input_grad=False``) and
+        :meth:`accGradParameters` in one pass over the blocks: they share the
+        rearranged gradient ``G`` and, for the weights, the columns."""
+        self.gradInput = self._backward(input, gradOutput, input_grad, True)
+        return self.gradInput
+
     def updateGradInput(self, input, gradOutput):
-        x, length_out = self._input(input)
-        N, C, L = x.shape
-        g = self._gradient(gradOutput, (N, self.out_channels, length_out))
-        k, s, p = self.kernel_size, self.stride, self._pad
-        W2T = self.W.reshape(self.out_channels, -1).T
-        gxp = np.zeros((N, C, L + 2 * p), dtype=g.dtype)
-        end = s * (length_out - 1) + 1
-        for block in self._blocks(N, length_out, g.itemsize):
-            # the columns' gradient W2.T @ g[n], added back one kernel offset at a time
-            gcols = np.matmul(W2T, g[block]).reshape(-1, C, k, length_out)
-            target = gxp[block]
-            for j in range(k):
-                target[:, :, j : j + end : s] += gcols[:, :, j]
-        self.gradInput = np.ascontiguousarray(gxp[:, :, p : p + L]) if p else gxp
+        self.gradInput = self._backward(input, gradOutput, True, False)
         return self.gradInput
 
     def accGradParameters(self, input, gradOutput):
+        self._backward(input, gradOutput, False, True)
+
+    def _backward(self, input, gradOutput, grad_input, grad_parameters):
+        """The input gradient (None unless ``grad_input``), adding the parameter
+        gradients when ``grad_parameters``; block by block of samples."""
         x, length_out = self._input(input)
-        g = self._gradient(gradOutput, (x.shape[0], self.out_channels, length_out))
-        xp = self._padded(x)
-        # [gradW2 gradb].T = sum_n [cols[n]; 1] @ g[n].T (the transposed product is the
-        # faster shape for BLAS)
-        gWbT = np.zeros((self.in_channels * self.kernel_size + 1, self.out_channels), dtype=g.dtype)
-        for block in self._blocks(x.shape[0], length_out, g.itemsize):
-            cols = self._columns(xp[block], length_out)
-            gWbT += np.matmul(cols, g[block].transpose(0, 2, 1)).sum(axis=0)
-        self.gradW += gWbT[:-1].T.reshape(self.W.shape)
-        if self.bias:
-            self.gradb += gWbT[-1]
+        N, C, L = x.shape
+        O, k, s, p = self.out_channels, self.kernel_size, self.stride, self._pad
+        g = self._gradient(gradOutput, (N, O, length_out))
+        xp = self._padded(x) if grad_parameters else None
+        gxp = np.zeros((N, C, L + 2 * p), dtype=g.dtype) if grad_input else None
+        W2T = self.W.reshape(O, -1).T
+        # [gradW2 gradb].T = [cols; 1] @ G.T (the transposed product is the faster shape for BLAS)
+        gWbT = np.zeros((C * k + 1, O), dtype=g.dtype)
+        end = s * (length_out - 1) + 1
+        for block in self._blocks(N, length_out, g.itemsize):
+            G = np.ascontiguousarray(g[block].transpose(1, 0, 2)).reshape(O, -1)
+            if grad_parameters:
+                gWbT += self._columns(xp[block], length_out) @ G.T
+            if grad_input:  # the columns' gradient W2.T @ G, added back one kernel offset at a time
+                gcols = (W2T @ G).reshape(C, k, -1, length_out)
+                target = gxp[block]
+                for j in range(k):
+                    target[:, :, j : j + end : s] += gcols[:, j].transpose(1, 0, 2)
+        if grad_parameters:
+            self.gradW += gWbT[:-1].T.reshape(self.W.shape)
+            if self.bias:
+                self.gradb += gWbT[-1]
+        if not grad_input:
+            return None
+        return np.ascontiguousarray(gxp[:, :, p : p + L]) if p else gxp
 
     def extra_repr(self):
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"

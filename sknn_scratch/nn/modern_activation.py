@@ -137,9 +137,8 @@ def _normal_cdf(x, density):
     if x.dtype.itemsize >= 8:
         return cdf, e
     t = np.abs(x)
-    t *= _AS_P
-    t += 1
-    np.reciprocal(t, out=t)
+    t += 1 / _AS_P
+    np.divide(1 / _AS_P, t, out=t)  # 1 / (1 + p |x|)
     tail = t * _AS_HALF_COEFFICIENTS[0]
     for coefficient in _AS_HALF_COEFFICIENTS[1:]:
         tail += coefficient
@@ -147,9 +146,18 @@ def _normal_cdf(x, density):
     tail *= e  # Phi(-|x|)
     # Phi(x) = 1/2 + sign(x) (1/2 - Phi(-|x|))
     np.subtract(0.5, tail, out=tail)
-    np.copysign(tail, x, out=tail)
+    _give_sign_of(x, tail)
     tail += 0.5
     return tail, e
+
+
+def _give_sign_of(x, w):
+    """``w = copysign(w, x)`` in place, for ``w`` whose values are all ``>= +0``: the
+    sign bit of ``x`` ORed into ``w``'s, two integer passes (``np.copysign`` is about
+    five times as slow as one arithmetic pass)."""
+    bits = np.dtype(f"i{w.dtype.itemsize}")
+    sign = np.bitwise_and(x.view(bits), np.iinfo(bits).min)
+    np.bitwise_or(w.view(bits), sign, out=w.view(bits))
 
 
 def _sigmoid(x):
@@ -159,7 +167,7 @@ def _sigmoid(x):
     with np.errstate(over="ignore"):  # exp(-x) = inf far below 0: 1 / inf = 0 is right
         np.exp(s, out=s)
     s += 1
-    return np.reciprocal(s, out=s)
+    return np.divide(1, s, out=s)  # np.reciprocal is slower
 
 
 class GELU(_KeepsDerivative):

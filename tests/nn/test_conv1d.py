@@ -122,3 +122,20 @@ def test_blocks_of_samples_give_the_whole_batch_result(rng, monkeypatch):
     got = [conv.forward(x), conv.backward(x, g), conv.gradW, conv.gradb]
     for a, b in zip(got, want, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+def test_backward_is_both_passes_at_once(rng):
+    conv = nn.Conv1d(3, 4, 3, stride=2, padding=1, rng=0)
+    x, g = rng.normal(size=(5, 3, 9)), rng.normal(size=(5, 4, 5))
+    conv.forward(x)
+    grad = conv.updateGradInput(x, g).copy()
+    conv.accGradParameters(x, g)
+    want = [conv.gradW.copy(), conv.gradb.copy()]
+    conv.zeroGradParameters()
+    np.testing.assert_allclose(conv.backward(x, g), grad, rtol=1e-12, atol=1e-14)
+    for got, expected in zip([conv.gradW, conv.gradb], want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)
+    conv.zeroGradParameters()
+    assert conv.backward(x, g, input_grad=False) is None and conv.gradInput is None
+    for got, expected in zip([conv.gradW, conv.gradb], want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-14)

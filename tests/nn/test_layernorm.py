@@ -43,7 +43,7 @@ def test_rows_are_standardised_and_evaluation_computes_the_same(rng):
     np.testing.assert_allclose(y.var(axis=1), 1, rtol=1e-6)
     ln.evaluate()
     np.testing.assert_array_equal(ln.forward(x), y)
-    assert ln._xhat is None  # nothing kept in evaluation mode
+    assert ln._kept is None  # nothing kept in evaluation mode
 
 
 def test_without_affine_there_are_no_parameters(rng):
@@ -115,6 +115,28 @@ def test_large_batches_in_pieces_match(rng, monkeypatch):
     ln.zeroGradParameters()
     for got, expected in zip([ln.forward(x), ln.backward(x, g), ln.gradGamma], want, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
-    kept = ln._xhat
+    kept = ln._kept
     ln.forward(x)
-    assert ln._xhat is kept  # the next training pass writes into the same array
+    # the next training pass writes into the same arrays
+    assert all(a is b for a, b in zip(ln._kept[:2], kept[:2], strict=True))
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_backward_is_both_passes_at_once(affine, rng):
+    ln = nn.LayerNorm(6, affine=affine)
+    if affine:
+        ln.gamma[...] = rng.normal(size=6)
+        ln.beta[...] = rng.normal(size=6)
+    x, g = rng.normal(size=(9, 6)), rng.normal(size=(9, 6))
+    ln.forward(x)
+    grad = ln.updateGradInput(x, g).copy()
+    ln.accGradParameters(x, g)
+    want = [p.copy() for p in ln.getGradParameters()]
+    ln.zeroGradParameters()
+    np.testing.assert_allclose(ln.backward(x, g), grad, rtol=1e-12, atol=1e-15)
+    for got, expected in zip(ln.getGradParameters(), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
+    ln.zeroGradParameters()
+    assert ln.backward(x, g, input_grad=False) is None and ln.gradInput is None
+    for got, expected in zip(ln.getGradParameters(), want, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=1e-12)
