@@ -32,12 +32,12 @@ def test_spread_falls_back_to_half_the_range_and_constant_columns_become_zero():
 def test_missing_numbers_become_the_median_with_an_indicator_column():
     df = pd.DataFrame({"a": [1.0, np.nan, 3.0, 4.0], "b": [1.0, 2.0, 3.0, 4.0]})
     table = fit_table(df)
-    assert layout(table) == (3, [])  # a, a's indicator, b
+    assert layout(table) == (2, 1, [])  # a and b, then a's indicator
     encoded = encode_table(table, df)
-    assert encoded[1, 0] == 0.0 and encoded[1, 1] > 0 and encoded[0, 1] == 0
+    assert encoded[1, 0] == 0.0 and encoded[1, 2] > 0 and encoded[0, 2] == 0
     # a column with no missing value in training has no indicator: a missing value later is the median
     later = encode_table(table, pd.DataFrame({"a": [1.0], "b": [np.nan]}))
-    assert later[0, 2] == 0.0
+    assert later.shape == (1, 3) and later[0, 1] == 0.0
 
 
 def test_categories_one_hot_when_few_codes_when_many_and_missing_or_unseen_apart():
@@ -49,23 +49,37 @@ def test_categories_one_hot_when_few_codes_when_many_and_missing_or_unseen_apart
         }
     )
     table = fit_table(df, max_one_hot=3)
-    n_dense, cardinalities = layout(table)
-    assert n_dense == 2 + 2 and cardinalities == [7]  # small: x, y; flag: False, True; large: 6 + 1 codes
+    # small (x, y) and flag (False, True): one column each; large: 6 categories + the missing code
+    assert layout(table) == (0, 2, [7])
     encoded = encode_table(table, df)
     np.testing.assert_array_equal(encoded[:, -1], [1, 2, 3, 4, 5, 6])
     new = pd.DataFrame({"small": ["z"], "large": ["unseen"], "flag": [None]})
     row = encode_table(table, new)[0]
     assert row[-1] == 0  # an unseen category has the code of a missing one
     missing = encode_table(table, df.iloc[[3]])[0]
-    np.testing.assert_array_equal(row[:2], missing[:2])  # unseen and missing are one category
+    assert row[0] == missing[0]  # unseen and missing are one category
+    # two categories: +1 and -1 (then scaled like a number), a missing one 0, between them
+    small = encoded[:, 0]
+    assert small[0] == small[2] == small[5] != small[1] == small[4]
+    assert min(small[0], small[1]) < small[3] < max(small[0], small[1])
+    assert len(np.unique(encoded[:, 1])) == 2
+
+
+def test_up_to_eight_categories_one_hot_more_embedded():
+    eight = pd.DataFrame({"c": pd.Categorical(list("abcdefgh") * 3)})
+    table = fit_table(eight)
+    assert layout(table) == (0, 8, [])
+    encoded = encode_table(table, eight)
+    assert np.all((encoded > 0).sum(axis=1) == 1)  # one column per category, one of them on per row
+    assert layout(fit_table(pd.DataFrame({"c": list("abcdefghi") * 3}))) == (0, 0, [10])
 
 
 def test_categorical_features_by_name_index_mask_or_none_and_clear_errors():
     df = pd.DataFrame({"n": [1.0, 2.0, 3.0], "code": [10, 20, 10]})
-    assert layout(fit_table(df))[0] == 2  # numbers by their dtype
-    assert layout(fit_table(df, ["code"]))[0] == 1 + 2
-    assert layout(fit_table(df, [1]))[0] == 1 + 2
-    assert layout(fit_table(df, [False, True]))[0] == 1 + 2
+    assert layout(fit_table(df)) == (2, 0, [])  # numbers by their dtype
+    assert layout(fit_table(df, ["code"])) == (1, 1, [])  # code: two categories, one column
+    assert layout(fit_table(df, [1])) == (1, 1, [])
+    assert layout(fit_table(df, [False, True])) == (1, 1, [])
     with pytest.raises(ValueError, match="names column 'nope'"):
         fit_table(df, ["nope"])
     with pytest.raises(ValueError, match="3 entries|2 entries"):
@@ -84,6 +98,6 @@ def test_arrays_sparse_matrices_and_object_arrays():
     )
     mixed = np.array([[1.5, "a"], [2.5, "b"], [np.nan, None]], dtype=object)
     table = fit_table(mixed)
-    assert layout(table) == (2 + 2, [])  # the number and its indicator, then a and b one-hot
+    assert layout(table) == (1, 2, [])  # the number; its indicator and a/b as one column
     with pytest.raises(ValueError, match="features"):
         encode_table(table, X[:, :1])

@@ -32,6 +32,8 @@ __all__ = ["fit_table", "encode_table", "check_table_shape", "CLIP"]
 
 #: smooth clipping's bound: x / sqrt(1 + (x / CLIP)**2) stays in (-CLIP, CLIP)
 CLIP = 3.0
+#: the most categories a column may have to be one-hot encoded (more: learned embeddings)
+MAX_ONE_HOT = 8
 
 
 def _is_frame(X):
@@ -159,7 +161,7 @@ def _category_key(value):
     return value
 
 
-def fit_table(X, categorical_features="from_dtype", max_one_hot=9):
+def fit_table(X, categorical_features="from_dtype", max_one_hot=MAX_ONE_HOT):
     """Learn the encoding of the table ``X`` (see the module docstring); return it as a
     dict of plain values."""
     names, columns = _columns(X)
@@ -179,31 +181,41 @@ def fit_table(X, categorical_features="from_dtype", max_one_hot=9):
                 {"column": j, "median": median, "scale": inverse_spread, "indicator": bool(np.isnan(values).any())}
             )
     table = {"n_columns": len(columns), "names": names, "numeric": numeric, "categorical": categorical}
-    one_hot = _encode_numeric(table, columns, label)[1]
+    one_hot = _encode_categories(table, columns)
     # the one-hot columns are scaled like numeric ones, on the training rows
     table["one_hot_scales"] = [list(_scale_of(one_hot[:, k])) for k in range(one_hot.shape[1])]
     return table
 
 
-def _encode_numeric(table, columns, label):
-    """``(numeric and indicator block, raw one-hot block)`` of the given columns."""
+def _encode_numbers(table, columns, label):
+    """``(scaled numbers, missing indicators)`` of the given columns."""
     n = len(columns[0]) if columns else 0
-    blocks = []
+    numbers, indicators = [], []
     for spec in table["numeric"]:
         values = _as_numbers(columns[spec["column"]], label(spec["column"]))
         missing = np.isnan(values)
         scaled = (values - spec["median"]) * spec["scale"]
         scaled[missing] = 0.0
-        blocks.append(scaled)
+        numbers.append(scaled)
         if spec["indicator"]:
-            blocks.append(missing.astype(np.float64))
-    one_hot = []
+            indicators.append(missing.astype(np.float64))
+    return tuple(np.column_stack(block) if block else np.zeros((n, 0)) for block in (numbers, indicators))
+
+
+def _encode_categories(table, columns):
+    """The raw one-hot block: a column of two categories as one column (+1 for the first,
+    -1 for the second, 0 when missing or unseen), a larger one as one 0/1 column per
+    category."""
+    n = len(columns[0]) if columns else 0
+    blocks = []
     for spec in table["categorical"]:
         if spec["one_hot"]:
             codes = _codes(spec, columns[spec["column"]])
-            one_hot.append((codes[:, None] == np.arange(1, len(spec["categories"]) + 1)[None, :]).astype(np.float64))
-    numeric = np.column_stack(blocks) if blocks else np.zeros((n, 0))
-    return numeric, (np.hstack(one_hot) if one_hot else np.zeros((n, 0)))
+            if len(spec["categories"]) == 2:
+                blocks.append(np.array([0.0, 1.0, -1.0])[codes][:, None])
+            else:
+                blocks.append((codes[:, None] == np.arange(1, len(spec["categories"]) + 1)[None, :]).astype(np.float64))
+    return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
 
 def _codes(spec, column):
@@ -221,27 +233,32 @@ def smooth_clip(x):
 
 def encode_table(table, X, dtype=np.float64):
     """The network's input for the rows of ``X``, encoded as ``table`` says: one float
-    matrix, the scaled numeric and one-hot columns, then the codes of the large
-    categorical columns."""
+    matrix, the scaled numeric columns, their missing indicators and the one-hot
+    columns, then the codes of the large categorical columns."""
     names, columns = _columns(X)
     if len(columns) != table["n_columns"]:
         raise ValueError(f"X has {len(columns)} features, but the table was fitted with {table['n_columns']} features")
     label = (lambda j: repr(names[j])) if names is not None else (lambda j: str(j))
-    numeric, one_hot = _encode_numeric(table, columns, label)
+    numbers, indicators = _encode_numbers(table, columns, label)
+    one_hot = _encode_categories(table, columns)
     if one_hot.shape[1]:
         centre = np.array([m for m, _ in table["one_hot_scales"]])
         scale = np.array([s for _, s in table["one_hot_scales"]])
         one_hot = (one_hot - centre) * scale
     codes = [_codes(spec, columns[spec["column"]]) for spec in table["categorical"] if not spec["one_hot"]]
     n = len(columns[0]) if columns else 0
-    dense = smooth_clip(np.hstack([numeric, one_hot])) if numeric.shape[1] + one_hot.shape[1] else np.zeros((n, 0))
     code_block = np.column_stack(codes).astype(np.float64) if codes else np.zeros((n, 0))
-    return np.hstack([dense, code_block]).astype(dtype, copy=False)
+    return np.hstack([smooth_clip(numbers), smooth_clip(indicators), smooth_clip(one_hot), code_block]).astype(
+        dtype, copy=False
+    )
 
 
 def layout(table):
-    """``(number of dense columns, category counts of the embedded columns)`` of the
-    encoded rows (each embedded column has its categories plus the missing/unseen code)."""
-    n_dense = sum(1 + spec["indicator"] for spec in table["numeric"]) + len(table["one_hot_scales"])
+    """``(numbers, other dense columns, category counts of the embedded columns)`` of the
+    encoded rows: the count of scaled numeric columns, that of the missing indicators and
+    one-hot columns after them, and for each embedded column its categories plus the
+    missing/unseen code."""
+    n_numbers = len(table["numeric"])
+    n_other = sum(spec["indicator"] for spec in table["numeric"]) + len(table["one_hot_scales"])
     cardinalities = [len(spec["categories"]) + 1 for spec in table["categorical"] if not spec["one_hot"]]
-    return n_dense, cardinalities
+    return n_numbers, n_other, cardinalities

@@ -49,6 +49,9 @@ __all__ = ["TabularNetClassifier", "TabularNetRegressor"]
 NUMERIC_EMBEDDINGS = ("pbld", "periodic", "piecewise_linear")
 #: learning-rate factors of the parts of the network (RealMLP-TD's)
 LR_FACTORS = {"offsets": 0.1, "scale": 6.0, "mix": 0.1, "numeric": 0.1}
+#: weight-decay factors of the same parts: AdamW decays by lr * weight_decay * lr_factor *
+#: decay_factor, RealMLP by lr * weight_decay * lr_factor**2, so these equal the factors above
+DECAY_FACTORS = {"scale": 6.0, "mix": 0.1, "numeric": 0.1}
 #: the fitted attributes shown, in order (the classifier's start with classes_)
 _ATTRIBUTES = {
     True: ["classes_", *SHARED_ATTRIBUTES, "out_activation_"],
@@ -144,7 +147,9 @@ class _TabularNet:
 
     def _adapt(self, settings, n_train):
         """Batches of at most the training rows, and the epochs of ``max_iter="auto"``."""
-        settings.batch_size = min(settings.batch_size, n_train)
+        # n_train // batch_size batches of nearly equal size (at least one): no last batch of a
+        # few rows taking a full step
+        settings.batch_size = -(-n_train // max(n_train // min(settings.batch_size, n_train), 1))
         if settings.max_iter == "auto":
             steps_per_epoch = -(-n_train // settings.batch_size)
             settings.max_iter = int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), 16, MAX_EPOCHS))
@@ -163,7 +168,8 @@ class _TabularNet:
         _check_n_features(self, X, reset=reset)
         if reset:
             self._table = fit_table(X, self.categorical_features)
-            self._n_inputs = sum(layout(self._table)[0:1]) + len(layout(self._table)[1])
+            n_numbers, n_other, cardinalities = layout(self._table)
+            self._n_inputs = n_numbers + n_other + len(cardinalities)
         return encode_table(self._table, X, dtype=np.float32)
 
     def _validate_input(self, X, y, incremental, reset):
@@ -266,18 +272,22 @@ class _TabularNet:
         from ..nn import FeatureScale, NumericEmbedding, ParametricActivation, TabularInput
 
         dtype = X.dtype
-        n_dense, cardinalities = layout(self._table)
+        n_numbers, n_other, cardinalities = layout(self._table)
         numeric = None
-        if settings.numeric_embedding is not None and n_dense:
+        if settings.numeric_embedding is not None and n_numbers:
             edges = None
             if settings.numeric_embedding == "piecewise_linear":
-                edges = NumericEmbedding.piecewise_edges(X[:, :n_dense], 16)
-            numeric = NumericEmbedding(n_dense, kind=settings.numeric_embedding, edges=edges, rng=rng, dtype=dtype)
+                edges = NumericEmbedding.piecewise_edges(X[:, :n_numbers], 16)
+            numeric = NumericEmbedding(n_numbers, kind=settings.numeric_embedding, edges=edges, rng=rng, dtype=dtype)
             numeric.lr_factors = dict.fromkeys(numeric._parameters, LR_FACTORS["numeric"])
-        first = TabularInput(n_dense, cardinalities, settings.categorical_embedding_dim, numeric, rng=rng, dtype=dtype)
+            numeric.decay_factors = dict.fromkeys(numeric._parameters, DECAY_FACTORS["numeric"])
+        first = TabularInput(
+            n_numbers, cardinalities, settings.categorical_embedding_dim, numeric, n_plain=n_other, rng=rng, dtype=dtype
+        )
         width = first.output_shape((X.shape[1],))[0]
         scale = FeatureScale(width, dtype=dtype)
         scale.lr_factors = {"scale": LR_FACTORS["scale"]}
+        scale.decay_factors = {"scale": DECAY_FACTORS["scale"]}
         modules = [first, scale]
         sizes = settings.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
@@ -285,7 +295,7 @@ class _TabularNet:
         for size in sizes:
             mix = ParametricActivation(settings.activation, int(size), dtype=dtype)
             mix.lr_factors = dict.fromkeys(mix._parameters, LR_FACTORS["mix"])
-            mix.decay_factors = dict.fromkeys(mix._parameters, 1.0)
+            mix.decay_factors = dict.fromkeys(mix._parameters, DECAY_FACTORS["mix"])
             modules += [_ntk_linear(n_in, int(size), rng, dtype), mix]
             if settings.dropout:
                 modules.append(Dropout(settings.dropout, rng=rng))
@@ -560,16 +570,21 @@ _TABULAR_PARAMETERS = {
     Dropout rate after every hidden layer for the first half of training, then fading
     out to 0 along a cosine.""",
     "weight_decay": """weight_decay : float, default=0.02
-    Decoupled weight decay (AdamW's) of the weights, embeddings and learned scales (not
-    of offsets), fading out as ``dropout`` does.""",
+    Decoupled weight decay (AdamW's) of the weights, embeddings, numeric embeddings,
+    activation mixes and input scales (not of offsets), fading out as ``dropout`` does.
+    A part trained at a learning-rate factor ``f`` (0.1 for the embeddings and mixes, 6
+    for the input scales) decays by ``lr * weight_decay * f**2`` per step, as in
+    RealMLP-TD.""",
     "learning_rate_init": """learning_rate_init : float, default=0.04 (classifier), 0.2 (regressor)
     The peak learning rate of the ``coslog4`` schedule (four cosine cycles on a log time
     scale). A hidden weight's rate is divided by the square root of its layer's inputs.""",
     "max_iter": """max_iter : int or "auto", default="auto"
-    Epochs. ``"auto"`` trains 256 epochs on tables of up to about 2,000 rows and fewer on
-    larger ones (about 2,048 optimizer steps in all, at least 16 epochs).""",
+    Epochs. ``"auto"`` plans about 512 optimizer steps: 128 epochs on up to about
+    1,300 training rows, fewer on more (at least 16).""",
     "batch_size": """batch_size : int, default=256
-    Rows per mini-batch (clipped to the training rows).""",
+    Rows per mini-batch, at most: the training rows are split into ``n // batch_size``
+    batches of nearly equal size (one when there are fewer rows), so that no small last
+    batch takes a full step.""",
     "label_smoothing": """label_smoothing : float in [0, 1], default=0.1
     Label smoothing of the cross-entropy (set 0 when probabilities must be calibrated
     as tightly as possible).""",
@@ -578,8 +593,9 @@ _TABULAR_PARAMETERS = {
     :class:`~sknn_scratch.nn.NumericEmbedding`); None passes the scaled numbers as they
     are.""",
     "categorical_embedding_dim": """categorical_embedding_dim : int, default=8
-    Size of the learned vector of each category of a column with more than 9 categories
-    (columns with fewer become one-hot columns).""",
+    Size of the learned vector of each category of a column with more than 8 categories.
+    Columns with fewer become one-hot columns (a column of two categories one column of
+    +1 and -1), scaled and passed to the network without a numeric embedding.""",
     "categorical_features": """categorical_features : "from_dtype", array-like or None, default="from_dtype"
     Which columns are categorical: ``"from_dtype"`` takes DataFrame columns of dtype
     ``category``, ``object``, ``string`` and ``bool`` (and text columns of arrays); or

@@ -139,11 +139,13 @@ class NumericEmbedding(Module):
 
     Notes
     -----
-    Weight decay applies to every parameter (``_decayed`` lists them all), as in RealMLP,
-    which decays its embedding parameters like its weights; decay pulls the frequencies
-    towards 0 (slower cosines) and the phases towards 0. An instance's
-    ``decay_factors`` dict overrides it per parameter, e.g.
-    ``emb.decay_factors = {"phases": 0.0}``.
+    Weight decay applies to every parameter (``_decayed`` lists them all), as in RealMLP;
+    decay pulls the frequencies towards 0 (slower cosines) and the phases towards 0. An
+    instance's ``decay_factors`` dict overrides it per parameter, e.g.
+    ``emb.decay_factors = {"phases": 0.0}``. RealMLP trains them with a learning-rate
+    factor of 0.1 and decays them by ``lr * weight_decay * 0.1**2`` per step (its decay
+    multiplies the learning-rate factor in twice): with
+    :class:`~sknn_scratch.optim.AdamW`, learning-rate and decay factors of 0.1 each.
 
     RealMLP puts the raw values of all columns after all the learned values; here each
     column's raw value follows its own learned values. The two differ by a permutation

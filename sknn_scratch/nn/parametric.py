@@ -58,9 +58,13 @@ class ParametricActivation(Module):
     Notes
     -----
     Weight decay does not apply to the weights (``_decayed`` is empty): decay would pull
-    them towards 0, the identity. (RealMLP's reference implementation decays them;
-    ``decay_factors={"weight": 1.0}`` on the instance does the same, and
-    ``lr_factors={"weight": 0.1}`` gives its learning-rate factor.)
+    them towards 0, the identity. RealMLP's reference implementation trains them with a
+    learning-rate factor of 0.1 and decays them by ``lr * weight_decay * 0.1**2`` per
+    step (its decay multiplies the learning-rate factor in twice); with
+    :class:`~sknn_scratch.optim.AdamW`, which decays by ``lr * weight_decay *
+    lr_factor * decay_factor``, ``lr_factors={"weight": 0.1}`` and
+    ``decay_factors={"weight": 0.1}`` on the instance do the same (the tabular
+    estimators set them).
 
     An activation working in place (``inplace=True``) gets a copy of the input, which
     the mix needs.

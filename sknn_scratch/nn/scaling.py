@@ -127,9 +127,13 @@ class FeatureScale(Module):
     Notes
     -----
     Weight decay does not apply to the scales (``_decayed`` is empty): decay would pull
-    them towards 0, switching the features off, where the neutral value is 1. (RealMLP's
-    reference implementation decays them with the weights; ``decay_factors={"scale":
-    1.0}`` on the instance does the same.)
+    them towards 0, switching the features off, where the neutral value is 1. RealMLP's
+    reference implementation does decay them, by ``lr * weight_decay * 6**2`` per step
+    (its decay multiplies the learning-rate factor in twice): a strong pull that lets
+    the scales of unhelpful inputs shrink, a learned feature selection. With
+    :class:`~sknn_scratch.optim.AdamW`, which decays by ``lr * weight_decay * lr_factor
+    * decay_factor``, ``lr_factors={"scale": 6.0}`` and ``decay_factors={"scale":
+    6.0}`` on the instance do the same (the tabular estimators set them).
 
     Examples
     --------

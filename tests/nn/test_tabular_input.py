@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sknn_scratch import nn
+from sknn_scratch.testing import check_module
 
 
 def _layer(dtype=np.float64):
@@ -74,3 +75,29 @@ def test_float32_pickling_inference_copies_and_bad_codes():
         layer.forward(bad)
     with pytest.raises(ValueError, match="rows of 4 values"):
         layer.forward(x[:, :3])
+
+
+def test_plain_values_pass_as_they_are_between_the_numbers_and_the_codes():
+    numeric = nn.NumericEmbedding(2, n_frequencies=4, sigma=0.5, rng=0)
+    layer = nn.TabularInput(2, cardinalities=[3], embedding_dim=2, numeric=numeric, n_plain=2, rng=1)
+    rng = np.random.default_rng(3)
+    x = np.column_stack([rng.normal(size=(5, 4)), rng.integers(0, 3, 5)])
+    out = layer.forward(x)
+    assert out.shape == (5, 2 * 4 + 2 + 2) == (5, *layer.output_shape((5,)))
+    np.testing.assert_array_equal(out[:, :8], numeric.forward(x[:, :2]))
+    np.testing.assert_array_equal(out[:, 8:10], x[:, 2:4])
+    np.testing.assert_array_equal(out[:, 10:], layer.categories.W[x[:, 4].astype(int)])
+    R = rng.normal(size=out.shape)
+    grad_in = layer.backward(x, R)
+    np.testing.assert_array_equal(grad_in[:, 2:4], R[:, 8:10])  # the identity's gradient
+    assert not grad_in[:, 4].any()
+    assert "n_plain=2" in repr(layer)
+    with pytest.raises(ValueError, match="rows of 5 values"):
+        layer.forward(x[:, :4])
+
+
+def test_plain_values_pass_the_public_checker():
+    numeric = nn.NumericEmbedding(2, n_frequencies=4, sigma=0.5, rng=0)
+    layer = nn.TabularInput(2, numeric=numeric, n_plain=3)
+    check_module(layer, np.random.default_rng(4).normal(size=(6, 5)), expected_output_shape=(6, 2 * 4 + 3))
+    check_module(nn.TabularInput(0, n_plain=3), np.random.default_rng(5).normal(size=(4, 3)))
