@@ -29,9 +29,9 @@ from ..callbacks import Callback
 from ..fpenv import flush_denormals
 from ..nn import Linear
 from ._attributes import FittedAttributes
-from ._builder import build_network, channels_first_columns, given_shape, image_forms, network_shape
+from ._builder import build_network, channels_first_columns, image_sample_shape, resolve_input_shape
 from ._data import as_model_dtype, check_sample_weight, consume, training_rng, validation_split
-from ._params import CONSTRAINTS, architecture, make_optimizer, read_settings
+from ._params import CONSTRAINTS, make_optimizer, read_settings
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
 
 try:  # scikit-learn's own callbacks (experimental, since 1.9)
@@ -116,8 +116,8 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
     _parameter_constraints: dict = dict(CONSTRAINTS)
 
     # -- what the subclasses define ------------------------------------------------------
-    def _validate_input(self, X, y, incremental, reset):  # pragma: no cover - abstract
-        """``(X, Y, y)``: the validated rows, the network's targets and the targets as given."""
+    def _targets(self, y, dtype, incremental):  # pragma: no cover - abstract
+        """``(Y, y)``: the network's targets in ``dtype`` and the targets as given."""
         raise NotImplementedError
 
     def _make_criterion(self, settings):  # pragma: no cover - abstract
@@ -130,13 +130,11 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         """The estimator's score (accuracy, R^2) of the raw ``scores`` against ``y``."""
         raise NotImplementedError
 
-    def _class_weights(self, settings, y):
-        return None
-
     # -- what the tabular estimators change -----------------------------------------------
-    def _settings(self):
-        """The settings of this fit, read once (see :func:`._params.read_settings`)."""
-        return read_settings(self)
+    #: the settings of this fit, read once (see :func:`._params.read_settings`)
+    _settings = read_settings
+    #: validate_data's checks of the targets
+    _y_checks: dict = {"multi_output": True}
 
     def _build(self, settings, X, rng):
         """A new network for the rows ``X``, ending in ``n_outputs_`` raw scores."""
@@ -144,10 +142,6 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
 
     def _adapt(self, settings, n_train):
         """Settings that depend on the number of training rows (none here)."""
-
-    def _schedules(self, settings):
-        """Callbacks of the estimator's own that run before the user's (none here)."""
-        return []
 
     def _stratify(self, Y, y):
         return None
@@ -226,10 +220,11 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         if settings.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
         given = (X, y)  # scikit-learn's callbacks score the rows as the user gave them
-        X, Y, y = self._validate_input(X, y, incremental, reset=not continuing)
+        X, y = self._validated_rows(X, y, reset=not continuing)
+        Y, y = self._targets(y, X.dtype, incremental)
         if continuing:  # a fitted model trains in its own dtype, as it predicts
             X, Y = as_model_dtype(X, self.network_.dtype), Y.astype(self.network_.dtype, copy=False)
-        class_weights = self._class_weights(settings, y)
+        class_weights = None if getattr(settings, "class_weight", None) is None else self._class_weights(settings, y)
         if sample_weight is not None or class_weights is not None:
             sample_weight = check_sample_weight(sample_weight, X, class_weights)
         if settings.early_stopping and validation is None and settings.validation_fraction == 0:
@@ -242,8 +237,13 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         try:
             if continuing:
                 self._continue(settings, Y)
-            else:
-                self._start(settings, X, Y, rng)
+            else:  # a new network, and a new training record; a loss may ask for several outputs per target
+                self._criterion = self._make_criterion(settings)
+                self.n_outputs_ = Y.shape[1] * getattr(self._criterion, "outputs_per_target", 1)
+                self.out_activation_ = self._criterion.out_activation
+                self.network_ = self._build(settings, X, rng)
+                self._architecture = settings.architecture
+                self._state = TrainingState()
             if validation is not None:
                 validation = self._validation_set(*validation, X.dtype)
             train = (X, Y, sample_weight)
@@ -262,7 +262,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             if getattr(self, "_skl_callbacks", None):  # scikit-learn's callbacks (set_callbacks)
                 task = self._sklearn_callback_task(settings, *given, sample_weight, incremental)
             callbacks = Callbacks(self, settings.callbacks, verbose=settings.verbose, lbfgs=not stochastic, task=task,
-                                  data=given, extra=self._schedules(settings))  # fmt: skip
+                                  data=given)  # fmt: skip
             if not self.network_.training:  # a fitted network (a new one is in training mode)
                 self.network_.train()
             try:
@@ -302,16 +302,6 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             task.call_on_fit_task_end(estimator=self, X=given[0], y=given[1], reconstruction_attributes={})
         return self
 
-    def _start(self, settings, X, Y, rng):
-        """A new network for ``X`` and ``Y``, and a new training record. A loss may ask
-        for several outputs per target (a quantile loss: one per quantile)."""
-        self._criterion = self._make_criterion(settings)
-        self.n_outputs_ = Y.shape[1] * getattr(self._criterion, "outputs_per_target", 1)
-        self.out_activation_ = self._criterion.out_activation
-        self.network_ = self._build(settings, X, rng)
-        self._architecture = architecture(settings)
-        self._state = TrainingState()
-
     def _continue(self, settings, Y):
         """Go on training the fitted network, on copies of it and of the record: the
         fitted model is never written (a pass that fails leaves it exactly as it was, and
@@ -319,10 +309,10 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         n_targets = self.n_outputs_ // getattr(self._criterion, "outputs_per_target", 1)
         if Y.shape[1] != n_targets:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {n_targets}")
-        if self._architecture != architecture(settings):
+        if self._architecture != settings.architecture:
             raise ValueError(
                 f"warm_start and partial_fit continue training the fitted network, built from {self._architecture}; "
-                f"the estimator's settings now say {architecture(settings)}. Set them back, or fit anew "
+                f"the estimator's settings now say {settings.architecture}. Set them back, or fit anew "
                 "(warm_start=False)."
             )
         self.network_ = copy.deepcopy(self.network_).clearState()
@@ -339,10 +329,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         targets are. Rows that do not fit the network are an error that says how a
         ``Pipeline`` passes a validation set through its steps."""
         try:
-            X_val, _ = self._image_rows(X_val, reset=False)
-            X_val = validate_data(
-                self, X_val, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False
-            )
+            X_val = self._validated_rows(X_val, reset=False)
         except ValueError as exc:
             raise ValueError(
                 f"The validation set's X does not fit the network: {str(exc).rstrip('.')}. If the network is the "
@@ -352,7 +339,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 "sklearn.set_config(enable_metadata_routing=True) and the network's set_fit_request(X_val=True, "
                 "y_val=True)."
             ) from exc
-        X_val = as_model_dtype(self._network_rows(X_val, None, reset=False), dtype)
+        X_val = as_model_dtype(X_val, dtype)
         Y_val, y_val = self._validation_targets(y_val, dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")
@@ -385,68 +372,41 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
     def _validated_scores(self, X):
         """Validate ``X`` as prediction input and return the network's raw scores."""
         check_is_fitted(self, "network_")
-        X, _ = self._image_rows(X, reset=False)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=False)
-        return self._scores(self._network_rows(X, None, reset=False))
+        return self._scores(self._validated_rows(X, reset=False))
 
-    # -- samples with several axes (images) -----------------------------------------------
-    def _image_rows(self, X, reset):
-        """``(rows, sample_shape)``: an array of samples with several axes (images
-        ``(n, H, W)``, ``(n, C, H, W)``, ...) as flat rows, in the order of its values,
-        and the shape of its samples with any channel axis they leave out (see
-        :func:`._builder.given_shape`); anything else (rows, tables, sparse matrices)
-        as it is, with None.
+    # -- rows in -----------------------------------------------------------------------
+    def _validated_rows(self, X, y="no_validation", *, reset):
+        """``X`` (and ``y``, unless it is ``"no_validation"``) validated as scikit-learn's
+        ``validate_data`` does, with ``X``'s samples as flat rows in the network's order.
 
-        A new fit (``reset``) takes the samples' shape from ``input_shape`` or from
-        ``X``; otherwise the fitted shape. Samples of another shape are an error naming
-        both shapes."""
-        shape = _sample_axes(X)
-        if shape is None:
-            return X, None
-        X = np.asarray(X)
-        if reset and self.input_shape is None:  # the array gives the shape
-            return X.reshape(len(X), -1), given_shape(self, image_shape=shape)
+        ``X`` holds rows, or samples with several axes (images ``(n, H, W)``,
+        ``(n, C, H, W)``, ...) that become rows in the order of their values (see
+        :func:`._builder.image_sample_shape` for the shapes taken). A new fit (``reset``)
+        settles the shape of a sample, from the samples or ``input_shape``, and whether
+        its channels come last; the network takes them first, so rows of samples with
+        their channels last have their values reordered."""
+        no_y = isinstance(y, str) and y == "no_validation"
+        shape = None  # of the samples of an array with more than two axes
+        if isinstance(X, (list, tuple)) or (not sp.issparse(X) and getattr(X, "ndim", 2) > 2):
+            with contextlib.suppress(ValueError):  # a ragged list: scikit-learn's validation reports it
+                axes = np.shape(X)
+                shape = tuple(int(d) for d in axes[1:]) if len(axes) > 2 else None
+        if shape is not None:
+            given = image_sample_shape(self, shape, reset)
+            X = np.asarray(X).reshape(len(X), -1)
+        checks = {} if no_y else self._y_checks
+        out = validate_data(
+            self, X, y, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset, **checks
+        )
+        X, y = (out, None) if no_y else out
         if reset:
-            channels_last, whose = bool(self.channels_last), f"input_shape={tuple(self.input_shape)} takes"
-            try:
-                expected = given_shape(self, image_shape=shape)
-            except ValueError:  # input_shape holds another number of values
-                expected = tuple(self.input_shape)
-        else:
-            channels_last, whose = getattr(self, "_channels_last", False), f"this {type(self).__name__} was fitted on"
-            expected = getattr(self, "_sample_shape", None)
-            if expected is None:
-                raise ValueError(
-                    f"X holds samples of shape {shape}, but this {type(self).__name__} was fitted on flat rows of "
-                    f"{self.n_features_in_} features: give rows, X.reshape(len(X), -1)"
-                )
-        forms = image_forms(expected, channels_last)
-        if shape not in forms:
-            hint = ""
-            if len(shape) == len(expected) >= 2 and shape == (*expected[1:], expected[0]) and not channels_last:
-                hint = " These look like images with their channels last: give np.moveaxis(X, -1, 1)"
-                hint += f", or input_shape={shape} with channels_last=True." if reset else "."
-            elif len(shape) == len(expected) >= 2 and shape == (expected[-1], *expected[:-1]) and channels_last:
-                hint = " These look like images with their channels first: give np.moveaxis(X, 1, -1)."
-            rows = "" if -1 in expected else f" (or flat rows of {int(np.prod(expected))} values)"
-            raise ValueError(
-                f"X holds samples of shape {shape}, but {whose} samples of shape {' or '.join(map(str, forms))}"
-                f"{rows}.{hint}"
-            )
-        return X.reshape(len(X), -1), expected
-
-    def _network_rows(self, X, shape, reset):
-        """The validated rows ``X`` with their values in the network's order (channels
-        first). A new fit (``reset``) first settles the shape of a sample: ``shape`` (from
-        an array of samples) or ``input_shape``, and whether its channels come last."""
-        if reset:
-            given = shape if shape is not None else given_shape(self, X.shape[1])
-            network_shape(self, given)  # a shape that reads two ways is an error before training
+            if shape is None:
+                given = None if self.input_shape is None else resolve_input_shape(self.input_shape, X.shape[1])
             self._sample_shape = given
-            self._channels_last = bool(getattr(self, "channels_last", None)) and given is not None and len(given) > 1
+            self._channels_last = bool(self.channels_last) and given is not None and len(given) > 1
         if getattr(self, "_channels_last", False) and self._sample_shape[-1] > 1:
             X = X[:, channels_first_columns(self._sample_shape)]
-        return X
+        return X if no_y else (X, y)
 
     def _scores(self, X, dtype=None):
         """Raw scores of the network, in its dtype (or in ``dtype``: the passes run on
@@ -512,21 +472,6 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         if isinstance(state.get("_state"), dict):
             state["_state"] = TrainingState(**state["_state"])
         super().__setstate__(state)
-
-
-def _sample_axes(X):
-    """The shape of one sample of an array with more than two axes; None for anything
-    else (rows, tables, sparse matrices, ragged lists)."""
-    if isinstance(X, (list, tuple)):
-        try:
-            shape = np.shape(X)
-        except ValueError:  # ragged: scikit-learn's validation reports it
-            return None
-    elif not sp.issparse(X) and getattr(X, "ndim", 0) > 2:  # an array (a table's ndim is 2)
-        shape = X.shape
-    else:
-        return None
-    return tuple(int(d) for d in shape[1:]) if len(shape) > 2 else None
 
 
 def _validation_arguments(X_val, y_val, sample_weight_val, validation_data):

@@ -73,6 +73,7 @@ __all__ = [
     "reads_both_ways",
     "image_forms",
     "channels_first_columns",
+    "image_sample_shape",
     "build_network",
 ]
 
@@ -206,49 +207,80 @@ def channels_first_columns(shape):
     return np.moveaxis(np.arange(prod(shape)).reshape(shape), -1, 0).ravel()
 
 
-def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape=None):
+def image_sample_shape(est, shape, reset):
+    """The shape of one sample, in ``X``'s order, for an array of samples of ``shape``.
+
+    A new fit (``reset``) takes it from ``input_shape``, or without one from ``shape``
+    (see :func:`given_shape`); otherwise it is the fitted one. Samples that have neither
+    it nor it without a channel axis of one channel (see :func:`image_forms`) are a
+    ``ValueError`` naming both shapes, and how to convert images whose channels are on
+    the other side."""
+    if reset and est.input_shape is None:  # the array gives the shape
+        return given_shape(est, image_shape=shape)
+    if reset:
+        channels_last, whose = bool(est.channels_last), f"input_shape={tuple(est.input_shape)} takes"
+        try:
+            expected = given_shape(est, image_shape=shape)
+        except ValueError:  # input_shape holds another number of values
+            expected = tuple(est.input_shape)
+    else:
+        channels_last, whose = getattr(est, "_channels_last", False), f"this {type(est).__name__} was fitted on"
+        expected = getattr(est, "_sample_shape", None)
+        if expected is None:
+            raise ValueError(
+                f"X holds samples of shape {shape}, but this {type(est).__name__} was fitted on flat rows of "
+                f"{est.n_features_in_} features: give rows, X.reshape(len(X), -1)"
+            )
+    forms = image_forms(expected, channels_last)
+    if shape not in forms:
+        hint = ""
+        if len(shape) == len(expected) >= 2 and shape == (*expected[1:], expected[0]) and not channels_last:
+            hint = " These look like images with their channels last: give np.moveaxis(X, -1, 1)"
+            hint += f", or input_shape={shape} with channels_last=True." if reset else "."
+        elif len(shape) == len(expected) >= 2 and shape == (expected[-1], *expected[:-1]) and channels_last:
+            hint = " These look like images with their channels first: give np.moveaxis(X, 1, -1)."
+        rows = "" if -1 in expected else f" (or flat rows of {int(np.prod(expected))} values)"
+        takes = " or ".join(map(str, forms))
+        raise ValueError(f"X holds samples of shape {shape}, but {whose} samples of shape {takes}{rows}.{hint}")
+    return expected
+
+
+def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape):
     """The network the estimator's ``settings`` describe, for rows of ``n_features``
     values and ``n_outputs`` outputs, initialised from ``rng`` in ``dtype``.
-    ``sample_shape`` is the shape of one sample in ``X``'s order, when the data gave it
-    (arrays of images); otherwise ``input_shape`` says it."""
-    given = sample_shape if sample_shape is not None else given_shape(settings, n_features)
-    input_shape = network_shape(settings, given)
+    ``sample_shape`` is the shape of one sample in ``X``'s order (see
+    :func:`given_shape`), None for flat rows.
+
+    MLP's hidden part (``layers`` None) is ``Linear -> [BatchNorm -> ChannelwiseScaling]
+    -> activation -> [Dropout]`` per entry of ``hidden_layer_sizes``, Glorot-uniform
+    initialised as scikit-learn's MLP does, on flat rows whatever ``input_shape`` says."""
+    input_shape = network_shape(settings, sample_shape)
     modules = []
-    if settings.layers is None:  # MLP: flat rows, whatever input_shape says
+    if settings.layers is None:
         init = "glorot_uniform_logistic" if settings.activation == "logistic" else "glorot_uniform"
-        hidden = mlp_layers(settings, n_features, rng, dtype, init)
+        activation = ACTIVATIONS.get(settings.activation)
         sizes = settings.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        shape = (int(sizes[-1]),) if sizes else (n_features,)
+        n_in = n_features
+        for size in [sizes] if isinstance(sizes, Integral) else [int(s) for s in sizes]:
+            modules.append(Linear(n_in, size, init=init, rng=rng, dtype=dtype))
+            if settings.batch_norm:
+                modules += [BatchNormalization(alpha=BATCHNORM_ALPHA), ChannelwiseScaling(size, dtype=dtype)]
+            modules.append(_construct(activation, {}, rng, dtype, init))
+            if settings.dropout:
+                modules.append(Dropout(settings.dropout, rng=rng))
+            n_in = size
+        shape = (n_in,)
     else:
         init = "glorot_uniform"
         shape = input_shape or (n_features,)
         if len(shape) > 1:
             modules.append(Reshape(shape))
         hidden, shape = build_layers(settings.layers, shape, rng, dtype)
-    modules += hidden
+        modules += hidden
     if len(shape) > 1:
         modules.append(Flatten())
     modules.append(Linear(int(np.prod(shape)), n_outputs, init=init, rng=rng, dtype=dtype))
     return Sequential(*_faster_order(modules))
-
-
-def mlp_layers(settings, n_features, rng, dtype, init):
-    """The hidden part of an MLP: ``Linear -> [BatchNorm -> ChannelwiseScaling] -> act
-    -> [Dropout]`` per entry of ``hidden_layer_sizes``, Glorot-uniform initialised as
-    scikit-learn's MLP does."""
-    modules, n_in = [], n_features
-    activation = ACTIVATIONS.get(settings.activation)
-    sizes = settings.hidden_layer_sizes
-    for size in [sizes] if isinstance(sizes, Integral) else [int(s) for s in sizes]:
-        modules.append(Linear(n_in, size, init=init, rng=rng, dtype=dtype))
-        if settings.batch_norm:
-            modules += [BatchNormalization(alpha=BATCHNORM_ALPHA), ChannelwiseScaling(size, dtype=dtype)]
-        modules.append(_construct(activation, {}, rng, dtype, init))
-        if settings.dropout:
-            modules.append(Dropout(settings.dropout, rng=rng))
-        n_in = size
-    return modules
 
 
 def build_layers(specs, sample_shape, rng, dtype, where="layers"):

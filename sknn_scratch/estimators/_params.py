@@ -26,7 +26,6 @@ __all__ = [
     "PARAMETER_TEXTS",
     "RegisteredName",
     "read_settings",
-    "architecture",
     "component",
     "make_optimizer",
 ]
@@ -132,17 +131,16 @@ def read_settings(est):
             raise TypeError(f"hidden_layer_sizes must hold integers, got {size!r} in {settings.hidden_layer_sizes!r}.")
     if any(size <= 0 for size in sizes):
         raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
-    return settings
-
-
-def architecture(settings):
-    """The settings the network is built from, as a string (a warm start must not change them)."""
+    # the settings the network is built from, as a string (a warm start must not change them);
+    # channels_last=None, the default, is left out: the string of a model saved before it existed stays the same
     names = ("layers", "input_shape", "channels_last") if settings.layers is not None else (
         "hidden_layer_sizes", "activation", "input_shape", "channels_last", "dropout", "batch_norm"
     )  # fmt: skip
-    # (channels_last=None, the default, is left out: the string of a model saved before it existed stays the same)
     values = [(name, getattr(settings, name)) for name in (*names, "loss") if hasattr(settings, name)]
-    return repr([(name, value) for name, value in values if not (name == "channels_last" and value is None)])
+    settings.architecture = repr(
+        [(name, value) for name, value in values if not (name == "channels_last" and value is None)]
+    )
+    return settings
 
 
 def component(spec, registry, what):

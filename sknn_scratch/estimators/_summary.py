@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 
-from ._builder import build_network
+from ._builder import build_network, given_shape
 from ._data import training_rng
 from ._params import read_settings
 
@@ -30,7 +30,9 @@ def summary_table(est, n_features=None, n_outputs=None, file=None):
             raise ValueError("summary() before fit needs n_features (or an input_shape without -1)")
         settings = read_settings(est)
         n_in, title = int(n_features), "not fitted"
-        net = build_network(settings, n_in, int(n_outputs or 1), training_rng(0), np.float64)
+        net = build_network(
+            settings, n_in, int(n_outputs or 1), training_rng(0), np.float64, given_shape(settings, n_in)
+        )
         activation = est._make_criterion(settings).out_activation
     rows, total, shape = [], 0, (n_in,)
     for i, module in enumerate(net.modules):

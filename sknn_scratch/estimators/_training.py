@@ -382,8 +382,8 @@ class Callbacks:
     nothing.
     """
 
-    def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None, extra=()):
-        self.items = [*extra, *(c if isinstance(c, Callback) else _Function(c) for c in callback_list(callbacks))]
+    def __init__(self, est, callbacks, *, verbose, lbfgs, task=None, data=None):
+        self.items = [*(c if isinstance(c, Callback) else _Function(c) for c in callback_list(callbacks))]
         if lbfgs:  # L-BFGS: whole-data iterations, no batches
             for callback in self.items:
                 if type(callback).on_batch_end is not Callback.on_batch_end:

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from ..nn import Criterion
 from ..nn.losses import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
@@ -135,19 +135,6 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         self.loss = loss
 
     # -- targets ----------------------------------------------------------------------
-    def _validate_input(self, X, y, incremental, reset):
-        X, shape = self._image_rows(X, reset)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        return (self._network_rows(X, shape, reset), *self._targets(y, X.dtype, incremental))
-
     def _targets(self, y, dtype, incremental):
         """``(Y, y)``: the network's targets (binarised labels) and the labels as given."""
         if y.ndim == 2 and y.shape[1] == 1:
@@ -198,8 +185,6 @@ class NumpyNetClassifier(ClassifierMixin, BaseNumpyNet):
         return check_loss(component(spec, CRITERIA, "loss"), True, spec)
 
     def _class_weights(self, settings, y):
-        if settings.class_weight is None:
-            return None
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets")
         if isinstance(settings.class_weight, dict):

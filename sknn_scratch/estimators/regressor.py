@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import MultiOutputMixin, RegressorMixin
 from sklearn.metrics import d2_pinball_score, r2_score
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from ..nn import Criterion
 from ..nn.losses import ExpPoissonCriterion, PinballCriterion
@@ -117,19 +117,8 @@ class NumpyNetRegressor(MultiOutputMixin, RegressorMixin, BaseNumpyNet):
         self.batch_norm = batch_norm
         self.callbacks = callbacks
 
-    def _validate_input(self, X, y, incremental, reset):
-        X, shape = self._image_rows(X, reset)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=reset,
-        )
-        return (self._network_rows(X, shape, reset), *self._targets(y, X.dtype, incremental))
+    #: validate_data's checks of the targets
+    _y_checks = {"multi_output": True, "y_numeric": True}
 
     def _targets(self, y, dtype, incremental):
         """``(Y, y)``: the targets as the network's 2-D array, and as given (in ``dtype``)."""

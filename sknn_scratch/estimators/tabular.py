@@ -40,6 +40,7 @@ from ._data import check_sample_weight
 from ._docs import SHARED_ATTRIBUTES, document
 from ._params import CONSTRAINTS, RegisteredName
 from ._table import check_table_shape, encode_table, fit_table, layout
+from ._training import callback_list
 from .classifier import NumpyNetClassifier
 from .regressor import NumpyNetRegressor
 
@@ -121,7 +122,7 @@ class _TabularNet:
             raise ValueError(f"hidden_layer_sizes must hold integers > 0, got {self.hidden_layer_sizes!r}")
         from types import SimpleNamespace
 
-        return SimpleNamespace(
+        settings = SimpleNamespace(
             **self.get_params(deep=False),
             solver=("adamw", {"weight_decay": self.weight_decay}),
             beta_1=0.9,
@@ -143,7 +144,14 @@ class _TabularNet:
             momentum=0.9,
             nesterovs_momentum=False,
             max_fun=15000,
+            architecture=None,  # no warm start: every fit builds a new network
         )
+        # the fading of dropout and weight decay runs before the user's callbacks
+        settings.callbacks = [
+            _Regularisation(self.dropout, self.weight_decay, FlatCos()),
+            *callback_list(self.callbacks),
+        ]
+        return settings
 
     def _adapt(self, settings, n_train):
         """Batches of at most the training rows, and the epochs of ``max_iter="auto"``."""
@@ -153,9 +161,6 @@ class _TabularNet:
         if settings.max_iter == "auto":
             steps_per_epoch = -(-n_train // settings.batch_size)
             settings.max_iter = int(np.clip(math.ceil(STEP_BUDGET / steps_per_epoch), 16, MAX_EPOCHS))
-
-    def _schedules(self, settings):
-        return [_Regularisation(settings.dropout, settings.weight_decay, FlatCos())]
 
     # -- tables in ---------------------------------------------------------------------------
     #: summary() needs a fitted table
@@ -172,7 +177,11 @@ class _TabularNet:
             self._n_inputs = n_numbers + n_other + len(cardinalities)
         return encode_table(self._table, X, dtype=np.float32)
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validated_rows(self, X, y="no_validation", *, reset):
+        """The table ``X`` encoded (see :meth:`_encode`) and ``y`` checked as scikit-learn
+        checks targets."""
+        if isinstance(y, str) and y == "no_validation":
+            return self._encode(X, reset)
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X = self._encode(X, reset)
@@ -183,7 +192,7 @@ class _TabularNet:
             raise ValueError(f"Found input variables with inconsistent numbers of samples: [{len(X)}, {len(y)}]")
         if len(X) == 0:
             raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
-        return (X, *self._targets(y, X.dtype, incremental))
+        return X, y
 
     def _validated_scores(self, X):
         """The network's raw scores for the rows of ``X``; with several networks, the mean
