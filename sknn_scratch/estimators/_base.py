@@ -5,9 +5,9 @@
 and trains it with the loop of :mod:`._training`; the loss (a criterion of
 :mod:`sknn_scratch.nn.losses`) turns scores into predictions.
 
-Training is atomic: :func:`training` trains a working copy of the estimator, which
-becomes the estimator only when the fit succeeds, and training never writes the arrays
-of a fitted model. Prediction reads the network through an inference copy (see
+Training is atomic: :func:`._atomic.training` trains a working copy of the estimator,
+which becomes the estimator only when the fit succeeds, and training never writes the
+arrays of a fitted model. Prediction reads the network through an inference copy (see
 :meth:`~sknn_scratch.nn.Module.inference_copy`).
 """
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import threading
 from typing import Self
 
 import numpy as np
@@ -25,12 +24,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._plain import from_plain, to_plain
-from ..callbacks import Callback
 from ..fpenv import flush_denormals
 from ..nn import Linear
+from ._atomic import training
 from ._attributes import FittedAttributes
 from ._builder import build_network, channels_first_columns, image_sample_shape, resolve_input_shape
-from ._data import as_model_dtype, check_sample_weight, consume, training_rng, validation_split
+from ._data import as_model_dtype, check_sample_weight, consume, training_rng, validation_arguments, validation_split
 from ._params import CONSTRAINTS, make_optimizer, read_settings
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
 
@@ -55,59 +54,6 @@ _PREDICT_FIRST = 64
 #: the following passes take as many rows as keep the widest activation within this size
 #: (a convolution's feature maps of a few hundred rows, still in the processor's caches)
 _PREDICT_BYTES = 1 << 25
-
-#: the estimators being fitted by each thread (a fit re-entered from its own callbacks is refused)
-_FITTING = threading.local()
-
-
-@contextlib.contextmanager
-def training(est):
-    """Train a working copy of ``est``: the block gets a new object holding ``est``'s
-    attributes, which become ``est``'s in one assignment when the block ends without an
-    error.
-
-    Training never writes the arrays of a fitted model (continuing fits train copies),
-    so if anything raises, ``est`` is exactly as it was (an unfitted one stays
-    unfitted), and while a fit runs other threads predict with the previous model. The
-    callback objects of ``est`` are put back as they were too. A fit of ``est`` started
-    from inside this one (e.g. by a callback) raises RuntimeError.
-    """
-    busy = _FITTING.__dict__.setdefault("ids", set())
-    if id(est) in busy:
-        raise RuntimeError(
-            f"{type(est).__name__}.fit (or partial_fit) was called while a fit of the same estimator runs in this "
-            "thread, e.g. from one of its callbacks; train another estimator (sklearn.base.clone(estimator))."
-        )
-    work = object.__new__(type(est))
-    work.__dict__.update(est.__dict__)
-    callbacks = est.__dict__.get("callbacks")
-    saved = [] if callbacks is None else _callback_states(callbacks)
-    busy.update((id(est), id(work)))
-    try:
-        yield work
-    except BaseException:
-        for callback, state in saved:
-            vars(callback).clear()
-            vars(callback).update(state)
-        raise
-    finally:
-        busy.difference_update((id(est), id(work)))
-    est.__dict__ = work.__dict__
-
-
-def _callback_states(callbacks):
-    """``(callback, copy of its attributes)`` for each Callback object in ``callbacks``
-    (parameter validation reports anything else)."""
-    items = [callbacks] if isinstance(callbacks, Callback) else callbacks
-    saved = []
-    for callback in items if isinstance(items, (list, tuple)) else ():
-        if isinstance(callback, Callback):
-            try:
-                state = copy.deepcopy(vars(callback))
-            except Exception:  # holds something that does not copy (a lock, a socket): its top level only
-                state = dict(vars(callback))
-            saved.append((callback, state))
-    return saved
 
 
 class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
@@ -203,7 +149,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         self
         """
         given = (X_val, y_val, sample_weight_val, validation_data)
-        validation = None if all(v is None for v in given) else _validation_arguments(*given)
+        validation = None if all(v is None for v in given) else validation_arguments(*given)
         with training(self) as est:
             est._fit(X, y, sample_weight, incremental=False, validation=validation)
         return self
@@ -472,21 +418,3 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         if isinstance(state.get("_state"), dict):
             state["_state"] = TrainingState(**state["_state"])
         super().__setstate__(state)
-
-
-def _validation_arguments(X_val, y_val, sample_weight_val, validation_data):
-    """``(X_val, y_val, sample_weight_val)`` from either spelling of a validation set, or None."""
-    if validation_data is not None:
-        if X_val is not None or y_val is not None or sample_weight_val is not None:
-            raise ValueError(
-                "give the validation set either as X_val, y_val (and sample_weight_val) or as validation_data, not both"
-            )
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("validation_data must be a pair (X_val, y_val) or a triple (X_val, y_val, sample_weight)")
-        X_val, y_val, *rest = validation_data
-        sample_weight_val = rest[0] if rest else None
-    if (X_val is None) != (y_val is None):
-        raise ValueError("X_val and y_val go together: give both, or neither")
-    if sample_weight_val is not None and X_val is None:
-        raise ValueError("sample_weight_val needs X_val and y_val")
-    return None if X_val is None else (X_val, y_val, sample_weight_val)

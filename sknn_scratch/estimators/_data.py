@@ -17,7 +17,14 @@ from sklearn.utils.validation import _check_sample_weight
 
 from ..nn import as_generator
 
-__all__ = ["training_rng", "consume", "check_sample_weight", "validation_split", "as_model_dtype"]
+__all__ = [
+    "training_rng",
+    "consume",
+    "check_sample_weight",
+    "validation_split",
+    "as_model_dtype",
+    "validation_arguments",
+]
 
 
 def training_rng(random_state) -> np.random.Generator:
@@ -101,3 +108,21 @@ def as_model_dtype(X, dtype):
                 "computes in float32 (it was fitted on float32 data); scale the data, or fit on float64 data."
             )
     return X.astype(dtype)
+
+
+def validation_arguments(X_val, y_val, sample_weight_val, validation_data):
+    """``(X_val, y_val, sample_weight_val)`` from either spelling of a validation set, or None."""
+    if validation_data is not None:
+        if X_val is not None or y_val is not None or sample_weight_val is not None:
+            raise ValueError(
+                "give the validation set either as X_val, y_val (and sample_weight_val) or as validation_data, not both"
+            )
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be a pair (X_val, y_val) or a triple (X_val, y_val, sample_weight)")
+        X_val, y_val, *rest = validation_data
+        sample_weight_val = rest[0] if rest else None
+    if (X_val is None) != (y_val is None):
+        raise ValueError("X_val and y_val go together: give both, or neither")
+    if sample_weight_val is not None and X_val is None:
+        raise ValueError("sample_weight_val needs X_val and y_val")
+    return None if X_val is None else (X_val, y_val, sample_weight_val)

@@ -17,7 +17,8 @@ from sklearn.utils.validation import column_or_1d
 from ..nn import Criterion
 from ..nn.losses import SigmoidBCECriterion, SoftmaxCrossEntropyCriterion
 from ..registry import CRITERIA
-from ._base import BaseNumpyNet, training
+from ._atomic import training
+from ._base import BaseNumpyNet
 from ._docs import SHARED_ATTRIBUTES, document
 from ._params import PARAMETER_TEXTS, RegisteredName, check_loss, component
 

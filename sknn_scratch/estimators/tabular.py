@@ -35,7 +35,8 @@ from ..callbacks import Callback
 from ..nn import Criterion, Dropout, Linear, Sequential
 from ..optim.schedules import FlatCos
 from ..registry import ACTIVATIONS, CRITERIA
-from ._base import training, with_callbacks
+from ._atomic import training
+from ._base import with_callbacks
 from ._data import check_sample_weight
 from ._docs import SHARED_ATTRIBUTES, document
 from ._params import CONSTRAINTS, RegisteredName
