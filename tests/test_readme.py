@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), flags=re.S)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # a README block prints no warning
 def test_readme_blocks_after_the_first_run_in_order(capsys):
     namespace = {}
     try:
@@ -25,7 +25,7 @@ def test_readme_blocks_after_the_first_run_in_order(capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")
 def test_readme_first_block_runs(capsys):
     exec(compile(BLOCKS[0], str(README), "exec"), {})
     scores = [float(line) for line in capsys.readouterr().out.split()]

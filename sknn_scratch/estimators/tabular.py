@@ -61,7 +61,7 @@ _ATTRIBUTES = {
 }
 #: optimizer steps an "auto" training aims at (at least 16 epochs, at most MAX_EPOCHS)
 STEP_BUDGET = 512
-MAX_EPOCHS = 128
+MAX_EPOCHS = 96
 
 
 def _common_constraints():
@@ -589,7 +589,7 @@ _TABULAR_PARAMETERS = {
     The peak learning rate of the ``coslog4`` schedule (four cosine cycles on a log time
     scale). A hidden weight's rate is divided by the square root of its layer's inputs.""",
     "max_iter": """max_iter : int or "auto", default="auto"
-    Epochs. ``"auto"`` plans about 512 optimizer steps: 128 epochs on up to about
+    Epochs. ``"auto"`` plans about 512 optimizer steps: 96 epochs on up to about
     1,300 training rows, fewer on more (at least 16).""",
     "batch_size": """batch_size : int, default=256
     Rows per mini-batch, at most: the training rows are split into ``n // batch_size``
