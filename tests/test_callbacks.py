@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 
 from sknn_scratch import NumpyNetClassifier
+from sknn_scratch._progress import _duration, _format
 from sknn_scratch.callbacks import (
     Callback,
     Checkpoint,
@@ -20,8 +21,6 @@ from sknn_scratch.callbacks import (
     LearningRateScheduler,
     ProgressBar,
     ReduceLROnPlateau,
-    _duration,
-    _format,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -104,13 +104,13 @@ def test_declarations():
 
 
 def test_large_batches_in_pieces_match(rng, monkeypatch):
-    from sknn_scratch.nn import normalization
+    from sknn_scratch.nn import layernorm
 
     ln = nn.LayerNorm(5)
     ln.gamma[...] = rng.normal(size=5)
     x, g = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
     want = [ln.forward(x).copy(), ln.backward(x, g).copy(), ln.gradGamma.copy()]
-    monkeypatch.setattr(normalization, "_PIECE", 10)  # two rows per piece
+    monkeypatch.setattr(layernorm, "_PIECE", 10)  # two rows per piece
     assert len(ln._pieces(7)) == 4
     ln.zeroGradParameters()
     for got, expected in zip([ln.forward(x), ln.backward(x, g), ln.gradGamma], want, strict=True):
