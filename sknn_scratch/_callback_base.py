@@ -21,7 +21,15 @@ class Callback:
     ``n_iter_no_change``) no longer ends the fit, so that it cannot stop training before
     the callback's own patience has run out. A callback may set ``stop_reason`` (a
     sentence) before asking to stop; ``verbose=True`` prints it.
+
+    Attributes
+    ----------
+    stops_training : bool
+        Whether this callback decides when training ends (see above); False here.
     """
+
+    # error messages, pickles and the documentation name the public home
+    __module__ = "sknn_scratch.callbacks"
 
     #: whether this callback decides when training ends (see the class docstring)
     stops_training = False

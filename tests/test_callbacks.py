@@ -657,3 +657,14 @@ def test_progress_columns_keep_their_width_whatever_the_values(loss, score, rate
 )  # fmt: skip
 def test_durations_fit_in_8_characters(seconds, text):
     assert _duration(seconds) == text and len(text) <= 8
+
+
+def test_every_callback_is_named_by_its_public_module():
+    """Error messages, the API page and pickles (a ProgressBar printing to a file object is
+    pickled by reference) name sknn_scratch.callbacks, where every callback is imported from."""
+    import sknn_scratch.callbacks as callbacks
+
+    assert {getattr(callbacks, name).__module__ for name in callbacks.__all__} == {"sknn_scratch.callbacks"}
+    data = pickle.dumps(ProgressBar(file=io.StringIO()), protocol=2)
+    assert b"sknn_scratch.callbacks\nProgressBar\n" in data
+    assert isinstance(pickle.loads(data), ProgressBar)
