@@ -40,13 +40,14 @@ from __future__ import annotations
 
 import copy
 import numbers
-import pickle
-import sys
-import time
 
 import numpy as np
 
+# the base class (with the checks of the callbacks that watch a quantity) and the progress
+# display have modules of their own; this module is the public home of every callback
+from ._callback_base import Callback, check_count, check_monitor, monitored
 from ._files import append_line, csv_line, drop_torn_line, replace_file, write_text
+from ._progress import ProgressBar
 
 __all__ = [
     "Callback",
@@ -58,37 +59,6 @@ __all__ = [
     "Checkpoint",
     "CSVLogger",
 ]
-
-
-class Callback:
-    """Base class of the callbacks; every hook does nothing.
-
-    A subclass that ends training itself when it judges that training is over (its
-    ``on_epoch_end`` returns True) sets ``stops_training = True``: while such a callback
-    is in the estimator's list, the estimator's own stopping rule (``tol`` and
-    ``n_iter_no_change``) no longer ends the fit, so that it cannot stop training before
-    the callback's own patience has run out. A callback may set ``stop_reason`` (a
-    sentence) before asking to stop; ``verbose=True`` prints it.
-    """
-
-    #: whether this callback decides when training ends (see the class docstring)
-    stops_training = False
-
-    def on_fit_begin(self, estimator, logs):
-        """Called before the first epoch."""
-
-    def on_epoch_end(self, estimator, logs):
-        """Called after every epoch (L-BFGS: iteration); return True to stop training."""
-
-    def on_batch_end(self, estimator, logs):
-        """Called after every mini-batch's optimizer step."""
-
-    def on_fit_end(self, estimator, logs):
-        """Called when training ends without error (also when a callback stopped it)."""
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items() if not k.startswith("_") and k != "history")
-        return f"{type(self).__name__}({args})"
 
 
 class History(Callback):
@@ -106,180 +76,6 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
 
-def _number(value, width, spec):
-    """``value`` formatted by ``spec``, right-aligned in ``width`` characters; with fewer
-    significant digits when it would not fit, so that the columns stay aligned."""
-    text, digits = format(value, spec), width
-    while len(text) > width and digits > 1:
-        digits -= 1
-        text = format(value, f".{digits}g")
-    return text.rjust(width)
-
-
-def _format(logs, elapsed, *, last=False):
-    """One row: epoch, losses, score, learning rate, seconds of the epoch, and the time
-    left if training runs to ``max_iter`` (``last``: the total time instead).
-
-    Every column has a fixed width, so that the columns of successive rows line up.
-    """
-    epoch, total = logs["epoch"], logs["max_iter"]
-    parts = [f"epoch {epoch:>{len(str(total))}}/{total}", f"loss {_number(logs['loss'], 9, '.5g')}"]
-    if logs.get("validation_loss") is not None:
-        parts.append(f"val_loss {_number(logs['validation_loss'], 9, '.5g')}")
-    if logs.get("validation_score") is not None:
-        parts.append(f"val_score {_number(logs['validation_score'], 7, '.4f')}")
-    if logs.get("learning_rate") is not None:
-        parts.append(f"lr {_number(logs['learning_rate'], 8, '.3g')}")
-    parts.append(f"{_number(logs['seconds'], 6, '.2f')} s")
-    if last:
-        parts.append(f"total {_duration(elapsed):>8}")
-    else:
-        parts.append(f"ETA   {_duration(elapsed / epoch * (total - epoch)):>8}")
-    return "  ".join(parts)
-
-
-def _duration(seconds):
-    """At most 8 characters: "12.3 s" under a minute, then "m:ss", "h:mm:ss", and days."""
-    if seconds < 59.95:
-        return f"{seconds:.1f} s"
-    if seconds >= 86400:
-        return f"{seconds / 86400:.1f} d"
-    minutes, seconds = divmod(round(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
-
-
-class ProgressBar(Callback):
-    """Print a row per epoch: epoch, loss, validation loss and score, learning rate,
-    seconds of the epoch and the time left if training runs to ``max_iter``.
-
-    Plain text, one row per epoch, flushed: it reads the same in a terminal, a log
-    file and a notebook. Every column has a fixed width, so the rows line up. The row
-    of the last epoch shows the total time of the fit instead of the time left; when
-    training stops before ``max_iter`` after a row that showed the time left, a last
-    line gives the total time under that column.
-
-    Parameters
-    ----------
-    every : int, default=1
-        Print every ``every``-th epoch (and the last one).
-    file : file-like, default=None
-        Where to print; None is ``sys.stdout`` at the time of printing.
-
-    Examples
-    --------
-    >>> import io
-    >>> from sklearn.datasets import load_iris
-    >>> from sknn_scratch import NumpyNetClassifier
-    >>> from sknn_scratch.callbacks import ProgressBar
-    >>> X, y = load_iris(return_X_y=True)
-    >>> out = io.StringIO()
-    >>> clf = NumpyNetClassifier(max_iter=3, callbacks=ProgressBar(file=out), random_state=0).fit(X, y)
-    >>> rows = out.getvalue().splitlines()
-    >>> [row.split()[1] for row in rows], rows[-1].split()[-3]
-    (['1/3', '2/3', '3/3'], 'total')
-    """
-
-    def __init__(self, every=1, file=None):
-        self.every = every
-        self.file = file
-
-    def on_fit_begin(self, estimator, logs):
-        if isinstance(self.every, bool) or not isinstance(self.every, numbers.Integral) or self.every < 1:
-            raise ValueError(f"ProgressBar every must be an integer >= 1, got {self.every!r}")
-        self._start = time.perf_counter()
-        self._incremental = bool(logs.get("incremental"))  # partial_fit: one epoch
-        self._last_logs = None
-        self._owed = None  # what the end of the fit still prints: None, "row" or "total"
-
-    def on_epoch_end(self, estimator, logs):
-        elapsed = time.perf_counter() - self._start
-        final = self._incremental or logs["epoch"] >= logs["max_iter"]  # no epoch follows this one
-        printed = final or logs["epoch"] % self.every == 0
-        if printed:
-            self._print(_format(logs, elapsed, last=final))
-        self._last_logs = logs
-        self._owed = None if final else "total" if printed else "row"
-
-    def on_fit_end(self, estimator, logs):
-        # training stopped before max_iter: the last epoch's row with the total time, or,
-        # when that row is printed with the time left, the total alone under that column
-        if self._owed is None:
-            return
-        row = _format(self._last_logs, time.perf_counter() - self._start, last=True)
-        if self._owed == "total":
-            column = row.rindex("total")
-            row = " " * column + row[column:]
-        self._print(row)
-
-    def _print(self, line):
-        print(line, file=self.file or sys.stdout, flush=True)
-
-    def __deepcopy__(self, memo):  # a clone prints to the same file
-        twin = copy.copy(self)
-        memo[id(self)] = twin
-        return twin
-
-    def __getstate__(self):  # a file that does not pickle (a terminal's stream): a loaded callback prints to stdout
-        state = dict(vars(self))
-        try:
-            pickle.dumps(state["file"])
-        except Exception:
-            state["file"] = None
-        return state
-
-
-_MONITORS = ("loss", "validation_loss", "validation_score")
-
-
-def _missing_validation(callback, logs):
-    """The error of a callback that monitors a validation quantity in a fit without one:
-    it names every way to give one."""
-    what = f"{type(callback).__name__}(monitor={callback.monitor!r}) needs validation data"
-    if logs.get("solver") == "lbfgs":
-        return ValueError(
-            f"{what}, and solver='lbfgs' scores no validation set (it trains without epochs): use a stochastic "
-            "solver ('adam', 'sgd') with a validation set, or monitor='loss'"
-        )
-    if logs.get("incremental"):
-        return ValueError(
-            f"{what}, and partial_fit takes no validation set: monitor='loss', or use fit(X, y, X_val=X_val, "
-            "y_val=y_val) or fit(X, y, validation_data=(X_val, y_val))"
-        )
-    return ValueError(
-        f"{what}, and this fit has none: give a validation set to fit, as fit(X, y, X_val=X_val, y_val=y_val) or "
-        "fit(X, y, validation_data=(X_val, y_val)), or set early_stopping=True to hold out validation_fraction of "
-        "the training rows; or monitor='loss'"
-    )
-
-
-def _check_monitor(callback, logs):
-    """At the start of a fit: ``callback.monitor`` is a quantity of the epoch logs, and a
-    validation quantity has a validation set to come from."""
-    if callback.monitor not in _MONITORS:
-        raise ValueError(
-            f"{type(callback).__name__} monitor must be 'loss', 'validation_loss' or 'validation_score', "
-            f"got {callback.monitor!r}"
-        )
-    if callback.monitor != "loss" and logs.get("validation") is False:
-        raise _missing_validation(callback, logs)
-
-
-def _monitored(logs, callback):
-    """The value ``callback.monitor`` names in the epoch's logs, and whether larger is better."""
-    _check_monitor(callback, {})
-    value = logs.get(callback.monitor)
-    if value is None:
-        raise _missing_validation(callback, logs)
-    return value, callback.monitor == "validation_score"
-
-
-def _check_count(callback, name, minimum):
-    value = getattr(callback, name)
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{type(callback).__name__} {name} must be an integer >= {minimum}, got {value!r}")
-
-
 class _Plateau(Callback):
     """Shared bookkeeping: the best value of ``monitor`` and epochs since it improved
     by more than ``min_delta``."""
@@ -288,8 +84,8 @@ class _Plateau(Callback):
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
 
     def on_fit_begin(self, estimator, logs):
-        _check_monitor(self, logs)
-        _check_count(self, "patience", 0)
+        check_monitor(self, logs)
+        check_count(self, "patience", 0)
         self._best, self._wait, self._best_epoch = None, 0, 0
         self.stopped_epoch = self.stop_reason = None
 
@@ -300,7 +96,7 @@ class _Plateau(Callback):
         return value > self._best + self.min_delta if larger else value < self._best - self.min_delta
 
     def _improved(self, logs):
-        value, larger = _monitored(logs, self)
+        value, larger = monitored(logs, self)
         better = self._better(value, larger)
         if better:
             self._best, self._wait, self._best_epoch = value, 0, logs["epoch"]
@@ -491,12 +287,12 @@ class ReduceLROnPlateau(_Plateau):
             raise ValueError(f"ReduceLROnPlateau factor must be a number in (0, 1), got {self.factor!r}")
         if isinstance(self.min_lr, bool) or not isinstance(self.min_lr, numbers.Real) or not self.min_lr >= 0:
             raise ValueError(f"ReduceLROnPlateau min_lr must be a number >= 0, got {self.min_lr!r}")
-        _check_count(self, "cooldown", 0)
+        check_count(self, "cooldown", 0)
         _no_schedule(self, estimator)
         self._cooling = 0  # epochs of cooldown left
 
     def on_epoch_end(self, estimator, logs):
-        value, larger = _monitored(logs, self)
+        value, larger = monitored(logs, self)
         if self._cooling > 0:
             self._cooling -= 1
             self._wait = 0
@@ -561,7 +357,7 @@ class Checkpoint(Callback):
 
     def on_fit_begin(self, estimator, logs):
         if self.save_best_only:
-            _check_monitor(self, logs)
+            check_monitor(self, logs)
         self._best = None
         self.saved_epoch = None
 
@@ -569,7 +365,7 @@ class Checkpoint(Callback):
         import joblib
 
         if self.save_best_only:
-            value, larger = _monitored(logs, self)
+            value, larger = monitored(logs, self)
             if self._best is not None and not (value > self._best if larger else value < self._best):
                 return False
             self._best = value

@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 
 from sknn_scratch import NumpyNetClassifier
+from sknn_scratch._progress import _duration, _format
 from sknn_scratch.callbacks import (
     Callback,
     Checkpoint,
@@ -20,8 +21,6 @@ from sknn_scratch.callbacks import (
     LearningRateScheduler,
     ProgressBar,
     ReduceLROnPlateau,
-    _duration,
-    _format,
 )
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -658,3 +657,14 @@ def test_progress_columns_keep_their_width_whatever_the_values(loss, score, rate
 )  # fmt: skip
 def test_durations_fit_in_8_characters(seconds, text):
     assert _duration(seconds) == text and len(text) <= 8
+
+
+def test_every_callback_is_named_by_its_public_module():
+    """Error messages, the API page and pickles (a ProgressBar printing to a file object is
+    pickled by reference) name sknn_scratch.callbacks, where every callback is imported from."""
+    import sknn_scratch.callbacks as callbacks
+
+    assert {getattr(callbacks, name).__module__ for name in callbacks.__all__} == {"sknn_scratch.callbacks"}
+    data = pickle.dumps(ProgressBar(file=io.StringIO()), protocol=2)
+    assert b"sknn_scratch.callbacks\nProgressBar\n" in data
+    assert isinstance(pickle.loads(data), ProgressBar)

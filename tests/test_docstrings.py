@@ -28,6 +28,7 @@ def test_every_parameter_attribute_and_method_argument_is_described(cls):
 MODULES = [
     "sknn_scratch.estimators.classifier",
     "sknn_scratch.estimators.regressor",
+    "sknn_scratch.callbacks",
     "sknn_scratch.nn.container",
     "sknn_scratch.nn.linear",
     "sknn_scratch.nn.conv",

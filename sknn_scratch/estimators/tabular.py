@@ -8,14 +8,11 @@ estimators:
 * numbers through a numeric embedding (``"pbld"``: periodic features of learned
   frequencies, a linear map, and the value itself), large categorical columns through
   learned embeddings, everything through a learned scale per input;
-* hidden layers whose weights train as in the NTK parametrisation (each weight's
-  learning rate divided by the square root of its layer's inputs), initialised from the
-  data: unit output variance on a sample of the rows, and offsets that place each unit's
-  kink among the rows' values;
-* an activation mixed with the identity by a learned weight per unit, dropout and
-  decoupled weight decay that fade out over the second half of training, AdamW on the
-  ``coslog4`` schedule, label smoothing for classification and a standardised target
-  for regression;
+* hidden layers that train as in the NTK parametrisation and start from the data, each
+  followed by an activation mixed with the identity by a learned weight per unit, with
+  dropout and decoupled weight decay that fade out over the second half of training
+  (:mod:`._tabular_net`); AdamW on the ``coslog4`` schedule, label smoothing for
+  classification and a standardised target for regression;
 * a fifth of the rows held out, and the weights of the epoch that scored best on them
   kept.
 """
@@ -23,91 +20,26 @@ estimators:
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_is_fitted, column_or_1d
 
-from ..callbacks import Callback
-from ..nn import Criterion, Dropout, Linear, Sequential
+from ..nn import Dropout, Sequential
 from ..optim.schedules import FlatCos
-from ..registry import ACTIVATIONS, CRITERIA
 from ._atomic import training
 from ._base import with_callbacks
 from ._data import check_sample_weight
-from ._docs import SHARED_ATTRIBUTES, document
-from ._params import CONSTRAINTS, RegisteredName
 from ._table import check_table_shape, encode_table, fit_table, layout
+from ._tabular_net import DECAY_FACTORS, LR_FACTORS, _init_from_data, _ntk_linear, _Regularisation
+from ._tabular_params import CLASSIFIER_CONSTRAINTS, MAX_EPOCHS, REGRESSOR_CONSTRAINTS, STEP_BUDGET, document_estimators
 from ._training import callback_list
 from .classifier import NumpyNetClassifier
 from .regressor import NumpyNetRegressor
 
 __all__ = ["TabularNetClassifier", "TabularNetRegressor"]
-
-#: the numeric embeddings by name (None: the numbers as they are)
-NUMERIC_EMBEDDINGS = ("pbld", "periodic", "piecewise_linear")
-#: learning-rate factors of the parts of the network (RealMLP-TD's)
-LR_FACTORS = {"offsets": 0.1, "scale": 6.0, "mix": 0.1, "numeric": 0.1}
-#: weight-decay factors of the same parts: AdamW decays by lr * weight_decay * lr_factor *
-#: decay_factor, RealMLP by lr * weight_decay * lr_factor**2, so these equal the factors above
-DECAY_FACTORS = {"scale": 6.0, "mix": 0.1, "numeric": 0.1}
-#: the fitted attributes shown, in order (the classifier's start with classes_)
-_ATTRIBUTES = {
-    True: ["classes_", *SHARED_ATTRIBUTES, "out_activation_"],
-    False: [*SHARED_ATTRIBUTES, "out_activation_"],
-}
-#: optimizer steps an "auto" training aims at (at least 16 epochs, at most MAX_EPOCHS)
-STEP_BUDGET = 512
-MAX_EPOCHS = 96
-
-
-def _common_constraints():
-    keep = ("random_state", "verbose", "callbacks", "validation_fraction")
-    return {
-        **{name: CONSTRAINTS[name] for name in keep},
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
-        "activation": [RegisteredName(ACTIVATIONS)],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "weight_decay": [Interval(Real, 0, None, closed="left")],
-        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "numeric_embedding": [StrOptions(set(NUMERIC_EMBEDDINGS)), None],
-        "categorical_embedding_dim": [Interval(Integral, 1, None, closed="left")],
-        "categorical_features": ["array-like", StrOptions({"from_dtype"}), None],
-        "n_ensembles": [Interval(Integral, 1, None, closed="left")],
-    }
-
-
-class _Regularisation(Callback):
-    """Dropout and weight decay that fade out with a schedule: before every step, each
-    Dropout layer's rate and the optimizer's weight decay are their initial values times
-    ``schedule(t, T)`` (``flat_cos``: constant for half the steps, then a cosine to 0)."""
-
-    def __init__(self, dropout, weight_decay, schedule):
-        self.dropout, self.weight_decay, self.schedule = dropout, weight_decay, schedule
-
-    def _set(self, estimator):
-        optimizer = estimator.optimizer_
-        factor = self.schedule(optimizer.t, optimizer.total_steps) if optimizer.total_steps else 1.0
-        for layer in estimator.network_.leaves():
-            if isinstance(layer, Dropout):
-                layer.p = self.dropout * factor
-        optimizer.weight_decay = self.weight_decay * factor
-
-    def on_fit_begin(self, estimator, logs):
-        self._set(estimator)
-
-    def on_batch_end(self, estimator, logs):
-        self._set(estimator)
-
-    def on_fit_end(self, estimator, logs):  # the network shows its dropout rate, not the faded one
-        for layer in estimator.network_.leaves():
-            if isinstance(layer, Dropout):
-                layer.p = self.dropout
 
 
 class _TabularNet:
@@ -324,44 +256,6 @@ class _TabularNet:
         return tags
 
 
-def _ntk_linear(n_in, n_out, rng, dtype):
-    """A linear layer that trains as in the NTK parametrisation ``x @ W.T / sqrt(n_in)``:
-    with Adam, the same as a plain weight whose learning rate is divided by ``sqrt(n_in)``
-    (and whose decay is multiplied by it, so that a step decays it as much); offsets train
-    ten times slower and do not decay."""
-    layer = Linear(n_in, n_out, rng=rng, dtype=dtype)
-    root = math.sqrt(n_in)
-    layer.lr_factors = {"W": 1.0 / root, "b": LR_FACTORS["offsets"]}
-    layer.decay_factors = {"W": root, "b": 0.0}
-    return layer
-
-
-def _init_from_data(net, X, rng, n_rows=1024, n_simplex=5):
-    """Initialise the linear layers of ``net`` on up to ``n_rows`` rows of ``X``, layer
-    after layer (RealMLP's ``std`` and ``he+5``): Gaussian weights scaled so that every
-    unit's output has unit variance on those rows, and offsets that put each unit's zero
-    at a random convex combination of ``n_simplex`` rows' values, so that the kinks of
-    the activations fall among the data."""
-    rows = X if len(X) <= n_rows else X[rng.choice(len(X), n_rows, replace=False)]
-    net.evaluate()
-    x = rows
-    for module in net.modules:
-        if isinstance(module, Linear):
-            W = rng.standard_normal((module.n_in, module.n_out)).astype(module.W.dtype)
-            z = x @ W
-            spread = z.std(axis=0)
-            W /= np.where(spread > 0, spread, 1.0)
-            z = x @ W
-            picks = rng.integers(0, len(x), size=(module.n_out, n_simplex))
-            weights = rng.exponential(size=(module.n_out, n_simplex))
-            weights /= weights.sum(axis=1, keepdims=True)
-            module.W[...] = W.T
-            module.b[...] = -(z[picks, np.arange(module.n_out)[:, None]] * weights).sum(axis=1)
-        x = module.forward(x)
-    net.train()
-    net.clearState()
-
-
 # -- the estimators --------------------------------------------------------------------------
 class TabularNetClassifier(_TabularNet, NumpyNetClassifier):
     """Neural-network classifier for tables as they come: DataFrames with numeric,
@@ -394,11 +288,7 @@ class TabularNetClassifier(_TabularNet, NumpyNetClassifier):
     (2, 2)
     """
 
-    _parameter_constraints: dict = {
-        **_common_constraints(),
-        "label_smoothing": [Interval(Real, 0, 1, closed="both")],
-        "class_weight": [dict, StrOptions({"balanced"}), None],
-    }
+    _parameter_constraints: dict = CLASSIFIER_CONSTRAINTS
 
     def __init__(
         self,
@@ -477,10 +367,7 @@ class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
     True
     """
 
-    _parameter_constraints: dict = {
-        **_common_constraints(),
-        "loss": [RegisteredName(CRITERIA), tuple, Criterion],
-    }
+    _parameter_constraints: dict = REGRESSOR_CONSTRAINTS
 
     def __init__(
         self,
@@ -570,71 +457,4 @@ class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
         return pred.ravel() if pred.shape[1] == 1 else pred
 
 
-_TABULAR_PARAMETERS = {
-    "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(256, 256, 256)
-    Units of each hidden layer.""",
-    "activation": """activation : str, default="selu" (classifier), "mish" (regressor)
-    The hidden activation (any registered name), mixed with the identity by a learned
-    weight per unit that starts at 1.""",
-    "dropout": """dropout : float in [0, 1), default=0.15
-    Dropout rate after every hidden layer for the first half of training, then fading
-    out to 0 along a cosine.""",
-    "weight_decay": """weight_decay : float, default=0.02
-    Decoupled weight decay (AdamW's) of the weights, embeddings, numeric embeddings,
-    activation mixes and input scales (not of offsets), fading out as ``dropout`` does.
-    A part trained at a learning-rate factor ``f`` (0.1 for the embeddings and mixes, 6
-    for the input scales) decays by ``lr * weight_decay * f**2`` per step, as in
-    RealMLP-TD.""",
-    "learning_rate_init": """learning_rate_init : float, default=0.04 (classifier), 0.2 (regressor)
-    The peak learning rate of the ``coslog4`` schedule (four cosine cycles on a log time
-    scale). A hidden weight's rate is divided by the square root of its layer's inputs.""",
-    "max_iter": """max_iter : int or "auto", default="auto"
-    Epochs. ``"auto"`` plans about 512 optimizer steps: 96 epochs on up to about
-    1,300 training rows, fewer on more (at least 16).""",
-    "batch_size": """batch_size : int, default=256
-    Rows per mini-batch, at most: the training rows are split into ``n // batch_size``
-    batches of nearly equal size (one when there are fewer rows), so that no small last
-    batch takes a full step.""",
-    "label_smoothing": """label_smoothing : float in [0, 1], default=0.1
-    Label smoothing of the cross-entropy (set 0 when probabilities must be calibrated
-    as tightly as possible).""",
-    "numeric_embedding": """numeric_embedding : {"pbld", "periodic", "piecewise_linear"} or None, default="pbld"
-    How each numeric column enters the network (see
-    :class:`~sknn_scratch.nn.NumericEmbedding`); None passes the scaled numbers as they
-    are.""",
-    "categorical_embedding_dim": """categorical_embedding_dim : int, default=8
-    Size of the learned vector of each category of a column with more than 8 categories.
-    Columns with fewer become one-hot columns (a column of two categories one column of
-    +1 and -1), scaled and passed to the network without a numeric embedding.""",
-    "categorical_features": """categorical_features : "from_dtype", array-like or None, default="from_dtype"
-    Which columns are categorical: ``"from_dtype"`` takes DataFrame columns of dtype
-    ``category``, ``object``, ``string`` and ``bool`` (and text columns of arrays); or
-    the columns' names, indices or a boolean mask; None: none.""",
-    "validation_fraction": """validation_fraction : float in (0, 1), default=0.2
-    Share of the rows held out (stratified for classification) to pick the best epoch,
-    whose weights are kept; ``fit``'s ``X_val``, ``y_val`` replace it.""",
-    "n_ensembles": """n_ensembles : int, default=1
-    Networks trained, each with its own seed (held-out rows, initial weights, batches);
-    their logits (classification) or predictions (regression) are averaged. With more
-    than one, ``estimators_`` holds them (fitted estimators with ``n_ensembles=1``) and the
-    other fitted attributes are the first one's.""",
-    "loss": """loss : str, (str, dict) or Criterion, default="squared_error"
-    The regression loss, on the standardised target: ``"squared_error"``,
-    ``"absolute_error"``, ``"huber"``, ``("quantile", {"quantiles": (0.1, 0.5, 0.9)})``
-    or ``"poisson"`` (for counts: the target divided by its mean).""",
-    "class_weight": """class_weight : dict, "balanced" or None, default=None
-    Weights of the classes, multiplied into ``sample_weight``.""",
-}
-for _cls in (TabularNetClassifier, TabularNetRegressor):
-    document(
-        _cls,
-        parameters=_TABULAR_PARAMETERS,
-        attributes={
-            "classes_": """classes_ : ndarray of shape (n_classes,)
-    The class labels.""",
-            "out_activation_": """out_activation_ : str
-    The output activation of the loss (softmax, logistic, identity, exp).""",
-        },
-        attribute_order=_ATTRIBUTES[_cls is TabularNetClassifier],
-    )
-del _cls
+document_estimators(TabularNetClassifier, TabularNetRegressor)

@@ -26,6 +26,7 @@ from .conv1d import Conv1d
 from .criterion import BCECriterion, ClassNLLCriterion, Criterion, MSECriterion, PoissonCriterion
 from .dropout import Dropout
 from .embedding import Embedding
+from .layernorm import LayerNorm
 from .linear import Linear
 from .linear_units import ELU, SELU, LeakyReLU, PReLU
 from .losses import (
@@ -40,7 +41,7 @@ from .losses import (
 )
 from .modern_activation import GELU, Mish, SiLU, Softplus
 from .module import Module, as_generator
-from .normalization import BatchNormalization, LayerNorm
+from .normalization import BatchNormalization
 from .numeric_embedding import NumericEmbedding
 from .parametric import ParametricActivation
 from .pooling import AvgPool1d, AvgPool2d, GlobalAvgPool2d, MaxPool1d, MaxPool2d

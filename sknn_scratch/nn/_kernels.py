@@ -1,4 +1,5 @@
-"""Array kernels behind :class:`~sknn_scratch.nn.Conv2d` and :class:`~sknn_scratch.nn.MaxPool2d`.
+"""Array kernels behind :class:`~sknn_scratch.nn.Conv2d` and :class:`~sknn_scratch.nn.MaxPool2d`
+(and the row statistics of :class:`~sknn_scratch.nn.LayerNorm`).
 
 The layers state the maths; this module shapes it into few large matrix products and
 whole-array copies. Every function here equals the plain formula of its layer (the
@@ -40,6 +41,7 @@ batch to batch while the shapes match; an inference copy of a module has its own
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -374,3 +376,34 @@ def pool_scatter(gradOutput, argmax, padded_shape, k, s, work):
                 else:
                     target += g * chosen
     return gxp
+
+
+# -- row statistics (LayerNorm) -----------------------------------------------------------
+# Sums over the rows or the columns of a 2-D array are matrix-vector products with a
+# vector of ones: BLAS computes them faster than ndarray.sum or einsum.
+@functools.lru_cache(maxsize=32)
+def filled(n, value, dtype):
+    """A read-only vector of ``n`` times ``value``."""
+    vector = np.full(n, value, dtype=dtype)
+    vector.flags.writeable = False
+    return vector
+
+
+def column_sums(a):
+    """``a.sum(axis=0)`` of a 2-D array."""
+    return filled(a.shape[0], 1, a.dtype) @ a
+
+
+def row_means(a):
+    """``a.mean(axis=1)`` of a 2-D array (the sums divided by the count, as NumPy's:
+    a row of equal values has exactly that mean)."""
+    means = a @ filled(a.shape[1], 1, a.dtype)
+    means /= a.shape[1]
+    return means
+
+
+def row_dot(a, b):
+    """``sum(a * b, axis=1)`` of 2-D arrays, without the product array."""
+    if hasattr(np, "vecdot"):  # NumPy >= 2.0: faster than einsum
+        return np.vecdot(a, b)
+    return np.einsum("ij,ij->i", a, b)

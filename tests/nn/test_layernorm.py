@@ -1,6 +1,8 @@
 """``LayerNorm`` against the plain formula, on 2-D and 3-D input, with and without its
 learned scale and shift."""
 
+import pickle
+
 import numpy as np
 import pytest
 from _finite_differences import numeric_grad
@@ -104,13 +106,13 @@ def test_declarations():
 
 
 def test_large_batches_in_pieces_match(rng, monkeypatch):
-    from sknn_scratch.nn import normalization
+    from sknn_scratch.nn import layernorm
 
     ln = nn.LayerNorm(5)
     ln.gamma[...] = rng.normal(size=5)
     x, g = rng.normal(size=(7, 5)), rng.normal(size=(7, 5))
     want = [ln.forward(x).copy(), ln.backward(x, g).copy(), ln.gradGamma.copy()]
-    monkeypatch.setattr(normalization, "_PIECE", 10)  # two rows per piece
+    monkeypatch.setattr(layernorm, "_PIECE", 10)  # two rows per piece
     assert len(ln._pieces(7)) == 4
     ln.zeroGradParameters()
     for got, expected in zip([ln.forward(x), ln.backward(x, g), ln.gradGamma], want, strict=True):
@@ -140,3 +142,14 @@ def test_backward_is_both_passes_at_once(affine, rng):
     assert ln.backward(x, g, input_grad=False) is None and ln.gradInput is None
     for got, expected in zip(ln.getGradParameters(), want, strict=True):
         np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_pickles_that_name_its_former_module_still_load(rng):
+    ln = nn.LayerNorm(4)
+    ln.gamma[...] = rng.normal(size=4)
+    data = pickle.dumps(ln, protocol=2)  # names a class by its module and name, each ended by a newline
+    former = data.replace(b"sknn_scratch.nn.layernorm\n", b"sknn_scratch.nn.normalization\n")
+    assert former != data
+    loaded = pickle.loads(former)
+    assert type(loaded) is nn.LayerNorm
+    np.testing.assert_array_equal(loaded.gamma, ln.gamma)

@@ -147,6 +147,7 @@ def test_pickle_round_trip_predicts_the_same(factory, shape, rng):
         "residual",
         "criterion",
         "normalization",
+        "layernorm",
         "pooling",
         "init",
         "numeric_embedding",
