@@ -407,3 +407,9 @@ def row_dot(a, b):
     if hasattr(np, "vecdot"):  # NumPy >= 2.0: faster than einsum
         return np.vecdot(a, b)
     return np.einsum("ij,ij->i", a, b)
+
+
+def sum_over_samples(a):
+    """``a.sum(axis=1)`` of ``a`` shaped ``(F, N, k)``, as a matrix product (several times
+    faster than the reduction for these shapes)."""
+    return np.matmul(np.ones((1, a.shape[1]), dtype=a.dtype), a)[:, 0, :]

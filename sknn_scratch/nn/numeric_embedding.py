@@ -22,19 +22,14 @@ import numbers
 
 import numpy as np
 
-from ._kernels import scratch
+from ._bins import bin_lines, checked_edges, quantile_edges
+from ._kernels import scratch, sum_over_samples
 from .module import Module, as_generator, check_int
 
 __all__ = ["NumericEmbedding"]
 
 KINDS = ("pbld", "periodic", "piecewise_linear")
 _TWO_PI = 2 * np.pi
-
-
-def _sum_over_samples(a):
-    """``a.sum(axis=1)`` of ``a`` shaped ``(F, N, k)``, as a matrix product (several times
-    faster than the reduction for these shapes)."""
-    return np.matmul(np.ones((1, a.shape[1]), dtype=a.dtype), a)[:, 0, :]
 
 
 class NumericEmbedding(Module):
@@ -251,51 +246,13 @@ class NumericEmbedding(Module):
         list of ndarray
             One increasing float64 array of at most ``n_bins + 1`` edges per column.
         """
-        n_bins = check_int("NumericEmbedding.piecewise_edges n_bins", n_bins, 1)
-        X = np.asarray(X, dtype=np.float64)
-        if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
-            raise ValueError(f"piecewise_edges needs X of shape (n_samples, n_features), got shape {X.shape}")
-        if not np.isfinite(X).all():
-            raise ValueError("piecewise_edges needs finite values: X holds NaN or infinity")
-        quantiles = np.quantile(X, np.linspace(0, 1, n_bins + 1), axis=0)  # (n_bins + 1, n_features)
-        edges = [np.unique(column) for column in quantiles.T]
-        return [e if len(e) > 1 else np.array([e[0], e[0] + 1.0]) for e in edges]
+        return quantile_edges(X, check_int("NumericEmbedding.piecewise_edges n_bins", n_bins, 1))
 
     def _set_bins(self, edges, dtype):
         """Check ``edges`` and derive ``slopes``, ``offsets``, ``lower`` and ``upper`` from them."""
-        if edges is None:
-            raise ValueError(
-                "NumericEmbedding(kind='piecewise_linear') needs edges: one increasing array of bin edges per "
-                "column, e.g. from NumericEmbedding.piecewise_edges(X_train, n_bins)"
-            )
-        if isinstance(edges, np.ndarray) and edges.ndim == 2:
-            edges = list(edges)
-        if not isinstance(edges, (list, tuple)) or len(edges) != self.n_features:
-            got = len(edges) if isinstance(edges, (list, tuple)) else type(edges).__name__
-            raise ValueError(
-                f"NumericEmbedding edges must be a list of {self.n_features} arrays (one per column), got {got}"
-            )
-        checked = []
-        for j, column in enumerate(edges):
-            e = np.asarray(column, dtype=np.float64)
-            if e.ndim != 1 or e.size < 2 or not np.isfinite(e).all() or not np.all(np.diff(e) > 0):
-                raise ValueError(
-                    f"NumericEmbedding edges[{j}] must hold at least two finite, strictly increasing values, "
-                    f"got {column!r}"
-                )
-            checked.append(e)
-        self.edges = checked
-        self.n_bins = T = max(len(e) - 1 for e in checked)
-        F = self.n_features
-        slopes, offsets = np.zeros((F, T)), np.zeros((F, T))
-        lower, upper = np.zeros((F, T)), np.ones((F, T))
-        for j, e in enumerate(checked):  # once, at construction
-            t = len(e) - 1
-            slopes[j, :t] = 1 / np.diff(e)
-            offsets[j, :t] = -e[:-1] * slopes[j, :t]
-            lower[j, 0] = -np.inf  # the first bin extends to the left
-            upper[j, t - 1] = np.inf  # and the last to the right
-        self.slopes, self.offsets, self.lower, self.upper = slopes, offsets, lower, upper
+        self.edges = checked_edges(edges, self.n_features)
+        self.n_bins = max(len(e) - 1 for e in self.edges)
+        self.slopes, self.offsets, self.lower, self.upper = bin_lines(self.edges, self.n_bins)
 
     # -- protocol ---------------------------------------------------------------------------
     @classmethod
@@ -418,7 +375,7 @@ class NumericEmbedding(Module):
         if self.W is not None:
             if params:
                 self.gradW += np.matmul(h.transpose(0, 2, 1), ga)
-                self.gradb += _sum_over_samples(ga)
+                self.gradb += sum_over_samples(ga)
             if not (input_grad or self.frequencies is not None):
                 return None
             gh = np.matmul(ga, self.W.transpose(0, 2, 1), out=self._scratch("gh", h.shape, h.dtype))  # (F, N, k)
