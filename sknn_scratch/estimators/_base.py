@@ -301,9 +301,16 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         return task.call_on_fit_task_begin(estimator=self, X=X, y=y, metadata=metadata)
 
     def _evaluate(self, validation):
-        """``(loss, score)`` of the network as it is now on a validation set."""
+        """``(loss, score)`` of the network as it is now on a validation set.
+
+        The passes run on the network being trained, in evaluation mode: it is the
+        training copy's own (see :func:`._atomic.training`), which no prediction reads."""
         X_val, Y_val, y_val, sw_val = validation
-        scores = self._scores(X_val)
+        self.network_.evaluate()
+        try:
+            scores = self._scores(X_val, trained=self.network_)
+        finally:
+            self.network_.train()
         return float(self._criterion.forward(scores, Y_val, sw_val)), self._score_predictions(scores, y_val, sw_val)
 
     # -- prediction ---------------------------------------------------------------------
@@ -354,14 +361,15 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             X = X[:, channels_first_columns(self._sample_shape)]
         return X if no_y else (X, y)
 
-    def _scores(self, X, dtype=None):
+    def _scores(self, X, dtype=None, *, trained=None):
         """Raw scores of the network, in its dtype (or in ``dtype``: the passes run on
         parameters converted to it).
 
         The forward passes run on an inference copy of the network (see
         :meth:`~sknn_scratch.nn.Module.inference_copy`): the fitted network is only
-        read, so prediction changes nothing and may run in many threads at once."""
-        net = self.network_.inference_copy()
+        read, so prediction changes nothing and may run in many threads at once. During
+        a fit, ``trained`` is the network in training, which the passes may use as it is."""
+        net = self.network_.inference_copy() if trained is None else trained
         if dtype is not None and net.dtype != dtype:
             net.astype(dtype)  # the copy's parameters are replaced, the fitted ones stay
         dtype, leaves = net.dtype, net.leaves()
