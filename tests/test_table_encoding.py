@@ -101,3 +101,37 @@ def test_arrays_sparse_matrices_and_object_arrays():
     assert layout(table) == (1, 2, [])  # the number; its indicator and a/b as one column
     with pytest.raises(ValueError, match="features"):
         encode_table(table, X[:, :1])
+
+
+def test_dates_and_durations_are_seconds_whatever_their_unit_and_nat_is_missing():
+    dates = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", None, "2020-01-05"]))
+    table = fit_table(pd.DataFrame({"d": dates.astype("datetime64[ns]")}))
+    assert layout(table) == (1, 1, [])  # the date, and an indicator: NaT is missing, not year -292
+    encoded = encode_table(table, pd.DataFrame({"d": dates.astype("datetime64[ns]")}))
+    assert encoded[1, 0] == encoded[2, 0] == 0 and encoded[2, 1] > encoded[0, 1]  # the median date; missing
+    assert np.all(np.abs(encoded[:, 0]) < 2)  # no date pushed to the clip
+    # the same dates in seconds, with a time zone, or as Arrow timestamps encode the same
+    for same in (
+        dates.astype("datetime64[s]"),
+        dates.dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo"),
+        dates.astype("timestamp[ms][pyarrow]"),
+    ):
+        np.testing.assert_array_equal(encode_table(table, pd.DataFrame({"d": same})), encoded)
+    waits = pd.DataFrame({"w": pd.to_timedelta([1, 2, None, 5], unit="h")})
+    seconds = pd.DataFrame({"w": [3600.0, 7200.0, None, 18000.0]})
+    np.testing.assert_allclose(
+        encode_table(fit_table(waits), waits.astype("timedelta64[s]")), encode_table(fit_table(seconds), seconds)
+    )
+    with pytest.raises(ValueError, match="column 'd' holds numbers, but it held dates"):
+        encode_table(table, pd.DataFrame({"d": [1.0, 2.0, 3.0, 4.0]}))
+
+
+def test_an_object_column_of_numbers_in_a_dataframe_is_numeric():
+    # pandas leaves numbers in an object column after e.g. df.replace("?", None): they stay numbers, so that
+    # values not seen in training still count (as a category they would all be "unseen")
+    df = pd.DataFrame({"x": pd.Series([1.0, None, 3, 4.5, 2], dtype=object), "t": ["a", "b", "a", None, "b"]})
+    table = fit_table(df)
+    assert [spec["column"] for spec in table["numeric"]] == [0]
+    assert [spec["column"] for spec in table["categorical"]] == [1]
+    new = encode_table(table, pd.DataFrame({"x": pd.Series([100.0], dtype=object), "t": ["a"]}))
+    assert new[0, 0] > encode_table(table, df)[:, 0].max()

@@ -10,12 +10,15 @@ Columns:
   (half the range where that is 0; a constant column becomes 0), then smoothly clipped,
   ``x / sqrt(1 + (x / 3)**2)`` (values stay in (-3, 3) and keep their order). A missing
   value becomes 0, the median, and a column that had missing values in training gets a
-  0/1 indicator column beside it;
-* **categorical** (pandas ``category``, ``object``, ``string`` and ``bool`` columns, or
-  those named in ``categorical_features``): each training category gets a code; a
-  missing or unseen category gets its own. A column of at most ``max_one_hot``
-  categories becomes one 0/1 column per category, scaled like a numeric column; a
-  larger one stays an integer code, for an embedding in the network.
+  0/1 indicator column beside it. Dates and durations (``datetime64``, with or without
+  a time zone, ``timedelta64``, and pandas' Arrow timestamps) are numbers of seconds
+  (since 1970 for dates), whatever their unit, and NaT is missing;
+* **categorical** (pandas ``category``, ``string`` and ``bool`` columns, ``object``
+  columns holding anything but numbers, or those named in ``categorical_features``):
+  each training category gets a code; a missing or unseen category gets its own. A
+  column of at most ``max_one_hot`` categories becomes one 0/1 column per category,
+  scaled like a numeric column; a larger one stays an integer code, for an embedding
+  in the network.
 
 The encoded rows are one float matrix: the numeric columns (with indicators and one-hot
 columns) first, then one column of codes per large categorical column.
@@ -44,6 +47,12 @@ def _categorical_dtype(dtype):
     kind = getattr(dtype, "kind", None)
     name = str(dtype)
     return name == "category" or name.startswith("string") or name == "str" or kind in ("O", "b", "U", "S")
+
+
+def _holds_only_numbers(column):
+    """Whether an object column holds numbers (and missing values) only, at least one."""
+    values = np.asarray(column, dtype=object)[~_missing(column)]
+    return values.size > 0 and all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values)
 
 
 def check_table_shape(X):
@@ -84,8 +93,10 @@ def _categorical_mask(X, names, columns, categorical_features):
     """Which columns are categorical, from the dtypes or from ``categorical_features``."""
     n = len(columns)
     if isinstance(categorical_features, str) and categorical_features == "from_dtype":
-        if _is_frame(X):
-            return [_categorical_dtype(c.dtype) for c in columns]
+        if _is_frame(X):  # an object column of numbers (e.g. left so by a replace) stays numeric
+            return [
+                _categorical_dtype(c.dtype) and not (c.dtype.kind == "O" and _holds_only_numbers(c)) for c in columns
+            ]
         # an array: text columns (and object columns holding text or booleans)
         return [c.dtype.kind in "USb" or (c.dtype.kind == "O" and _holds_text(c)) for c in columns]
     if categorical_features is None:
@@ -122,8 +133,45 @@ def _missing(values):
         return np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in values], dtype=bool)
 
 
-def _as_numbers(column, name):
-    """A column as float64, or a clear error naming it."""
+#: the kinds of dates and durations, by their dtype's kind
+_TIME_KINDS = {"M": "dates", "m": "durations"}
+
+
+def _time_kind(column):
+    """``"M"`` for a column of dates, ``"m"`` for one of durations, else None."""
+    kind = getattr(getattr(column, "dtype", None), "kind", None)
+    return kind if kind in _TIME_KINDS else None
+
+
+def _seconds(column, kind):
+    """Dates as seconds since 1970 (in UTC for dates with a time zone), durations as
+    seconds, in float64 whatever their unit; NaN where missing."""
+    unit = "datetime64[us]" if kind == "M" else "timedelta64[us]"
+    try:
+        values = column.to_numpy(dtype=unit) if hasattr(column, "to_numpy") else np.asarray(column).astype(unit)
+    except (TypeError, ValueError):  # e.g. Arrow dates without a time of day
+        import pandas as pd
+
+        convert = pd.to_datetime if kind == "M" else pd.to_timedelta
+        values = np.asarray(convert(pd.Series(column)).to_numpy(dtype=unit))
+    seconds = values.astype(np.int64) / 1e6
+    seconds[np.isnat(values)] = np.nan
+    return seconds
+
+
+def _as_numbers(column, name, time_kind=None):
+    """A column as float64, or a clear error naming it. Dates and durations become
+    seconds; ``time_kind`` is what the column held in training (see :func:`_time_kind`),
+    and a column that holds dates or durations now and not then, or the other way
+    round, is an error."""
+    kind = _time_kind(column)
+    if kind != time_kind:
+        held = lambda k: _TIME_KINDS[k] if k else "numbers"  # noqa: E731
+        raise ValueError(
+            f"column {name} holds {held(kind)}, but it held {held(time_kind)} when the estimator was fitted"
+        )
+    if kind is not None:
+        return _seconds(column, kind)
     try:
         values = np.asarray(column, dtype=np.float64)
     except (TypeError, ValueError):
@@ -175,11 +223,11 @@ def fit_table(X, categorical_features="from_dtype", max_one_hot=MAX_ONE_HOT):
             keys = sorted({_category_key(v) for v in values}, key=lambda v: (type(v).__name__, str(v)))
             categorical.append({"column": j, "categories": keys, "one_hot": len(keys) <= max_one_hot})
         else:
-            values = _as_numbers(column, label(j))
+            kind = _time_kind(column)
+            values = _as_numbers(column, label(j), kind)
             median, inverse_spread = _scale_of(values)
-            numeric.append(
-                {"column": j, "median": median, "scale": inverse_spread, "indicator": bool(np.isnan(values).any())}
-            )
+            spec = {"column": j, "median": median, "scale": inverse_spread, "indicator": bool(np.isnan(values).any())}
+            numeric.append(spec if kind is None else {**spec, "time": kind})
     table = {"n_columns": len(columns), "names": names, "numeric": numeric, "categorical": categorical}
     one_hot = _encode_categories(table, columns)
     # the one-hot columns are scaled like numeric ones, on the training rows
@@ -192,7 +240,7 @@ def _encode_numbers(table, columns, label):
     n = len(columns[0]) if columns else 0
     numbers, indicators = [], []
     for spec in table["numeric"]:
-        values = _as_numbers(columns[spec["column"]], label(spec["column"]))
+        values = _as_numbers(columns[spec["column"]], label(spec["column"]), spec.get("time"))
         missing = np.isnan(values)
         scaled = (values - spec["median"]) * spec["scale"]
         scaled[missing] = 0.0

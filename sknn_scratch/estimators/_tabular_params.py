@@ -86,8 +86,9 @@ PARAMETERS = {
     +1 and -1), scaled and passed to the network without a numeric embedding.""",
     "categorical_features": """categorical_features : "from_dtype", array-like or None, default="from_dtype"
     Which columns are categorical: ``"from_dtype"`` takes DataFrame columns of dtype
-    ``category``, ``object``, ``string`` and ``bool`` (and text columns of arrays); or
-    the columns' names, indices or a boolean mask; None: none.""",
+    ``category``, ``string`` and ``bool``, ``object`` columns that hold more than numbers
+    (and text columns of arrays); or the columns' names, indices or a boolean mask;
+    None: none. Dates and durations are numbers of seconds.""",
     "validation_fraction": """validation_fraction : float in (0, 1), default=0.2
     Share of the rows held out (stratified for classification) to pick the best epoch,
     whose weights are kept; ``fit``'s ``X_val``, ``y_val`` replace it.""",
