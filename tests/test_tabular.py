@@ -130,6 +130,25 @@ def test_weights_validation_sets_and_class_weights(table):
     assert len(est.validation_scores_) == est.n_iter_ == 8 and est.t_ == 8 * 200  # every row trained
 
 
+def test_missing_or_infinite_targets_are_refused_naming_the_row(table):
+    df, signal = table
+    labels = pd.Series(np.where(signal > 0, "high", "low"), dtype="string")
+    labels[5] = pd.NA
+    with pytest.raises(ValueError, match=r"^y holds 1 missing or infinite value.*<NA> at row 5"):
+        TabularNetClassifier(**FAST).fit(df, labels)
+    for bad in (np.nan, np.inf):
+        y = signal.copy()
+        y[3] = bad
+        with pytest.raises(ValueError, match=r"^y holds 1 missing or infinite value.* at row 3"):
+            TabularNetRegressor(**FAST).fit(df, y)
+        with pytest.raises(ValueError, match=r"^y_val holds 1 missing or infinite value.* at row 3"):
+            TabularNetRegressor(**FAST).fit(df, signal, X_val=df.iloc[:40], y_val=y[:40])
+    counts = pd.array(np.where(signal > 0, 1, 0), dtype="Int64")
+    counts[0] = pd.NA
+    with pytest.raises(ValueError, match=r"^y holds 1 missing"):
+        TabularNetClassifier(**FAST).fit(df, counts)
+
+
 @pytest.mark.parametrize(
     "loss", ["squared_error", "absolute_error", ("huber", {"delta": 0.5}), ("quantile", {"quantiles": (0.2, 0.8)})]
 )

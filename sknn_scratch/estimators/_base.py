@@ -29,7 +29,15 @@ from ..nn import Linear
 from ._atomic import training
 from ._attributes import FittedAttributes
 from ._builder import build_network, channels_first_columns, image_sample_shape, resolve_input_shape
-from ._data import as_model_dtype, check_sample_weight, consume, training_rng, validation_arguments, validation_split
+from ._data import (
+    as_model_dtype,
+    check_known_targets,
+    check_sample_weight,
+    consume,
+    training_rng,
+    validation_arguments,
+    validation_split,
+)
 from ._params import CONSTRAINTS, make_optimizer, read_settings
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
 
@@ -286,6 +294,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 "y_val=True)."
             ) from exc
         X_val = as_model_dtype(X_val, dtype)
+        check_known_targets(y_val, "y_val")
         Y_val, y_val = self._validation_targets(y_val, dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")

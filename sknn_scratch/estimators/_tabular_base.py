@@ -19,7 +19,7 @@ from ..nn import Dropout, Sequential
 from ..optim.schedules import FlatCos
 from ._atomic import training
 from ._base import with_callbacks
-from ._data import check_sample_weight
+from ._data import check_known_targets, check_sample_weight
 from ._table import check_table_shape, encode_table, fit_table, layout
 from ._tabular_net import DECAY_FACTORS, LR_FACTORS, _init_from_data, _ntk_linear, _Regularisation
 from ._tabular_params import MAX_EPOCHS, STEP_BUDGET
@@ -105,6 +105,7 @@ class _TabularNet:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X = self._encode(X, reset)
         y = np.asarray(y)
+        check_known_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if len(y) != len(X):
@@ -190,6 +191,7 @@ class _TabularNet:
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """The validation rows encoded as the training rows, with their targets."""
         X_val = self._encode(X_val, reset=False)
+        check_known_targets(y_val, "y_val")
         Y_val, y_val = self._validation_targets(y_val, dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")
