@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sknn_scratch import TabularNetClassifier, TabularNetRegressor
-from sknn_scratch.callbacks import History, ProgressBar
+from sknn_scratch.callbacks import Callback, History, ProgressBar
 
 FAST = dict(hidden_layer_sizes=(32, 32), max_iter=8, batch_size=32, random_state=0)
 
@@ -180,6 +180,39 @@ def test_several_networks_average_their_predictions(table):
     logits = np.mean([m._scores(m._encode(df, reset=False)) for m in ensemble.estimators_], axis=0)
     np.testing.assert_allclose(ensemble.predict_proba(df)[:, 1], 1 / (1 + np.exp(-logits.ravel())), rtol=1e-5)
     assert ensemble.get_params()["n_ensembles"] == 3
+    # one network fitted after several replaces them all (the networks of the earlier fit predicted on)
+    single = ensemble.set_params(n_ensembles=1).fit(df, y)
+    assert not hasattr(single, "estimators_")
+    np.testing.assert_array_equal(single.predict_proba(df), TabularNetClassifier(**FAST).fit(df, y).predict_proba(df))
+
+
+def test_ctrl_c_ends_the_fit_of_several_networks_and_keeps_those_trained(table):
+    df, signal = table
+
+    class CtrlC(Callback):
+        def __init__(self):
+            self.epochs = 0
+
+        def on_epoch_end(self, estimator, logs):
+            self.epochs += 1
+            if self.epochs == 2:
+                raise KeyboardInterrupt
+
+    ctrl_c = CtrlC()
+    with pytest.warns(UserWarning, match="interrupted by user"):
+        ensemble = TabularNetRegressor(n_ensembles=3, callbacks=ctrl_c, **FAST).fit(df, signal)
+    assert ctrl_c.epochs == 2  # the networks after the first one did not train
+    assert len(ensemble.estimators_) == 1 and ensemble.n_iter_ == 2
+    assert ensemble.predict(df).shape == (len(df),)
+
+
+def test_a_class_of_one_row_is_left_out_of_the_stratification(table):
+    df, signal = table
+    y = np.zeros(len(df), dtype=int)
+    y[17] = 1  # one row of class 1: it cannot be on both sides of the held-out split
+    for labels in (y, np.array(["common", "rare"])[y], np.where(y == 1, 2, y % 2 + np.arange(len(y)) % 2)):
+        clf = TabularNetClassifier(**FAST).fit(df, labels)
+        assert set(clf.classes_) == set(labels) and clf.predict_proba(df).shape == (len(df), len(set(labels)))
 
 
 def test_same_random_state_same_bits_and_pipelines_grid_search_clone(table):

@@ -126,6 +126,11 @@ class _TabularNet:
         X = X.astype(np.float64)
         return np.mean([member._scores(X, np.float64) for member in members], axis=0)
 
+    def _fit(self, X, y, sample_weight=None, *, incremental, validation=None):
+        # the working copy of a fit of one network (see ._atomic.training) drops the networks of an earlier fit
+        self.__dict__.pop("estimators_", None)
+        return super()._fit(X, y, sample_weight, incremental=incremental, validation=validation)
+
     # -- several networks --------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, validation_data=None):
         """Fit the network (``n_ensembles`` networks) to the table ``X`` and ``y``.
@@ -176,12 +181,14 @@ class _TabularNet:
                 member.set_callbacks()  # scikit-learn's callbacks reach it from this fit's task
             if task is None:
                 members.append(member.fit(X, y, sample_weight, **validation))
-                continue
-            subtask = task.subcontext(task_name="network")
-            with subtask.propagate_callback_context(member):
-                subtask.call_on_fit_task_begin(estimator=self, X=X, y=y)
-                members.append(member.fit(X, y, sample_weight, **validation))
-                subtask.call_on_fit_task_end(estimator=self, X=X, y=y)
+            else:
+                subtask = task.subcontext(task_name="network")
+                with subtask.propagate_callback_context(member):
+                    subtask.call_on_fit_task_begin(estimator=self, X=X, y=y)
+                    members.append(member.fit(X, y, sample_weight, **validation))
+                    subtask.call_on_fit_task_end(estimator=self, X=X, y=y)
+            if member._state.interrupted:  # Ctrl-C ends the whole fit: the networks trained so far are kept
+                break
         params = set(self.get_params(deep=False))
         self.__dict__.update({k: v for k, v in vars(members[0]).items() if k not in params})
         self.estimators_ = members

@@ -96,7 +96,8 @@ PARAMETERS = {
     Networks trained, each with its own seed (held-out rows, initial weights, batches);
     their logits (classification) or predictions (regression) are averaged. With more
     than one, ``estimators_`` holds them (fitted estimators with ``n_ensembles=1``) and the
-    other fitted attributes are the first one's.""",
+    other fitted attributes are the first one's. Ctrl-C ends the fit with the networks
+    trained so far.""",
     "loss": """loss : str, (str, dict) or Criterion, default="squared_error"
     The regression loss, on the standardised target: ``"squared_error"``,
     ``"absolute_error"``, ``"huber"``, ``("quantile", {"quantiles": (0.1, 0.5, 0.9)})``

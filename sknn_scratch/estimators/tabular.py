@@ -107,6 +107,13 @@ class TabularNetClassifier(_TabularNet, NumpyNetClassifier):
         settings.loss = ("log_loss", {"label_smoothing": float(self.label_smoothing)})
         return settings
 
+    def _stratify(self, Y, y):
+        # a class of one row cannot be on both sides of the split: none is stratified then,
+        # two classes as several (MLP refuses a binary problem of that kind)
+        if self.n_outputs_ == 1 and np.unique(y, return_counts=True)[1].min() < 2:
+            return None
+        return super()._stratify(Y, y)
+
 
 class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
     """Neural-network regressor for tables as they come: DataFrames with numeric,
