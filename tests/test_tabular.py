@@ -163,6 +163,17 @@ def test_regression_losses_and_several_targets(table, loss):
     assert two.predict(df).shape == (len(df), 2)
 
 
+def test_a_target_far_from_zero_keeps_its_digits(table):
+    # standardised in float32, 1e9 + a signal of a few units became multiples of 64 (R^2 about 0)
+    df, signal = table
+    near = TabularNetRegressor(**FAST).fit(df, signal)
+    far = TabularNetRegressor(**FAST).fit(df, signal + 1e9)
+    assert far.predict(df).dtype == np.float64
+    np.testing.assert_allclose(far.predict(df) - 1e9, near.predict(df), atol=1e-3)
+    assert far.score(df, signal + 1e9) == pytest.approx(near.score(df, signal), abs=1e-4)
+    assert far.validation_scores_ == pytest.approx(near.validation_scores_, abs=1e-4)
+
+
 def test_poisson_counts(table):
     df, signal = table
     counts = np.random.default_rng(0).poisson(np.exp(0.5 * signal))
@@ -255,6 +266,8 @@ def test_a_failed_fit_changes_nothing_and_prediction_is_thread_safe(table):
     np.testing.assert_array_equal(clf.predict_proba(df), before)
     with pytest.raises(ValueError, match="missing"):
         clf.predict(df.iloc[:, :3])
+    with pytest.raises(ValueError, match=r"0 sample\(s\) \(shape=\(0, 6\)\).*required by TabularNetClassifier"):
+        clf.predict_proba(df.iloc[:0])
     with pytest.warns(UserWarning, match="valid feature names"), pytest.raises(ValueError, match="3 features"):
         clf.predict(df.iloc[:, :3].to_numpy())
     results, errors = [], []

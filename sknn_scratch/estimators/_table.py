@@ -56,7 +56,8 @@ def _holds_only_numbers(column):
 
 
 def check_table_shape(X):
-    """Refuse an array that is not a table (one row or one column needs a reshape)."""
+    """Refuse an array that is not a table (one row or one column needs a reshape); return
+    its shape."""
     shape = X.shape if _is_frame(X) or sp.issparse(X) else np.asarray(X).shape
     if len(shape) == 1:
         raise ValueError(
@@ -66,6 +67,7 @@ def check_table_shape(X):
         )
     if len(shape) != 2:
         raise ValueError(f"Expected a 2-D table (n_samples, n_features), got an array of shape {shape}")
+    return shape
 
 
 def _columns(X):

@@ -87,7 +87,12 @@ class _TabularNet:
 
     def _encode(self, X, reset):
         """``X`` encoded for the network (the encoding fitted on it when ``reset``)."""
-        check_table_shape(X)
+        shape = check_table_shape(X)
+        if shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is required by "
+                f"{type(self).__name__}."
+            )
         _check_feature_names(self, X, reset=reset)
         _check_n_features(self, X, reset=reset)
         if reset:
@@ -110,8 +115,6 @@ class _TabularNet:
             y = column_or_1d(y, warn=True)
         if len(y) != len(X):
             raise ValueError(f"Found input variables with inconsistent numbers of samples: [{len(X)}, {len(y)}]")
-        if len(X) == 0:
-            raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
         return X, y
 
     def _validated_scores(self, X):
