@@ -221,3 +221,10 @@ def test_lists_of_images_and_images_as_integers():
         a = _cnn().fit(pixels, Y).predict_proba(pixels)
     b = _cnn(input_shape=(1, 8, 8)).fit(DIGITS[:300], Y).predict_proba(DIGITS[:300])
     np.testing.assert_array_equal(a, b)
+
+
+def test_an_array_of_no_images_is_refused_as_no_rows_are():
+    est = _cnn().fit(IMAGES, Y)
+    for fit_or_predict in (lambda: _cnn().fit(IMAGES[:0], Y[:0]), lambda: est.predict(IMAGES[:0])):
+        with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\) \(shape=\(0, 64\)\)"):
+            fit_or_predict()

@@ -355,7 +355,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 shape = tuple(int(d) for d in axes[1:]) if len(axes) > 2 else None
         if shape is not None:
             given = image_sample_shape(self, shape, reset)
-            X = np.asarray(X).reshape(len(X), -1)
+            X = np.asarray(X).reshape(len(X), int(np.prod(shape)))  # not -1: no samples, no size to infer
         checks = {} if no_y else self._y_checks
         out = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset, **checks
