@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sknn_scratch import TabularNetClassifier, TabularNetRegressor
-from sknn_scratch.callbacks import Callback, History, ProgressBar
+from sknn_scratch.callbacks import Callback, History, LearningRateScheduler, ProgressBar, ReduceLROnPlateau
 
 FAST = dict(hidden_layer_sizes=(32, 32), max_iter=8, batch_size=32, random_state=0)
 
@@ -295,6 +295,15 @@ def test_callbacks_progress_and_verbose(table, capsys):
     assert clf.learning_rate_curve_[0] < max(clf.learning_rate_curve_)  # coslog4 starts low
     TabularNetClassifier(verbose=True, **FAST).fit(df, signal > 0)
     assert "Iteration 1, loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(), lambda: LearningRateScheduler(max)])
+def test_learning_rate_callbacks_are_refused_clearly_against_the_planned_schedule(table, make):
+    df, signal = table
+    clf = TabularNetClassifier(callbacks=make(), **FAST)
+    with pytest.raises(ValueError, match=r"sets the learning rate, and so does the schedule TabularNetClassifier"):
+        clf.fit(df, signal > 0)
+    assert not hasattr(clf, "network_")
 
 
 def test_training_keeps_the_best_epoch_and_fades_dropout_and_decay(table):
