@@ -19,6 +19,13 @@ def test_numeric_columns_are_median_centred_divided_by_the_iqr_and_smoothly_clip
     assert encoded[2] == 0 and encoded.max() < CLIP  # the outlier is squeezed below the clip
     assert np.all(np.diff(encoded) > 0)  # order kept
     assert smooth_clip(np.array([1e9]))[0] == pytest.approx(CLIP)
+    # far outliers reach the clip too (their square overflowed, and they became the median)
+    with np.errstate(all="raise"):
+        far = encode_table(table, np.array([[1e160], [-1e200], [1e308]]))[:, 0]
+    np.testing.assert_array_equal(far, [CLIP, -CLIP, CLIP])
+    narrow = fit_table(np.array([[0.0], [0.1], [0.2], [0.3]]))  # a scale of 1 / 0.15: 1e308 scales beyond float64
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(encode_table(narrow, np.array([[1e308], [-1e308]]))[:, 0], [CLIP, -CLIP])
 
 
 def test_spread_falls_back_to_half_the_range_and_constant_columns_become_zero():

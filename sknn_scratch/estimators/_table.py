@@ -244,7 +244,8 @@ def _encode_numbers(table, columns, label):
     for spec in table["numeric"]:
         values = _as_numbers(columns[spec["column"]], label(spec["column"]), spec.get("time"))
         missing = np.isnan(values)
-        scaled = (values - spec["median"]) * spec["scale"]
+        with np.errstate(over="ignore"):  # beyond float64's range: infinity, which smooth_clip bounds
+            scaled = (values - spec["median"]) * spec["scale"]
         scaled[missing] = 0.0
         numbers.append(scaled)
         if spec["indicator"]:
@@ -277,7 +278,10 @@ def _codes(spec, column):
 
 
 def smooth_clip(x):
-    """``x / sqrt(1 + (x / CLIP)**2)``: the identity near 0, bounded by ``CLIP``."""
+    """``x / sqrt(1 + (x / CLIP)**2)``: the identity near 0, bounded by ``CLIP``. Values
+    beyond 1e150 (whose square would overflow to infinity, and the result to 0) give
+    ``CLIP``, as 1e150 itself does."""
+    x = np.clip(x, -1e150, 1e150)
     return x / np.sqrt(1.0 + (x / CLIP) ** 2)
 
 
