@@ -197,6 +197,16 @@ def test_several_networks_average_their_predictions(table):
     np.testing.assert_array_equal(single.predict_proba(df), TabularNetClassifier(**FAST).fit(df, y).predict_proba(df))
 
 
+def test_several_networks_draw_their_seeds_without_numpys_global_state(table):
+    df, signal = table
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 - the global state is what is checked
+    TabularNetRegressor(**{**FAST, "random_state": None}, n_ensembles=2).fit(df, signal)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+    # a Generator seeds them too, reproducibly
+    a, b = (TabularNetRegressor(**{**FAST, "random_state": np.random.default_rng(5)}, n_ensembles=2) for _ in "ab")
+    np.testing.assert_array_equal(a.fit(df, signal).predict(df), b.fit(df, signal).predict(df))
+
+
 def test_ctrl_c_ends_the_fit_of_several_networks_and_keeps_those_trained(table):
     df, signal = table
 

@@ -28,6 +28,16 @@ from ._training import callback_list
 __all__ = ["_TabularNet"]
 
 
+def _seeds(random_state, n):
+    """``n`` seeds drawn from ``random_state``: an int or a RandomState as scikit-learn
+    draws, a Generator by its own draws, None from fresh entropy (never from NumPy's
+    global random state)."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state.integers(np.iinfo(np.int32).max, size=n)
+    source = np.random.RandomState() if random_state is None else check_random_state(random_state)
+    return source.randint(np.iinfo(np.int32).max, size=n)
+
+
 class _TabularNet:
     """What the tabular estimators share; mixed in before the drop-in estimators, whose
     targets, losses and predictions they keep."""
@@ -172,7 +182,7 @@ class _TabularNet:
         """Fit ``n_ensembles`` networks, each with its own seed (hence its own held-out
         rows, initial weights and batches), and keep them in ``estimators_``. The
         ``callbacks`` objects see each network's training in turn."""
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=self.n_ensembles)
+        seeds = _seeds(self.random_state, self.n_ensembles)
         task = None
         if getattr(self, "_skl_callbacks", None):
             task = self._init_callback_context(max_subtasks=self.n_ensembles)
