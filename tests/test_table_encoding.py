@@ -142,3 +142,17 @@ def test_an_object_column_of_numbers_in_a_dataframe_is_numeric():
     assert [spec["column"] for spec in table["categorical"]] == [1]
     new = encode_table(table, pd.DataFrame({"x": pd.Series([100.0], dtype=object), "t": ["a"]}))
     assert new[0, 0] > encode_table(table, df)[:, 0].max()
+
+
+def test_cells_that_cannot_be_categories_are_named_and_decimals_are_numbers():
+    from decimal import Decimal
+
+    tags = pd.DataFrame({"tags": pd.Series([["a"], ["b"], None], dtype=object)})
+    with pytest.raises(ValueError, match=r"column 'tags' holds \['a'\], a list, which cannot be a category"):
+        fit_table(tags)
+    table = fit_table(pd.DataFrame({"tags": ["a", "b", None]}))
+    with pytest.raises(ValueError, match=r"column 'tags' holds \{'k': 1\}, a dict"):
+        encode_table(table, pd.DataFrame({"tags": pd.Series([{"k": 1}], dtype=object)}))
+    # numbers read from a database often come as Decimal objects: a column of them is numeric
+    prices = pd.DataFrame({"price": pd.Series([Decimal("1.50"), Decimal("2.25"), None, Decimal("10")], dtype=object)})
+    assert layout(fit_table(prices)) == (1, 1, [])

@@ -26,6 +26,7 @@ columns) first, then one column of codes per large categorical column.
 
 from __future__ import annotations
 
+import decimal
 import numbers
 
 import numpy as np
@@ -52,7 +53,9 @@ def _categorical_dtype(dtype):
 def _holds_only_numbers(column):
     """Whether an object column holds numbers (and missing values) only, at least one."""
     values = np.asarray(column, dtype=object)[~_missing(column)]
-    return values.size > 0 and all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in values)
+    return values.size > 0 and all(
+        isinstance(v, (numbers.Real, decimal.Decimal)) and not isinstance(v, (bool, np.bool_)) for v in values
+    )
 
 
 def check_table_shape(X):
@@ -203,12 +206,25 @@ def _scale_of(values):
     return float(median), (0.0 if spread == 0 else float(1.0 / spread))
 
 
-def _category_key(value):
-    """A category as a hashable key that compares equal across dtypes of the same value
-    (a column's ``True`` and ``"True"`` stay apart; ``1`` and ``1.0`` do not)."""
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    return value
+def _category_keys(values, name):
+    """Each category of ``values`` as a hashable key that compares equal across dtypes of
+    the same value (a column's ``True`` and ``"True"`` stay apart; ``1`` and ``1.0`` do
+    not); a clear error for a value that cannot be a key (a list, a dict)."""
+    keys = [v.item() if isinstance(v, np.generic) else v for v in values]
+    for key in keys:
+        try:
+            hash(key)
+        except TypeError:
+            raise ValueError(
+                f"column {name} holds {key!r}, a {type(key).__name__}, which cannot be a category: turn such "
+                "values into text or numbers (e.g. column.map(str))"
+            ) from None
+    return keys
+
+
+def _name(table, j):
+    """Column ``j`` as the errors name it."""
+    return repr(table["names"][j]) if table.get("names") is not None else str(j)
 
 
 def fit_table(X, categorical_features="from_dtype", max_one_hot=MAX_ONE_HOT):
@@ -222,7 +238,7 @@ def fit_table(X, categorical_features="from_dtype", max_one_hot=MAX_ONE_HOT):
         if mask[j]:
             missing = _missing(column)
             values = np.asarray(column, dtype=object)[~missing]
-            keys = sorted({_category_key(v) for v in values}, key=lambda v: (type(v).__name__, str(v)))
+            keys = sorted(set(_category_keys(values, label(j))), key=lambda v: (type(v).__name__, str(v)))
             categorical.append({"column": j, "categories": keys, "one_hot": len(keys) <= max_one_hot})
         else:
             kind = _time_kind(column)
@@ -261,7 +277,7 @@ def _encode_categories(table, columns):
     blocks = []
     for spec in table["categorical"]:
         if spec["one_hot"]:
-            codes = _codes(spec, columns[spec["column"]])
+            codes = _codes(spec, columns[spec["column"]], _name(table, spec["column"]))
             if len(spec["categories"]) == 2:
                 blocks.append(np.array([0.0, 1.0, -1.0])[codes][:, None])
             else:
@@ -269,12 +285,14 @@ def _encode_categories(table, columns):
     return np.hstack(blocks) if blocks else np.zeros((n, 0))
 
 
-def _codes(spec, column):
+def _codes(spec, column, name):
     """Codes 1..K of a categorical column's training categories; 0 for missing and unseen."""
     lookup = {key: i + 1 for i, key in enumerate(spec["categories"])}
     missing = _missing(column)
-    values = np.asarray(column, dtype=object)
-    return np.array([0 if m else lookup.get(_category_key(v), 0) for v, m in zip(values, missing, strict=True)])
+    codes = np.zeros(len(missing), dtype=np.int64)
+    known = ~missing
+    codes[known] = [lookup.get(key, 0) for key in _category_keys(np.asarray(column, dtype=object)[known], name)]
+    return codes
 
 
 def smooth_clip(x):
@@ -299,7 +317,11 @@ def encode_table(table, X, dtype=np.float64):
         centre = np.array([m for m, _ in table["one_hot_scales"]])
         scale = np.array([s for _, s in table["one_hot_scales"]])
         one_hot = (one_hot - centre) * scale
-    codes = [_codes(spec, columns[spec["column"]]) for spec in table["categorical"] if not spec["one_hot"]]
+    codes = [
+        _codes(spec, columns[spec["column"]], _name(table, spec["column"]))
+        for spec in table["categorical"]
+        if not spec["one_hot"]
+    ]
     n = len(columns[0]) if columns else 0
     code_block = np.column_stack(codes).astype(np.float64) if codes else np.zeros((n, 0))
     return np.hstack([smooth_clip(numbers), smooth_clip(indicators), smooth_clip(one_hot), code_block]).astype(
