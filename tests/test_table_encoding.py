@@ -156,3 +156,12 @@ def test_cells_that_cannot_be_categories_are_named_and_decimals_are_numbers():
     # numbers read from a database often come as Decimal objects: a column of them is numeric
     prices = pd.DataFrame({"price": pd.Series([Decimal("1.50"), Decimal("2.25"), None, Decimal("10")], dtype=object)})
     assert layout(fit_table(prices)) == (1, 1, [])
+
+
+def test_rows_given_as_lists_keep_their_numbers_beside_text():
+    rows = [[1.5, "a"], [2.0, "b"], [3.25, "a"], [7.0, "c"]]  # numpy would make every value text
+    table = fit_table(rows)
+    assert layout(table) == (1, 3, [])  # a number; a, b, c one-hot
+    as_objects = fit_table(np.array(rows, dtype=object))
+    np.testing.assert_array_equal(encode_table(table, rows), encode_table(as_objects, rows))
+    assert encode_table(table, [[100.0, "a"]])[0, 0] > encode_table(table, rows)[:, 0].max()

@@ -79,7 +79,11 @@ def _columns(X):
         names, columns = [str(c) for c in X.columns], [X.iloc[:, j] for j in range(X.shape[1])]
     else:
         check_table_shape(X)
-        X = np.asarray(X.toarray() if sp.issparse(X) else X)
+        if sp.issparse(X):
+            X = X.toarray()
+        elif not hasattr(X, "dtype") and np.asarray(X).dtype.kind in "US":
+            X = np.asarray(X, dtype=object)  # rows in lists: numbers beside text stay numbers, not text
+        X = np.asarray(X)
         names, columns = None, [X[:, j] for j in range(X.shape[1])]
     if not columns:
         raise ValueError(f"Found array with 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
