@@ -142,6 +142,9 @@ def test_an_object_column_of_numbers_in_a_dataframe_is_numeric():
     assert [spec["column"] for spec in table["categorical"]] == [1]
     new = encode_table(table, pd.DataFrame({"x": pd.Series([100.0], dtype=object), "t": ["a"]}))
     assert new[0, 0] > encode_table(table, df)[:, 0].max()
+    # a category dtype says categories, whatever its values
+    codes = pd.DataFrame({"c": pd.Categorical([3, 1, 2, 1]), "d": pd.Categorical([1.5, None, 2.5, 1.5])})
+    assert layout(fit_table(codes)) == (0, 4, [])
 
 
 def test_cells_that_cannot_be_categories_are_named_and_decimals_are_numbers():

@@ -104,7 +104,8 @@ def _categorical_mask(X, names, columns, categorical_features):
     if isinstance(categorical_features, str) and categorical_features == "from_dtype":
         if _is_frame(X):  # an object column of numbers (e.g. left so by a replace) stays numeric
             return [
-                _categorical_dtype(c.dtype) and not (c.dtype.kind == "O" and _holds_only_numbers(c)) for c in columns
+                _categorical_dtype(c.dtype) and not (c.dtype == np.dtype(object) and _holds_only_numbers(c))
+                for c in columns
             ]
         # an array: text columns (and object columns holding text or booleans)
         return [c.dtype.kind in "USb" or (c.dtype.kind == "O" and _holds_text(c)) for c in columns]
