@@ -137,8 +137,8 @@ def check_known_targets(y, what="y"):
     y = np.asarray(y)
     if y.dtype.kind in "fc":
         bad = ~np.isfinite(y)
-    elif y.dtype.kind == "O":
-        bad = np.array([v is None or _not_finite(v) for v in y.ravel()], dtype=bool).reshape(y.shape)
+    elif y.dtype.kind == "O":  # labels: None, NaN, pandas' NA and infinities among them
+        bad = np.array([_unknown(v) for v in y.ravel().tolist()], dtype=bool).reshape(y.shape)
     else:
         return
     if bad.any():
@@ -151,11 +151,8 @@ def check_known_targets(y, what="y"):
         )
 
 
-def _not_finite(value):
-    """Whether an object target is NaN, infinite or pandas' NA."""
-    if type(value).__name__ == "NAType":
+def _unknown(value):
+    """Whether a label is missing or infinite: None, pandas' NA or NaT, NaN or an infinity."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
         return True
-    try:
-        return not np.isfinite(value)
-    except TypeError:  # text, or another label that is not a number
-        return False
+    return isinstance(value, (float, np.floating)) and not np.isfinite(value)
