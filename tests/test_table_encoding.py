@@ -94,6 +94,9 @@ def test_categorical_features_by_name_index_mask_or_none_and_clear_errors():
     text = pd.DataFrame({"t": ["a", "b", "c"]})
     with pytest.raises(ValueError, match="not numbers"):
         fit_table(text, None)
+    # the example is a value that is not a number, not the first value of the column
+    with pytest.raises(ValueError, match=r"column 'n' holds values that are not numbers \(e.g. 'n/a'\)"):
+        encode_table(fit_table(df), pd.DataFrame({"n": pd.Series([1.0, None, "n/a"], dtype=object), "code": 10}))
     with pytest.raises(ValueError, match="infinite"):
         fit_table(np.array([[1.0], [np.inf]]))
 

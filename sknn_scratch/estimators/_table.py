@@ -190,12 +190,23 @@ def _as_numbers(column, name, time_kind=None):
             values = np.where(missing, np.nan, np.asarray(column, dtype=object)).astype(np.float64)
         except (TypeError, ValueError):
             raise ValueError(
-                f"column {name} holds values that are not numbers (e.g. {np.asarray(column, dtype=object)[0]!r}); "
+                f"column {name} holds values that are not numbers (e.g. {_not_a_number(column, missing)!r}); "
                 "name it in categorical_features, or give it a categorical dtype"
             ) from None
     if np.isinf(values).any():
         raise ValueError(f"column {name} holds infinite values; replace them (e.g. by NaN, which counts as missing)")
     return values
+
+
+def _not_a_number(column, missing):
+    """The first value of ``column`` that is neither missing nor a number."""
+    for value, skip in zip(np.asarray(column, dtype=object), missing, strict=True):
+        if not skip:
+            try:
+                float(value)
+            except (TypeError, ValueError):
+                return value
+    return None
 
 
 def _scale_of(values):
