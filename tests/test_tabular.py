@@ -4,6 +4,7 @@ build, the parameters a practitioner tunes, and everything the package promises.
 import io
 import pickle
 import threading
+import warnings
 
 import joblib
 import numpy as np
@@ -191,6 +192,12 @@ def test_several_networks_average_their_predictions(table):
     logits = np.mean([m._scores(m._encode(df, reset=False)) for m in ensemble.estimators_], axis=0)
     np.testing.assert_allclose(ensemble.predict_proba(df)[:, 1], 1 / (1 + np.exp(-logits.ravel())), rtol=1e-5)
     assert ensemble.get_params()["n_ensembles"] == 3
+    # a fit of several networks replaces every fitted attribute of an earlier fit (column names too)
+    refit = clone(ensemble).fit(df, y).fit(df.to_numpy(), y)
+    assert not hasattr(refit, "feature_names_in_") and refit.n_features_in_ == df.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refit.predict(df.to_numpy())
     # one network fitted after several replaces them all (the networks of the earlier fit predicted on)
     single = ensemble.set_params(n_ensembles=1).fit(df, y)
     assert not hasattr(single, "estimators_")

@@ -203,6 +203,8 @@ class _TabularNet:
             if member._state.interrupted:  # Ctrl-C ends the whole fit: the networks trained so far are kept
                 break
         params = set(self.get_params(deep=False))
+        for stale in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("_")]:  # an earlier fit's
+            del self.__dict__[stale]
         self.__dict__.update({k: v for k, v in vars(members[0]).items() if k not in params})
         self.estimators_ = members
         if task is not None:
