@@ -24,7 +24,8 @@ estimator, which becomes it when the fit succeeds. A fit reads its settings once
 starts: ``set_params`` in a hook changes the next fit, not this one. The optimizer owns
 the learning rate: a hook may set ``estimator.optimizer_.learning_rate`` (unless a
 ``learning_rate`` schedule sets it, e.g. MLP's ``"invscaling"`` with ``solver="sgd"`` or
-``"cosine"``: then the built-in learning-rate callbacks refuse to run). A plain function
+``"cosine"``, or the tabular estimators' ``coslog4``: then the built-in learning-rate
+callbacks refuse to run). A plain function
 ``f(estimator, logs)`` in the list is called at the end of every epoch.
 
 A callback whose ``stops_training`` is True (:class:`EarlyStopping`, and
@@ -207,11 +208,19 @@ class EarlyStopping(_Plateau):
 def _no_schedule(callback, estimator):
     """A learning-rate callback and a schedule would overwrite each other's rate."""
     optimizer = getattr(estimator, "optimizer_", None)
-    if getattr(optimizer, "schedule", None) is not None:
+    if getattr(optimizer, "schedule", None) is None:
+        return
+    name = type(callback).__name__
+    if "learning_rate" not in estimator.get_params(deep=False):  # a schedule of the estimator's own (tabular)
         raise ValueError(
-            f"{type(callback).__name__} sets the learning rate, and so does learning_rate="
-            f"{estimator.learning_rate!r}: use learning_rate='constant' with it"
+            f"{name} sets the learning rate, and so does the schedule {type(estimator).__name__} trains on "
+            f"({optimizer.schedule!r}), planned for the whole training: the two cannot be combined; tune "
+            "learning_rate_init and max_iter instead"
         )
+    raise ValueError(
+        f"{name} sets the learning rate, and so does learning_rate={estimator.learning_rate!r}: use "
+        "learning_rate='constant' with it"
+    )
 
 
 class ReduceLROnPlateau(_Plateau):

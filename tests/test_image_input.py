@@ -221,3 +221,19 @@ def test_lists_of_images_and_images_as_integers():
         a = _cnn().fit(pixels, Y).predict_proba(pixels)
     b = _cnn(input_shape=(1, 8, 8)).fit(DIGITS[:300], Y).predict_proba(DIGITS[:300])
     np.testing.assert_array_equal(a, b)
+
+
+def test_an_array_of_no_images_is_refused_as_no_rows_are():
+    est = _cnn().fit(IMAGES, Y)
+    for fit_or_predict in (lambda: _cnn().fit(IMAGES[:0], Y[:0]), lambda: est.predict(IMAGES[:0])):
+        with pytest.raises(ValueError, match=r"Found array with 0 sample\(s\) \(shape=\(0, 64\)\)"):
+            fit_or_predict()
+
+
+def test_sequences_as_a_3d_array_are_told_to_give_input_shape():
+    sequences = IMAGES[:, :2, :]  # (n, 2, 8): read as one-channel 2x8 images unless input_shape says otherwise
+    conv1d = [("conv1d", {"out_channels": 3, "kernel_size": 3}), "relu"]
+    with pytest.raises(ValueError, match=r"sequences of 2 channels of length 8, give input_shape=\(2, 8\)"):
+        _cnn(layers=conv1d).fit(sequences, Y)
+    est = _cnn(layers=conv1d, input_shape=(2, 8)).fit(sequences, Y)
+    np.testing.assert_array_equal(est.predict(sequences), est.predict(sequences.reshape(len(sequences), -1)))

@@ -96,6 +96,21 @@ def test_the_missing_validation_errors_of_lbfgs_partial_fit_and_an_empty_split()
         _clf(early_stopping=True, validation_fraction=0.0).fit(X, Y)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_validation_set_with_unknown_targets_is_refused(bad):
+    # a NaN validation score would leave the best epoch undecided (and the fit silent about it)
+    y_val = np.linspace(0, 1, len(X_VAL))
+    y_val[7] = bad
+    reg = NumpyNetRegressor(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
+    with pytest.raises(ValueError, match=r"y_val holds 1 missing or infinite value.*at row 7"):
+        reg.fit(X, np.linspace(0, 1, len(X)), X_val=X_VAL, y_val=y_val)
+    labels = Y_VAL.astype(object)
+    labels[7] = None
+    with pytest.raises(ValueError, match=r"y_val holds 1 missing .*None at row 7"):
+        _clf(max_iter=3).fit(X, Y, validation_data=(X_VAL, labels))
+    assert not hasattr(reg, "network_")
+
+
 # -- a stopping callback decides; MLP's rule does not overrule it --------------------------------------
 
 

@@ -19,6 +19,13 @@ def test_numeric_columns_are_median_centred_divided_by_the_iqr_and_smoothly_clip
     assert encoded[2] == 0 and encoded.max() < CLIP  # the outlier is squeezed below the clip
     assert np.all(np.diff(encoded) > 0)  # order kept
     assert smooth_clip(np.array([1e9]))[0] == pytest.approx(CLIP)
+    # far outliers reach the clip too (their square overflowed, and they became the median)
+    with np.errstate(all="raise"):
+        far = encode_table(table, np.array([[1e160], [-1e200], [1e308]]))[:, 0]
+    np.testing.assert_array_equal(far, [CLIP, -CLIP, CLIP])
+    narrow = fit_table(np.array([[0.0], [0.1], [0.2], [0.3]]))  # a scale of 1 / 0.15: 1e308 scales beyond float64
+    with np.errstate(all="raise"):
+        np.testing.assert_array_equal(encode_table(narrow, np.array([[1e308], [-1e308]]))[:, 0], [CLIP, -CLIP])
 
 
 def test_spread_falls_back_to_half_the_range_and_constant_columns_become_zero():
@@ -87,6 +94,9 @@ def test_categorical_features_by_name_index_mask_or_none_and_clear_errors():
     text = pd.DataFrame({"t": ["a", "b", "c"]})
     with pytest.raises(ValueError, match="not numbers"):
         fit_table(text, None)
+    # the example is a value that is not a number, not the first value of the column
+    with pytest.raises(ValueError, match=r"column 'n' holds values that are not numbers \(e.g. 'n/a'\)"):
+        encode_table(fit_table(df), pd.DataFrame({"n": pd.Series([1.0, None, "n/a"], dtype=object), "code": 10}))
     with pytest.raises(ValueError, match="infinite"):
         fit_table(np.array([[1.0], [np.inf]]))
 
@@ -101,3 +111,63 @@ def test_arrays_sparse_matrices_and_object_arrays():
     assert layout(table) == (1, 2, [])  # the number; its indicator and a/b as one column
     with pytest.raises(ValueError, match="features"):
         encode_table(table, X[:, :1])
+
+
+def test_dates_and_durations_are_seconds_whatever_their_unit_and_nat_is_missing():
+    dates = pd.Series(pd.to_datetime(["2020-01-01", "2020-01-02", None, "2020-01-05"]))
+    table = fit_table(pd.DataFrame({"d": dates.astype("datetime64[ns]")}))
+    assert layout(table) == (1, 1, [])  # the date, and an indicator: NaT is missing, not year -292
+    encoded = encode_table(table, pd.DataFrame({"d": dates.astype("datetime64[ns]")}))
+    assert encoded[1, 0] == encoded[2, 0] == 0 and encoded[2, 1] > encoded[0, 1]  # the median date; missing
+    assert np.all(np.abs(encoded[:, 0]) < 2)  # no date pushed to the clip
+    # the same dates in seconds, with a time zone, or as Arrow timestamps encode the same
+    for same in (
+        dates.astype("datetime64[s]"),
+        dates.dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo"),
+        dates.astype("timestamp[ms][pyarrow]"),
+    ):
+        np.testing.assert_array_equal(encode_table(table, pd.DataFrame({"d": same})), encoded)
+    waits = pd.DataFrame({"w": pd.to_timedelta([1, 2, None, 5], unit="h")})
+    seconds = pd.DataFrame({"w": [3600.0, 7200.0, None, 18000.0]})
+    np.testing.assert_allclose(
+        encode_table(fit_table(waits), waits.astype("timedelta64[s]")), encode_table(fit_table(seconds), seconds)
+    )
+    with pytest.raises(ValueError, match="column 'd' holds numbers, but it held dates"):
+        encode_table(table, pd.DataFrame({"d": [1.0, 2.0, 3.0, 4.0]}))
+
+
+def test_an_object_column_of_numbers_in_a_dataframe_is_numeric():
+    # pandas leaves numbers in an object column after e.g. df.replace("?", None): they stay numbers, so that
+    # values not seen in training still count (as a category they would all be "unseen")
+    df = pd.DataFrame({"x": pd.Series([1.0, None, 3, 4.5, 2], dtype=object), "t": ["a", "b", "a", None, "b"]})
+    table = fit_table(df)
+    assert [spec["column"] for spec in table["numeric"]] == [0]
+    assert [spec["column"] for spec in table["categorical"]] == [1]
+    new = encode_table(table, pd.DataFrame({"x": pd.Series([100.0], dtype=object), "t": ["a"]}))
+    assert new[0, 0] > encode_table(table, df)[:, 0].max()
+    # a category dtype says categories, whatever its values
+    codes = pd.DataFrame({"c": pd.Categorical([3, 1, 2, 1]), "d": pd.Categorical([1.5, None, 2.5, 1.5])})
+    assert layout(fit_table(codes)) == (0, 4, [])
+
+
+def test_cells_that_cannot_be_categories_are_named_and_decimals_are_numbers():
+    from decimal import Decimal
+
+    tags = pd.DataFrame({"tags": pd.Series([["a"], ["b"], None], dtype=object)})
+    with pytest.raises(ValueError, match=r"column 'tags' holds \['a'\], a list, which cannot be a category"):
+        fit_table(tags)
+    table = fit_table(pd.DataFrame({"tags": ["a", "b", None]}))
+    with pytest.raises(ValueError, match=r"column 'tags' holds \{'k': 1\}, a dict"):
+        encode_table(table, pd.DataFrame({"tags": pd.Series([{"k": 1}], dtype=object)}))
+    # numbers read from a database often come as Decimal objects: a column of them is numeric
+    prices = pd.DataFrame({"price": pd.Series([Decimal("1.50"), Decimal("2.25"), None, Decimal("10")], dtype=object)})
+    assert layout(fit_table(prices)) == (1, 1, [])
+
+
+def test_rows_given_as_lists_keep_their_numbers_beside_text():
+    rows = [[1.5, "a"], [2.0, "b"], [3.25, "a"], [7.0, "c"]]  # numpy would make every value text
+    table = fit_table(rows)
+    assert layout(table) == (1, 3, [])  # a number; a, b, c one-hot
+    as_objects = fit_table(np.array(rows, dtype=object))
+    np.testing.assert_array_equal(encode_table(table, rows), encode_table(as_objects, rows))
+    assert encode_table(table, [[100.0, "a"]])[0, 0] > encode_table(table, rows)[:, 0].max()

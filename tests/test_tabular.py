@@ -4,6 +4,7 @@ build, the parameters a practitioner tunes, and everything the package promises.
 import io
 import pickle
 import threading
+import warnings
 
 import joblib
 import numpy as np
@@ -16,7 +17,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 from sknn_scratch import TabularNetClassifier, TabularNetRegressor
-from sknn_scratch.callbacks import History, ProgressBar
+from sknn_scratch.callbacks import Callback, History, LearningRateScheduler, ProgressBar, ReduceLROnPlateau
 
 FAST = dict(hidden_layer_sizes=(32, 32), max_iter=8, batch_size=32, random_state=0)
 
@@ -130,6 +131,25 @@ def test_weights_validation_sets_and_class_weights(table):
     assert len(est.validation_scores_) == est.n_iter_ == 8 and est.t_ == 8 * 200  # every row trained
 
 
+def test_missing_or_infinite_targets_are_refused_naming_the_row(table):
+    df, signal = table
+    labels = pd.Series(np.where(signal > 0, "high", "low"), dtype="string")
+    labels[5] = pd.NA
+    with pytest.raises(ValueError, match=r"^y holds 1 missing or infinite value.*<NA> at row 5"):
+        TabularNetClassifier(**FAST).fit(df, labels)
+    for bad in (np.nan, np.inf):
+        y = signal.copy()
+        y[3] = bad
+        with pytest.raises(ValueError, match=r"^y holds 1 missing or infinite value.* at row 3"):
+            TabularNetRegressor(**FAST).fit(df, y)
+        with pytest.raises(ValueError, match=r"^y_val holds 1 missing or infinite value.* at row 3"):
+            TabularNetRegressor(**FAST).fit(df, signal, X_val=df.iloc[:40], y_val=y[:40])
+    counts = pd.array(np.where(signal > 0, 1, 0), dtype="Int64")
+    counts[0] = pd.NA
+    with pytest.raises(ValueError, match=r"^y holds 1 missing"):
+        TabularNetClassifier(**FAST).fit(df, counts)
+
+
 @pytest.mark.parametrize(
     "loss", ["squared_error", "absolute_error", ("huber", {"delta": 0.5}), ("quantile", {"quantiles": (0.2, 0.8)})]
 )
@@ -142,6 +162,17 @@ def test_regression_losses_and_several_targets(table, loss):
     assert pred.min() >= signal.min() and pred.max() <= signal.max()  # clipped to the training targets
     two = TabularNetRegressor(**FAST).fit(df, np.column_stack([signal, -signal]))
     assert two.predict(df).shape == (len(df), 2)
+
+
+def test_a_target_far_from_zero_keeps_its_digits(table):
+    # standardised in float32, 1e9 + a signal of a few units became multiples of 64 (R^2 about 0)
+    df, signal = table
+    near = TabularNetRegressor(**FAST).fit(df, signal)
+    far = TabularNetRegressor(**FAST).fit(df, signal + 1e9)
+    assert far.predict(df).dtype == np.float64
+    np.testing.assert_allclose(far.predict(df) - 1e9, near.predict(df), atol=1e-3)
+    assert far.score(df, signal + 1e9) == pytest.approx(near.score(df, signal), abs=1e-4)
+    assert far.validation_scores_ == pytest.approx(near.validation_scores_, abs=1e-4)
 
 
 def test_poisson_counts(table):
@@ -161,6 +192,55 @@ def test_several_networks_average_their_predictions(table):
     logits = np.mean([m._scores(m._encode(df, reset=False)) for m in ensemble.estimators_], axis=0)
     np.testing.assert_allclose(ensemble.predict_proba(df)[:, 1], 1 / (1 + np.exp(-logits.ravel())), rtol=1e-5)
     assert ensemble.get_params()["n_ensembles"] == 3
+    # a fit of several networks replaces every fitted attribute of an earlier fit (column names too)
+    refit = clone(ensemble).fit(df, y).fit(df.to_numpy(), y)
+    assert not hasattr(refit, "feature_names_in_") and refit.n_features_in_ == df.shape[1]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refit.predict(df.to_numpy())
+    # one network fitted after several replaces them all (the networks of the earlier fit predicted on)
+    single = ensemble.set_params(n_ensembles=1).fit(df, y)
+    assert not hasattr(single, "estimators_")
+    np.testing.assert_array_equal(single.predict_proba(df), TabularNetClassifier(**FAST).fit(df, y).predict_proba(df))
+
+
+def test_several_networks_draw_their_seeds_without_numpys_global_state(table):
+    df, signal = table
+    state = np.random.get_state()[1].copy()  # noqa: NPY002 - the global state is what is checked
+    TabularNetRegressor(**{**FAST, "random_state": None}, n_ensembles=2).fit(df, signal)
+    np.testing.assert_array_equal(np.random.get_state()[1], state)  # noqa: NPY002
+    # a Generator seeds them too, reproducibly
+    a, b = (TabularNetRegressor(**{**FAST, "random_state": np.random.default_rng(5)}, n_ensembles=2) for _ in "ab")
+    np.testing.assert_array_equal(a.fit(df, signal).predict(df), b.fit(df, signal).predict(df))
+
+
+def test_ctrl_c_ends_the_fit_of_several_networks_and_keeps_those_trained(table):
+    df, signal = table
+
+    class CtrlC(Callback):
+        def __init__(self):
+            self.epochs = 0
+
+        def on_epoch_end(self, estimator, logs):
+            self.epochs += 1
+            if self.epochs == 2:
+                raise KeyboardInterrupt
+
+    ctrl_c = CtrlC()
+    with pytest.warns(UserWarning, match="interrupted by user"):
+        ensemble = TabularNetRegressor(n_ensembles=3, callbacks=ctrl_c, **FAST).fit(df, signal)
+    assert ctrl_c.epochs == 2  # the networks after the first one did not train
+    assert len(ensemble.estimators_) == 1 and ensemble.n_iter_ == 2
+    assert ensemble.predict(df).shape == (len(df),)
+
+
+def test_a_class_of_one_row_is_left_out_of_the_stratification(table):
+    df, signal = table
+    y = np.zeros(len(df), dtype=int)
+    y[17] = 1  # one row of class 1: it cannot be on both sides of the held-out split
+    for labels in (y, np.array(["common", "rare"])[y], np.where(y == 1, 2, y % 2 + np.arange(len(y)) % 2)):
+        clf = TabularNetClassifier(**FAST).fit(df, labels)
+        assert set(clf.classes_) == set(labels) and clf.predict_proba(df).shape == (len(df), len(set(labels)))
 
 
 def test_same_random_state_same_bits_and_pipelines_grid_search_clone(table):
@@ -203,6 +283,8 @@ def test_a_failed_fit_changes_nothing_and_prediction_is_thread_safe(table):
     np.testing.assert_array_equal(clf.predict_proba(df), before)
     with pytest.raises(ValueError, match="missing"):
         clf.predict(df.iloc[:, :3])
+    with pytest.raises(ValueError, match=r"0 sample\(s\) \(shape=\(0, 6\)\).*required by TabularNetClassifier"):
+        clf.predict_proba(df.iloc[:0])
     with pytest.warns(UserWarning, match="valid feature names"), pytest.raises(ValueError, match="3 features"):
         clf.predict(df.iloc[:, :3].to_numpy())
     results, errors = [], []
@@ -230,6 +312,15 @@ def test_callbacks_progress_and_verbose(table, capsys):
     assert clf.learning_rate_curve_[0] < max(clf.learning_rate_curve_)  # coslog4 starts low
     TabularNetClassifier(verbose=True, **FAST).fit(df, signal > 0)
     assert "Iteration 1, loss" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("make", [lambda: ReduceLROnPlateau(), lambda: LearningRateScheduler(max)])
+def test_learning_rate_callbacks_are_refused_clearly_against_the_planned_schedule(table, make):
+    df, signal = table
+    clf = TabularNetClassifier(callbacks=make(), **FAST)
+    with pytest.raises(ValueError, match=r"sets the learning rate, and so does the schedule TabularNetClassifier"):
+        clf.fit(df, signal > 0)
+    assert not hasattr(clf, "network_")
 
 
 def test_training_keeps_the_best_epoch_and_fades_dropout_and_decay(table):

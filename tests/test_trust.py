@@ -132,6 +132,16 @@ def test_set_params_in_a_hook_does_not_change_the_fit_under_way(change):
     assert est.get_params()[next(iter(change))] == change[next(iter(change))]  # the next fit will use it
 
 
+def test_set_params_on_the_estimator_itself_during_a_fit_is_kept_for_the_next_fit():
+    # a hook that holds the estimator it was given to (not the copy being trained): its change was undone
+    X, y = _data()
+    est = _clf(max_iter=4)
+    est.set_params(callbacks=_At(1, lambda e: est.set_params(max_iter=2, tol=0.5)))
+    est.fit(X, y)
+    assert est.n_iter_ == 4 and est.max_iter == 2 and est.tol == 0.5
+    assert est.fit(X, y).n_iter_ == 2
+
+
 # -- 4. a failed fit leaves the callbacks as they were --------------------------------------
 def test_a_failed_warm_start_leaves_the_callbacks_as_they_were():
     X, y = _data()

@@ -29,7 +29,9 @@ def training(est):
     Training never writes the arrays of a fitted model (continuing fits train copies),
     so if anything raises, ``est`` is exactly as it was (an unfitted one stays
     unfitted), and while a fit runs other threads predict with the previous model. The
-    callback objects of ``est`` are put back as they were too. A fit of ``est`` started
+    callback objects of ``est`` are put back as they were too. Parameters set on ``est``
+    itself during the fit (``est.set_params`` in a hook, another thread) stay set: they
+    take effect at the next fit. A fit of ``est`` started
     from inside this one (e.g. by a callback) raises RuntimeError.
     """
     busy = _FITTING.__dict__.setdefault("ids", set())
@@ -40,6 +42,7 @@ def training(est):
         )
     work = object.__new__(type(est))
     work.__dict__.update(est.__dict__)
+    params = {name: est.__dict__.get(name) for name in type(est)._get_param_names()}
     callbacks = est.__dict__.get("callbacks")
     saved = [] if callbacks is None else _callback_states(callbacks)
     busy.update((id(est), id(work)))
@@ -52,6 +55,9 @@ def training(est):
         raise
     finally:
         busy.difference_update((id(est), id(work)))
+    # parameters set on est itself while it trained (e.g. by a hook holding it) are kept for the next fit
+    changed = {name: est.__dict__[name] for name, value in params.items() if est.__dict__.get(name) is not value}
+    work.__dict__.update(changed)
     est.__dict__ = work.__dict__
 
 

@@ -29,7 +29,15 @@ from ..nn import Linear
 from ._atomic import training
 from ._attributes import FittedAttributes
 from ._builder import build_network, channels_first_columns, image_sample_shape, resolve_input_shape
-from ._data import as_model_dtype, check_sample_weight, consume, training_rng, validation_arguments, validation_split
+from ._data import (
+    as_model_dtype,
+    check_known_targets,
+    check_sample_weight,
+    consume,
+    training_rng,
+    validation_arguments,
+    validation_split,
+)
 from ._params import CONSTRAINTS, make_optimizer, read_settings
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
 
@@ -286,6 +294,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 "y_val=True)."
             ) from exc
         X_val = as_model_dtype(X_val, dtype)
+        check_known_targets(y_val, "y_val")
         Y_val, y_val = self._validation_targets(y_val, dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")
@@ -346,7 +355,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 shape = tuple(int(d) for d in axes[1:]) if len(axes) > 2 else None
         if shape is not None:
             given = image_sample_shape(self, shape, reset)
-            X = np.asarray(X).reshape(len(X), -1)
+            X = np.asarray(X).reshape(len(X), int(np.prod(shape)))  # not -1: no samples, no size to infer
         checks = {} if no_y else self._y_checks
         out = validate_data(
             self, X, y, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32), reset=reset, **checks

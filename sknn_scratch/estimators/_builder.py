@@ -275,7 +275,15 @@ def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape):
         shape = input_shape or (n_features,)
         if len(shape) > 1:
             modules.append(Reshape(shape))
-        hidden, shape = build_layers(settings.layers, shape, rng, dtype)
+        try:
+            hidden, shape = build_layers(settings.layers, shape, rng, dtype)
+        except ValueError as exc:
+            if settings.input_shape is None and len(shape) == 3 and shape[0] == 1:  # e.g. (n, C, L) for a Conv1d
+                raise ValueError(
+                    f"{exc}. An array of samples of shape {shape[1:]} is read as images of one channel, {shape}: for "
+                    f"sequences of {shape[1]} channels of length {shape[2]}, give input_shape={shape[1:]}"
+                ) from exc
+            raise
         modules += hidden
     if len(shape) > 1:
         modules.append(Flatten())

@@ -7,6 +7,7 @@ validation set.
 - :func:`check_sample_weight` validates sample weights and multiplies class weights in.
 - :func:`validation_split` holds out MLP's early-stopping split.
 - :func:`as_model_dtype` converts rows to the dtype a fitted model computes in.
+- :func:`check_known_targets` refuses missing or infinite targets.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ __all__ = [
     "validation_split",
     "as_model_dtype",
     "validation_arguments",
+    "check_known_targets",
 ]
 
 
@@ -126,3 +128,31 @@ def validation_arguments(X_val, y_val, sample_weight_val, validation_data):
     if sample_weight_val is not None and X_val is None:
         raise ValueError("sample_weight_val needs X_val and y_val")
     return None if X_val is None else (X_val, y_val, sample_weight_val)
+
+
+def check_known_targets(y, what="y"):
+    """Refuse targets ``y`` that hold missing (NaN, None, pandas' NA) or infinite values,
+    naming ``what`` and the first such row: a loss on them is NaN, and a validation
+    score of NaN would pick no epoch."""
+    y = np.asarray(y)
+    if y.dtype.kind in "fc":
+        bad = ~np.isfinite(y)
+    elif y.dtype.kind == "O":  # labels: None, NaN, pandas' NA and infinities among them
+        bad = np.array([_unknown(v) for v in y.ravel().tolist()], dtype=bool).reshape(y.shape)
+    else:
+        return
+    if bad.any():
+        row = int(np.argwhere(bad)[0][0])
+        value = y[row] if y.ndim == 1 else y[row][bad[row]][0]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise ValueError(
+            f"{what} holds {int(bad.sum())} missing or infinite value(s) (e.g. {value!r} at row {row}); "
+            "drop those rows or fill them in"
+        )
+
+
+def _unknown(value):
+    """Whether a label is missing or infinite: None, pandas' NA or NaT, NaN or an infinity."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, (float, np.floating)) and not np.isfinite(value)

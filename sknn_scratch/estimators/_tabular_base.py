@@ -19,13 +19,23 @@ from ..nn import Dropout, Sequential
 from ..optim.schedules import FlatCos
 from ._atomic import training
 from ._base import with_callbacks
-from ._data import check_sample_weight
+from ._data import check_known_targets, check_sample_weight
 from ._table import check_table_shape, encode_table, fit_table, layout
 from ._tabular_net import DECAY_FACTORS, LR_FACTORS, _init_from_data, _ntk_linear, _Regularisation
 from ._tabular_params import MAX_EPOCHS, STEP_BUDGET
 from ._training import callback_list
 
 __all__ = ["_TabularNet"]
+
+
+def _seeds(random_state, n):
+    """``n`` seeds drawn from ``random_state``: an int or a RandomState as scikit-learn
+    draws, a Generator by its own draws, None from fresh entropy (never from NumPy's
+    global random state)."""
+    if isinstance(random_state, np.random.Generator):
+        return random_state.integers(np.iinfo(np.int32).max, size=n)
+    source = np.random.RandomState() if random_state is None else check_random_state(random_state)
+    return source.randint(np.iinfo(np.int32).max, size=n)
 
 
 class _TabularNet:
@@ -87,7 +97,12 @@ class _TabularNet:
 
     def _encode(self, X, reset):
         """``X`` encoded for the network (the encoding fitted on it when ``reset``)."""
-        check_table_shape(X)
+        shape = check_table_shape(X)
+        if shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={shape}) while a minimum of 1 is required by "
+                f"{type(self).__name__}."
+            )
         _check_feature_names(self, X, reset=reset)
         _check_n_features(self, X, reset=reset)
         if reset:
@@ -105,12 +120,11 @@ class _TabularNet:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None")
         X = self._encode(X, reset)
         y = np.asarray(y)
+        check_known_targets(y)
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if len(y) != len(X):
             raise ValueError(f"Found input variables with inconsistent numbers of samples: [{len(X)}, {len(y)}]")
-        if len(X) == 0:
-            raise ValueError("Found array with 0 sample(s) (shape=(0, ...)) while a minimum of 1 is required.")
         return X, y
 
     def _validated_scores(self, X):
@@ -124,6 +138,11 @@ class _TabularNet:
         # differently at different places in a matrix)
         X = X.astype(np.float64)
         return np.mean([member._scores(X, np.float64) for member in members], axis=0)
+
+    def _fit(self, X, y, sample_weight=None, *, incremental, validation=None):
+        # the working copy of a fit of one network (see ._atomic.training) drops the networks of an earlier fit
+        self.__dict__.pop("estimators_", None)
+        return super()._fit(X, y, sample_weight, incremental=incremental, validation=validation)
 
     # -- several networks --------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None, validation_data=None):
@@ -163,7 +182,7 @@ class _TabularNet:
         """Fit ``n_ensembles`` networks, each with its own seed (hence its own held-out
         rows, initial weights and batches), and keep them in ``estimators_``. The
         ``callbacks`` objects see each network's training in turn."""
-        seeds = check_random_state(self.random_state).randint(np.iinfo(np.int32).max, size=self.n_ensembles)
+        seeds = _seeds(self.random_state, self.n_ensembles)
         task = None
         if getattr(self, "_skl_callbacks", None):
             task = self._init_callback_context(max_subtasks=self.n_ensembles)
@@ -175,13 +194,17 @@ class _TabularNet:
                 member.set_callbacks()  # scikit-learn's callbacks reach it from this fit's task
             if task is None:
                 members.append(member.fit(X, y, sample_weight, **validation))
-                continue
-            subtask = task.subcontext(task_name="network")
-            with subtask.propagate_callback_context(member):
-                subtask.call_on_fit_task_begin(estimator=self, X=X, y=y)
-                members.append(member.fit(X, y, sample_weight, **validation))
-                subtask.call_on_fit_task_end(estimator=self, X=X, y=y)
+            else:
+                subtask = task.subcontext(task_name="network")
+                with subtask.propagate_callback_context(member):
+                    subtask.call_on_fit_task_begin(estimator=self, X=X, y=y)
+                    members.append(member.fit(X, y, sample_weight, **validation))
+                    subtask.call_on_fit_task_end(estimator=self, X=X, y=y)
+            if member._state.interrupted:  # Ctrl-C ends the whole fit: the networks trained so far are kept
+                break
         params = set(self.get_params(deep=False))
+        for stale in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("_")]:  # an earlier fit's
+            del self.__dict__[stale]
         self.__dict__.update({k: v for k, v in vars(members[0]).items() if k not in params})
         self.estimators_ = members
         if task is not None:
@@ -190,6 +213,7 @@ class _TabularNet:
     def _validation_set(self, X_val, y_val, sample_weight_val, dtype):
         """The validation rows encoded as the training rows, with their targets."""
         X_val = self._encode(X_val, reset=False)
+        check_known_targets(y_val, "y_val")
         Y_val, y_val = self._validation_targets(y_val, dtype)
         if Y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"the validation set has {X_val.shape[0]} rows of X but {Y_val.shape[0]} targets")

@@ -86,8 +86,9 @@ PARAMETERS = {
     +1 and -1), scaled and passed to the network without a numeric embedding.""",
     "categorical_features": """categorical_features : "from_dtype", array-like or None, default="from_dtype"
     Which columns are categorical: ``"from_dtype"`` takes DataFrame columns of dtype
-    ``category``, ``object``, ``string`` and ``bool`` (and text columns of arrays); or
-    the columns' names, indices or a boolean mask; None: none.""",
+    ``category``, ``string`` and ``bool``, ``object`` columns that hold more than numbers
+    (and text columns of arrays); or the columns' names, indices or a boolean mask;
+    None: none. Dates and durations are numbers of seconds.""",
     "validation_fraction": """validation_fraction : float in (0, 1), default=0.2
     Share of the rows held out (stratified for classification) to pick the best epoch,
     whose weights are kept; ``fit``'s ``X_val``, ``y_val`` replace it.""",
@@ -95,7 +96,8 @@ PARAMETERS = {
     Networks trained, each with its own seed (held-out rows, initial weights, batches);
     their logits (classification) or predictions (regression) are averaged. With more
     than one, ``estimators_`` holds them (fitted estimators with ``n_ensembles=1``) and the
-    other fitted attributes are the first one's.""",
+    other fitted attributes are the first one's. Ctrl-C ends the fit with the networks
+    trained so far.""",
     "loss": """loss : str, (str, dict) or Criterion, default="squared_error"
     The regression loss, on the standardised target: ``"squared_error"``,
     ``"absolute_error"``, ``"huber"``, ``("quantile", {"quantiles": (0.1, 0.5, 0.9)})``

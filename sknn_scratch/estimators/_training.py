@@ -52,12 +52,13 @@ class TrainingState:
     best_validation_score: float | None = None
     no_improvement_count: int = 0
     best_state: tuple | None = None
+    interrupted: bool = False  # the last fit ended by Ctrl-C
 
     def start(self, *, stochastic, validating, early_stopping):
         """Begin a fit: no epoch yet, and MLP's curves and stopping state for a fit with
         these settings where they are missing (a new network, or a warm start after a
         change of solver, validation or early stopping). Curves of earlier fits go on."""
-        self.n_iter = 0
+        self.n_iter, self.interrupted = 0, False
         if not stochastic:
             return
         if self.loss_curve is None:
@@ -261,6 +262,7 @@ def fit_stochastic(est, settings, objective, optimizer, train, validation, callb
                 )
     except KeyboardInterrupt:
         warnings.warn("Training interrupted by user.")
+        state.interrupted = True
     if settings.early_stopping and state.best_state is not None:  # this fit's best epoch, or an earlier fit's
         objective.restore(state.best_state)
         if diverged_at is not None:
@@ -442,3 +444,4 @@ class Callbacks:
             self.notify("on_fit_end", logs)
         except KeyboardInterrupt:
             warnings.warn("Training interrupted by user.")
+            self.est._state.interrupted = True

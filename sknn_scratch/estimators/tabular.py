@@ -107,6 +107,13 @@ class TabularNetClassifier(_TabularNet, NumpyNetClassifier):
         settings.loss = ("log_loss", {"label_smoothing": float(self.label_smoothing)})
         return settings
 
+    def _stratify(self, Y, y):
+        # a class of one row cannot be on both sides of the split: none is stratified then,
+        # two classes as several (MLP refuses a binary problem of that kind)
+        if self.n_outputs_ == 1 and np.unique(y, return_counts=True)[1].min() < 2:
+            return None
+        return super()._stratify(Y, y)
+
 
 class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
     """Neural-network regressor for tables as they come: DataFrames with numeric,
@@ -180,8 +187,9 @@ class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
         self.callbacks = callbacks
 
     # -- the target, standardised ------------------------------------------------------------
+    # in float64 until standardised: a target far from 0 (1e9 + a few units) keeps its digits
     def _targets(self, y, dtype, incremental):
-        Y, y = super()._targets(y, dtype, incremental)
+        Y, y = super()._targets(y, np.float64, incremental)
         if not incremental:
             poisson = self._nonnegative_targets()  # a log link: divided by the mean only
             centre = np.zeros(Y.shape[1]) if poisson else Y.mean(axis=0)
@@ -192,16 +200,17 @@ class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
         return ((Y - self._target_centre) / self._target_scale).astype(dtype), y
 
     def _validation_targets(self, y, dtype):
-        Y, y = super()._validation_targets(y, dtype)
+        Y, y = super()._validation_targets(y, np.float64)
         return ((Y - self._target_centre) / self._target_scale).astype(dtype), y
 
     def _in_target_units(self, pred):
-        """Predictions of the network mapped back to the target's units, and clipped to the
-        range of the training targets."""
+        """Predictions of the network mapped back to the target's units (in float64, also
+        those of a float32 network scored during training), and clipped to the range of the
+        training targets."""
         per_target = getattr(self._criterion, "outputs_per_target", 1)
         centre, scale = (np.repeat(v, per_target) for v in (self._target_centre, self._target_scale))
         low, high = (np.repeat(v, per_target) for v in self._target_range)
-        return np.clip(pred * scale + centre, low, high).astype(pred.dtype, copy=False)
+        return np.clip(pred * scale + centre, low, high)
 
     def _score_predictions(self, scores, y, sample_weight):
         return super()._score_predictions(self._raw_scores(scores), y, sample_weight)
