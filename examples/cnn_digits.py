@@ -1,5 +1,6 @@
 """A small convolutional network on scikit-learn's 8x8 digits, from flat rows, in float32,
-with a progress line every few epochs and a figure of its loss curves.
+with a progress line every few epochs, early stopping on a validation set held out of the
+training rows, and a figure of its loss curves.
 
 Run: python examples/cnn_digits.py   (writes cnn_digits_loss.png; needs matplotlib for it)
 """
@@ -9,7 +10,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from sknn_scratch import NumpyNetClassifier
-from sknn_scratch.callbacks import ProgressBar
+from sknn_scratch.callbacks import EarlyStopping, ProgressBar
 
 #: the network, as estimator parameters (also used by benchmarks/bench_accuracy.py)
 CNN = dict(
@@ -31,13 +32,16 @@ CNN = dict(
 )
 
 
-def main(max_iter=15, plot="cnn_digits_loss.png"):
+def main(max_iter=40, plot="cnn_digits_loss.png"):
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)  # float32 trains faster and stays float32
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    X_fit, X_val, y_fit, y_val = train_test_split(X_train, y_train, test_size=0.2, stratify=y_train, random_state=0)
     params = {**CNN, "max_iter": max_iter}
-    cnn = NumpyNetClassifier(random_state=0, callbacks=ProgressBar(every=5), **params)
-    cnn.fit(X_train, y_train, validation_data=(X_test, y_test))
+    # the validation loss of every epoch decides when training ends; the best epoch's weights are kept
+    stop = EarlyStopping(monitor="validation_loss", patience=3, restore_best=True)
+    cnn = NumpyNetClassifier(random_state=0, callbacks=[ProgressBar(every=5), stop], **params)
+    cnn.fit(X_fit, y_fit, X_val=X_val, y_val=y_val)  # about 10 s
     cnn.summary()
     print(f"test accuracy {cnn.score(X_test, y_test):.4f}")
     if plot:

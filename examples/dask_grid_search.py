@@ -23,7 +23,7 @@ GRID = {"hidden_layer_sizes": [(16,), (32,), (32, 16)], "alpha": [1e-4, 1e-2]}
 def search(n_jobs=1):
     """The grid search over architectures, on digits."""
     X, y = load_digits(return_X_y=True)
-    estimator = NumpyNetClassifier(learning_rate_init=0.01, max_iter=30, random_state=0)
+    estimator = NumpyNetClassifier(learning_rate_init=0.01, max_iter=400, random_state=0)
     return GridSearchCV(estimator, GRID, cv=3, n_jobs=n_jobs).fit(X / 16, y)
 
 

@@ -16,7 +16,9 @@ def main():
     X, y = load_digits(return_X_y=True)
     X = (X / 16.0).astype(np.float32)
     layers = [("conv2d", {"out_channels": 8, "kernel_size": 3}), "batchnorm", "relu", ("maxpool2d", {"kernel_size": 2})]
-    cnn = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=10, random_state=0).fit(X, y)
+    cnn = NumpyNetClassifier(
+        layers=layers, input_shape=(1, 8, 8), learning_rate_init=0.01, early_stopping=True, max_iter=200, random_state=0
+    ).fit(X, y)
     model = to_onnx(cnn, X[:1])
     session = onnxruntime.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     labels, probabilities = session.run(None, {"X": X})

@@ -30,7 +30,7 @@ GRIDS = [
 if __name__ == "__main__":
     X, y = load_breast_cancer(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, stratify=y, random_state=0)
-    net = NumpyNetClassifier(learning_rate_init=0.01, max_iter=100, random_state=0)
+    net = NumpyNetClassifier(learning_rate_init=0.01, max_iter=300, random_state=0)
     pipe = Pipeline([("scale", StandardScaler()), ("net", net)])
     grid = GridSearchCV(pipe, GRIDS, cv=3, n_jobs=2).fit(X_train, y_train)
     print(f"{len(grid.cv_results_['params'])} candidates")

@@ -19,7 +19,7 @@ def main():
     X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
     scores = {}
     for loss in ("poisson", "squared_error"):
-        reg = NumpyNetRegressor(hidden_layer_sizes=(16,), loss=loss, learning_rate_init=0.01, max_iter=100)
+        reg = NumpyNetRegressor(hidden_layer_sizes=(16,), loss=loss, learning_rate_init=0.01, max_iter=200)
         reg.set_params(random_state=0).fit(X_train, y_train)
         prediction = np.clip(reg.predict(X_test), 1e-6, None)  # the squared error may predict below zero
         scores[loss] = mean_poisson_deviance(y_test, prediction)

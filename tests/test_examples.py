@@ -9,7 +9,7 @@ import pytest
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_persistence_example(capsys):
     runpy.run_path(str(EXAMPLES / "persistence.py"), run_name="__main__")
     out = capsys.readouterr().out
@@ -17,7 +17,7 @@ def test_persistence_example(capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_pipeline_grid_search_example_tries_no_candidate_twice(capsys):
     from sklearn.model_selection import ParameterGrid
 
@@ -37,34 +37,34 @@ def _run(name, *args, **kwargs):
     return runpy.run_path(str(EXAMPLES / f"{name}.py"))["main"](*args, **kwargs)
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_compare_with_mlp_example(capsys):
     results = _run("compare_with_mlp")
     assert set(results) == {"MLPClassifier", "NumpyNetClassifier"}
     assert all(accuracy > 0.9 for accuracy, _ in results.values())
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_poisson_regression_example(capsys):
     scores = _run("poisson_regression")
     assert scores["poisson"] < scores["squared_error"]
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_callbacks_example(capsys):
     clf, same = _run("callbacks")
     assert same and clf.n_iter_ < 200 and clf.learning_rate_ < 0.01
     assert "stopped after" in capsys.readouterr().out
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_onnx_export_example(capsys):
     pytest.importorskip("skl2onnx")
     pytest.importorskip("onnxruntime")
     assert _run("onnx_export") < 1e-5
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")  # 3 epochs here, not the example's
 def test_cnn_digits_example_on_fewer_epochs(capsys, tmp_path):
     pytest.importorskip("matplotlib")
     cnn = _run("cnn_digits", max_iter=3, plot=str(tmp_path / "loss.png"))
@@ -96,7 +96,7 @@ def _accuracies(out):
     return [float(line.split("test accuracy ")[1].split()[0]) for line in out.splitlines() if "test accuracy" in line]
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_demo_module_prints_accuracies_and_progress(capsys, monkeypatch):
     monkeypatch.setattr("sys.argv", ["python -m sknn_scratch"])  # the README's first command, no options
     runpy.run_module("sknn_scratch", run_name="__main__")
@@ -106,7 +106,7 @@ def test_demo_module_prints_accuracies_and_progress(capsys, monkeypatch):
     assert "ETA" in out  # progress while it trains
 
 
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_demo_options(capsys, tmp_path):
     from sknn_scratch.__main__ import main
 
@@ -145,7 +145,7 @@ def test_cnn_of_the_examples_exceeds_097_on_digits_in_cross_validation():
 
 
 @pytest.mark.slow
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("error::sklearn.exceptions.ConvergenceWarning")
 def test_dask_grid_search_equals_the_local_one(capsys):
     pytest.importorskip("distributed")
     namespace = runpy.run_path(str(EXAMPLES / "dask_grid_search.py"))  # not as __main__: the functions only
@@ -155,6 +155,7 @@ def test_dask_grid_search_equals_the_local_one(capsys):
     assert "equals the local one: True" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("error")  # an example prints no warning
 def test_tabular_dataframe_example(capsys):
     results = _run("tabular_dataframe", n_splits=2)
     assert set(results) == {"TabularNetRegressor", "HistGradientBoostingRegressor", "MLPRegressor (preprocessed)"}

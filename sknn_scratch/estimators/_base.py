@@ -124,7 +124,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples, *sample_shape)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or (n_samples,) + sample_shape
             Rows, or an array of samples with several axes, such as images ``(n, H, W)``
             or ``(n, C, H, W)`` (``(n, H, W, C)`` with ``channels_last=True``), whose
             shape is ``input_shape`` (with or without a channel axis of one channel) or,
