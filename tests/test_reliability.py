@@ -344,6 +344,10 @@ def test_a_first_fit_that_fails_leaves_the_estimator_unfitted(mode):
     assert not hasattr(est, "network_")
 
 
+# inputs of 1e200 overflow on purpose: numpy says so on the way to the error under test
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning"
+)
 def test_unfitted_estimator_stays_unfitted_after_divergence():
     X, y = _data()
     est = NumpyNetClassifier(hidden_layer_sizes=(8,), solver="sgd", learning_rate_init=1e100, max_iter=5)
@@ -540,6 +544,10 @@ def test_a_random_state_is_drawn_from_as_mlp_draws_from_it(early_stopping):
     assert theirs.randint(10**9) == ours.randint(10**9)
 
 
+# inputs of 1e200 overflow on purpose: numpy says so on the way to the error under test
+@pytest.mark.filterwarnings(
+    "ignore:overflow encountered:RuntimeWarning", "ignore:invalid value encountered:RuntimeWarning"
+)
 def test_more_parameter_and_state_checks_than_mlp():
     X, y = _data()
     with pytest.raises(ValueError, match="validation_fraction=0.0"):

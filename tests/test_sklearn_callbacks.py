@@ -36,6 +36,8 @@ def test_scoring_monitor_logs_a_score_per_epoch(digits, solver):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(clf)).predict(X), clf.predict(X))
 
 
+# scikit-learn says, rightly, that the pipeline's scaler takes no callbacks
+@pytest.mark.filterwarnings("ignore:The estimator MinMaxScaler does not support callbacks:UserWarning")
 def test_progress_bar_shows_epochs_through_grid_search_and_pipeline(digits, capsys):
     pytest.importorskip("rich")
     X, y = digits

@@ -98,6 +98,8 @@ def test_dataframe_column_names_and_param_validation(estimator):
 
 
 @pytest.mark.slow
+# check_estimator skips, with a warning, the checks that do not apply (array API, decision_function)
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 @pytest.mark.parametrize(
     "estimator",
     [
