@@ -62,8 +62,9 @@ def check_sample_weight(sample_weight, X, extra=None, *, what="sample_weight"):
     ``extra`` (e.g. from ``class_weight``), in ``X``'s dtype; None when both are None.
 
     Weights must be finite and non-negative, and some row must keep a positive weight
-    once everything is multiplied in: a fit on rows that all weigh nothing would learn
-    nothing and say nothing."""
+    once everything is multiplied in, and their sum must be a normal number of the dtype:
+    a fit on rows that all weigh nothing (or that sum to infinity) would learn nothing and
+    say nothing."""
     if sample_weight is None and extra is None:
         return None
     if sample_weight is not None:
@@ -74,9 +75,25 @@ def check_sample_weight(sample_weight, X, extra=None, *, what="sample_weight"):
     if extra is not None:
         sample_weight = extra if sample_weight is None else sample_weight * extra
     sample_weight = np.asarray(sample_weight, dtype=X.dtype)
+    where = f"{what} with the class weights" if extra is not None else what
+    weights = "the weights times the class weights" if extra is not None else "the weights"
     if not np.any(sample_weight > 0):
-        where = f"{what} with the class weights" if extra is not None else what
         raise ValueError(f"Sample weights must contain at least one non-zero number ({where} are all zero).")
+    # the losses divide by the sum of the weights: a sum beyond the dtype's range would make
+    # every loss and gradient 0, weights all below its smallest normal number count as 0
+    # (subnormal numbers are flushed to zero in training), and nothing would be learned
+    limits = np.finfo(X.dtype)
+    with np.errstate(over="ignore"):  # the error below says it
+        total = sample_weight.sum()
+    if not np.isfinite(total):
+        raise ValueError(
+            f"{what}: {weights} add up to more than {X.dtype.name} holds ({limits.max:.3g}); divide them by a constant"
+        )
+    if sample_weight.max() < limits.tiny:
+        raise ValueError(
+            f"{what}: {weights} are all below {X.dtype.name}'s smallest normal number ({limits.tiny:.3g}), which "
+            "training counts as zero; multiply them by a constant"
+        )
     return sample_weight
 
 
