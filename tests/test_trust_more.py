@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor, TabularNetClassifier
+from sknn_scratch.nn import ReLU
+from sknn_scratch.registry import REGISTRIES, register
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -56,3 +58,38 @@ def test_the_tabular_estimators_name_such_weights_too():
     X, y = _data()
     with pytest.raises(ValueError, match="add up to more than float32 holds"):
         TabularNetClassifier(hidden_layer_sizes=(8,), max_iter=2).fit(X, y, sample_weight=np.full(len(y), 1e37))
+
+
+# -- anything may be registered under a name: what is not a component is named at fit ---------
+class _NotAModule:
+    pass
+
+
+def _a_factory(**kwargs):
+    return 42
+
+
+@pytest.mark.parametrize("obj", [42, "relu", _NotAModule, _a_factory, ReLU()], ids=repr)
+@pytest.mark.parametrize(
+    "kind, param, base",
+    [
+        ("layer", "layers", "Module"),
+        ("activation", "activation", "Module"),
+        ("criterion", "loss", "Criterion"),
+        ("optimizer", "solver", "Optimizer"),
+        ("schedule", "learning_rate", "Schedule"),
+    ],
+)
+def test_a_name_registered_for_something_that_is_not_a_component_is_named_at_fit(kind, param, base, obj):
+    X, y = _data(n=40)
+    name = f"not_a_{kind}"
+    register(kind, name, obj)
+    try:
+        est = (NumpyNetRegressor if kind == "criterion" else NumpyNetClassifier)(
+            hidden_layer_sizes=(4,), max_iter=2, **{param: [name] if param == "layers" else name}
+        )
+        with pytest.raises(TypeError, match=rf"the {kind} registered as '{name}' is .*not a subclass of .*\.{base}"):
+            est.fit(X, y)
+        assert not hasattr(est, "network_")
+    finally:
+        REGISTRIES[kind].unregister(name)
