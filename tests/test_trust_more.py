@@ -1,13 +1,15 @@
 """More of what an adversarial user tried, and what the estimators now guarantee (see
 test_trust.py and test_reliability.py for the first round)."""
 
+import threading
 import warnings
 
 import numpy as np
 import pytest
 
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor, TabularNetClassifier
-from sknn_scratch.nn import ReLU
+from sknn_scratch.callbacks import Callback
+from sknn_scratch.nn import Dropout, ReLU
 from sknn_scratch.registry import REGISTRIES, register
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -93,3 +95,63 @@ def test_a_name_registered_for_something_that_is_not_a_component_is_named_at_fit
         assert not hasattr(est, "network_")
     finally:
         REGISTRIES[kind].unregister(name)
+
+
+# -- a continued fit with a random_state instance: one stream, not a replayed copy -------------
+class _FirstMask(Callback):
+    """Keeps the mask of the first Dropout layer after the first batch."""
+
+    def __init__(self):
+        self.mask = None
+
+    def on_batch_end(self, estimator, logs):
+        if self.mask is None:
+            self.mask = next(m for m in estimator.network_.leaves() if isinstance(m, Dropout)).mask.copy()
+
+
+@pytest.mark.parametrize("source", ["Generator", "RandomState"])
+@pytest.mark.parametrize("call", ["partial_fit", "warm start"])
+def test_a_continued_fit_does_not_replay_the_shuffling_numbers_as_dropout_masks(source, call):
+    X, y = _data(n=64)
+    state = np.random.default_rng(5) if source == "Generator" else np.random.RandomState(5)
+    est = _clf(hidden_layer_sizes=(16,), dropout=0.5, batch_size=64, random_state=state).fit(X, y)
+    # the numbers a copy of the stream would give the first mask, which the shuffling draws too
+    if source == "Generator":
+        replay = np.random.Generator(type(state.bit_generator)())
+        replay.bit_generator.state = state.bit_generator.state
+    else:
+        replay = np.random.Generator(np.random.MT19937())
+        replay.bit_generator.state = {"bit_generator": "MT19937", "state": state.get_state(legacy=False)["state"]}
+    replayed = replay.random((64, 16), dtype=np.float32) >= 0.5
+    first = _FirstMask()
+    est.set_params(callbacks=first)
+    est.partial_fit(X, y) if call == "partial_fit" else est.set_params(warm_start=True).fit(X, y)
+    assert not np.array_equal(first.mask > 0, replayed)
+    layers = [m for m in est.network_.leaves() if isinstance(m, Dropout)]
+    if source == "Generator":  # the layers draw from the generator given, as after fit (see the persistence page)
+        assert all(layer.rng is state for layer in layers)
+
+
+# -- a callback holding something that does not copy is still put back whole ----------------
+class _LockedLog(Callback):
+    """Logs epochs under a lock (which does not copy), and fails at epoch 3."""
+
+    def __init__(self):
+        self.lock, self.seen, self.count = threading.Lock(), [], 0
+
+    def on_epoch_end(self, estimator, logs):
+        with self.lock:
+            self.seen.append(logs["epoch"])
+            self.count += 1
+        if logs["epoch"] == 3:
+            raise RuntimeError("fails at epoch 3")
+
+
+def test_a_failed_fit_puts_back_every_attribute_of_a_callback_holding_a_lock():
+    X, y = _data()
+    log = _LockedLog()
+    lock = log.lock
+    with pytest.raises(RuntimeError, match="fails at epoch 3"):
+        _clf(max_iter=5, callbacks=[log]).fit(X, y)
+    assert log.seen == [] and log.count == 0  # the list too, not only the counter
+    assert log.lock is lock  # what does not copy is kept as it is

@@ -70,7 +70,15 @@ def _callback_states(callbacks):
         if isinstance(callback, Callback):
             try:
                 state = copy.deepcopy(vars(callback))
-            except Exception:  # holds something that does not copy (a lock, a socket): its top level only
-                state = dict(vars(callback))
+            except Exception:  # holds something that does not copy (a lock, a socket): kept as it is, the rest copied
+                state = {key: _copy_or_keep(value) for key, value in vars(callback).items()}
             saved.append((callback, state))
     return saved
+
+
+def _copy_or_keep(value):
+    """A deep copy of ``value``, or ``value`` itself when it does not copy."""
+    try:
+        return copy.deepcopy(value)
+    except Exception:
+        return value

@@ -190,7 +190,7 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         rng = training_rng(settings.random_state)
         try:
             if continuing:
-                self._continue(settings, Y)
+                self._continue(settings, Y, rng)
             else:  # a new network, and a new training record; a loss may ask for several outputs per target
                 self._criterion = self._make_criterion(settings)
                 self.n_outputs_ = Y.shape[1] * getattr(self._criterion, "outputs_per_target", 1)
@@ -256,10 +256,15 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             task.call_on_fit_task_end(estimator=self, X=given[0], y=given[1], reconstruction_attributes={})
         return self
 
-    def _continue(self, settings, Y):
+    def _continue(self, settings, Y, rng):
         """Go on training the fitted network, on copies of it and of the record: the
         fitted model is never written (a pass that fails leaves it exactly as it was, and
-        arrays loaded from a read-only memory map are never modified)."""
+        arrays loaded from a read-only memory map are never modified).
+
+        With a ``Generator`` or ``RandomState`` as ``random_state``, the copy's Dropout
+        layers draw from this fit's generator ``rng`` (the one given, or the one continuing
+        the ``RandomState``), as a new network's do: a copy of the stream would give them
+        the very numbers the shuffling draws from it."""
         n_targets = self.n_outputs_ // getattr(self._criterion, "outputs_per_target", 1)
         if Y.shape[1] != n_targets:
             raise ValueError(f"y has {Y.shape[1]} outputs, but the network was trained with {n_targets}")
@@ -269,7 +274,11 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
                 f"the estimator's settings now say {settings.architecture}. Set them back, or fit anew "
                 "(warm_start=False)."
             )
-        self.network_ = copy.deepcopy(self.network_).clearState()
+        memo = {}
+        if isinstance(settings.random_state, (np.random.Generator, np.random.RandomState)):
+            held = (getattr(m, "rng", None) for m in self.network_.leaves())
+            memo = {id(generator): rng for generator in held if isinstance(generator, np.random.Generator)}
+        self.network_ = copy.deepcopy(self.network_, memo).clearState()
         self._state = self._state.copy()
 
     def _split(self, settings, X, Y, y, sample_weight, shuffler):
