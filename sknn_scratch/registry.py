@@ -77,7 +77,7 @@ def _describe(ep) -> str:
 
 
 class Registry:
-    """A mapping from lowercase names to component classes (or factories).
+    """A mapping from lowercase names to component classes.
 
     Parameters
     ----------
@@ -104,6 +104,9 @@ class Registry:
         self._shared_with: tuple[Registry, ...] = ()
         #: other names of registered components: alias -> the name it stands for
         self.aliases: dict[str, str] = {}
+        #: the class every component subclasses (``Module``, ``Criterion``, ...), set where
+        #: that class is defined; None accepts anything
+        self.base: type | None = None
 
     @staticmethod
     def _key(name) -> str:
@@ -119,6 +122,7 @@ class Registry:
         if obj is None:
             return lambda o: self.register(name, o, replace=replace)
         key = self._key(name)
+        self._check(key, obj)
         with self._lock:
             for registry in (self, *self._shared_with):
                 if key in registry.aliases and not (replace and registry is self):
@@ -140,6 +144,15 @@ class Registry:
                 )
             self._items[key] = obj
         return obj
+
+    def _check(self, key, obj):
+        """Refuse ``obj`` unless it is a subclass of :attr:`base`: anything else would only
+        fail later, deep inside a fit that names it."""
+        if self.base is not None and not (isinstance(obj, type) and issubclass(obj, self.base)):
+            raise TypeError(
+                f"A {self.kind} is a subclass of {self.base.__module__}.{self.base.__qualname__}; {key!r} would "
+                f"be registered as {obj!r}"
+            )
 
     def unregister(self, name: str):
         """Remove ``name``; return what was registered under it."""
@@ -199,6 +212,7 @@ class Registry:
                 continue
             try:
                 obj = ep.load()
+                self._check(key, obj)
             except Exception as exc:  # a broken plugin must not break the others: its own name raises
                 exc.add_note(f"while loading entry point {ep.name!r} ({ep.value}) of group {self.group!r}")
                 self._broken[key] = exc
@@ -254,9 +268,11 @@ class Registry:
         return sorted(self._items)
 
     def __contains__(self, name) -> bool:
+        if not isinstance(name, str) or not name.strip():
+            return False
         try:
-            self.get(name)
-        except (UnknownComponentError, TypeError):
+            self.get(name)  # a name whose plugin failed to load is there, and raises its error
+        except UnknownComponentError:
             return False
         return True
 

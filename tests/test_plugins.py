@@ -490,3 +490,16 @@ def test_a_plugin_imported_by_one_thread_while_another_loads_the_entry_points(tm
     importer.join(timeout=60)
     assert not importer.is_alive()
     assert raised == [] and len(got) == 4 and all(cls.__name__ == "Lagging" for cls in got)
+
+
+def test_an_entry_point_to_something_that_is_not_a_component_breaks_only_its_name(tmp_path, monkeypatch, registries):
+    _install(
+        tmp_path, monkeypatch, "sknn-test-not-a-class",
+        "[sknn_scratch.layers]\nhalf = sknn_test_half:half\n",
+        {"sknn_test_half": "def half(x):\n    return x / 2\n"},
+    )  # fmt: skip
+    X, y = _small_data()
+    with pytest.warns(UserWarning, match="'half'.*failed to load.*subclass of sknn_scratch.nn.module.Module"):
+        NumpyNetClassifier(layers=[("linear", {"n_out": 4}), "relu"], max_iter=2).fit(X, y)
+    with pytest.raises(TypeError, match="'half' would be registered as <function half"):
+        NumpyNetClassifier(layers=["half"], max_iter=2).fit(X, y)

@@ -65,7 +65,6 @@ from ..nn import (
 )
 from ..nn.activation import _Elementwise
 from ..registry import ACTIVATIONS, LAYERS
-from ._params import registered_class
 
 __all__ = [
     "resolve_input_shape",
@@ -259,7 +258,7 @@ def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape):
     modules = []
     if settings.layers is None:
         init = "glorot_uniform_logistic" if settings.activation == "logistic" else "glorot_uniform"
-        activation = registered_class(ACTIVATIONS, settings.activation, "activation")
+        activation = ACTIVATIONS.get(settings.activation)
         sizes = settings.hidden_layer_sizes
         n_in = n_features
         for size in [sizes] if isinstance(sizes, Integral) else [int(s) for s in sizes]:
@@ -349,9 +348,9 @@ def _parse(spec, place):
 def _lookup(name, place):
     """Find a layer or an activation class by registry name."""
     if name in LAYERS:
-        return registered_class(LAYERS, name, place)
+        return LAYERS.get(name)
     if name in ACTIVATIONS:
-        return registered_class(ACTIVATIONS, name, place)
+        return ACTIVATIONS.get(name)
     raise ValueError(f"{place}: " + LAYERS.unknown_message(name.lower(), extra_names=ACTIVATIONS.names()))
 
 

@@ -16,9 +16,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ..callbacks import Callback
-from ..nn import Module
-from ..nn.criterion import Criterion
-from ..optim import SGD, Optimizer
+from ..optim import SGD
 from ..optim.schedules import Adaptive, InvScaling, Schedule
 from ..registry import ACTIVATIONS, CRITERIA, OPTIMIZERS, SCHEDULES
 from ._training import callback_list
@@ -29,7 +27,6 @@ __all__ = [
     "RegisteredName",
     "read_settings",
     "component",
-    "registered_class",
     "make_optimizer",
 ]
 
@@ -146,31 +143,13 @@ def read_settings(est):
     return settings
 
 
-#: what the component of each kind of registry must be a subclass of (see the plugins page)
-_BASES = {"layer": Module, "activation": Module, "criterion": Criterion, "optimizer": Optimizer, "schedule": Schedule}
-
-
-def registered_class(registry, name, what):
-    """The class registered as ``name``, checked: anything may be registered under a name,
-    and what is not a class of the registry's kind gets an error naming it (``what`` is the
-    parameter, e.g. ``"solver"``) rather than failing somewhere in training."""
-    obj = registry.get(name)
-    base = _BASES[registry.kind]
-    if not (isinstance(obj, type) and issubclass(obj, base)):
-        raise TypeError(
-            f"{what}={name!r}: the {registry.kind} registered as {name!r} is {obj!r}, which is not a subclass of "
-            f"{base.__module__}.{base.__qualname__}; register such a class under that name"
-        )
-    return obj
-
-
 def component(spec, registry, what):
     """The component a parameter names: a registry name, a ``(name, kwargs)`` pair, or an
     instance (copied, so that training never changes the parameter's object)."""
     if isinstance(spec, str):
-        return registered_class(registry, spec, what)()
+        return registry.get(spec)()
     if isinstance(spec, tuple):
-        cls = registered_class(registry, spec[0], what)
+        cls = registry.get(spec[0])
         try:
             return cls(**spec[1])
         except TypeError as exc:
@@ -213,7 +192,7 @@ def make_optimizer(settings, objective, previous=None):
     optimizer of the fit that ``partial_fit`` continues) of the same class, it goes on
     from that one's state: moments, step count and rate."""
     name = settings.solver if isinstance(settings.solver, str) else settings.solver[0]
-    cls, options = registered_class(OPTIMIZERS, name, "solver"), {}
+    cls, options = OPTIMIZERS.get(name), {}
     if name == "sgd":
         options.update(momentum=settings.momentum, nesterov=settings.nesterovs_momentum)
     elif name in ("adam", "adamw"):

@@ -160,6 +160,8 @@ _BUILT_IN: dict[Registry, dict[str, type]] = {
         "quantile": PinballCriterion,
     },
 }
+LAYERS.base = ACTIVATIONS.base = Module
+CRITERIA.base = Criterion
 for _registry, _items in _BUILT_IN.items():
     for _name, _cls in _items.items():
         _registry.register(_name, _cls)

@@ -17,6 +17,7 @@ from .rmsprop import RMSprop
 
 __all__ = ["adam", "sgd_momentum", "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "schedules"]
 
+OPTIMIZERS.base, SCHEDULES.base = Optimizer, schedules.Schedule
 for _name, _cls in {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop}.items():
     OPTIMIZERS.register(_name, _cls)
 for _name, _cls in {
