@@ -21,6 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._plain import from_plain, to_plain
@@ -28,7 +29,7 @@ from ..fpenv import flush_denormals
 from ..nn import Linear
 from ._atomic import training
 from ._attributes import FittedAttributes
-from ._builder import build_network, channels_first_columns, image_sample_shape, resolve_input_shape
+from ._builder import build_network, channels_first_columns, image_forms, image_sample_shape, resolve_input_shape
 from ._data import (
     as_model_dtype,
     check_known_targets,
@@ -38,7 +39,7 @@ from ._data import (
     validation_arguments,
     validation_split,
 )
-from ._params import CONSTRAINTS, make_optimizer, read_settings
+from ._params import CONSTRAINTS, make_optimizer, number_for_a_schedule, read_settings, unknown_parameters
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
 
 try:  # scikit-learn's own callbacks (experimental, since 1.9)
@@ -68,6 +69,19 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
     """Shared implementation; use :class:`NumpyNetClassifier` or :class:`NumpyNetRegressor`."""
 
     _parameter_constraints: dict = dict(CONSTRAINTS)
+
+    def __new__(cls, *args, **kwargs):
+        # Python's "unexpected keyword argument" would not say which parameter was meant
+        # (``epochs`` is ``max_iter`` here); __init__ then stores the arguments as usual
+        unknown = [name for name in kwargs if name not in cls._get_param_names()]
+        if unknown:
+            raise TypeError(unknown_parameters(cls, unknown))
+        return super().__new__(cls)
+
+    def _validate_params(self):
+        if (problem := number_for_a_schedule(self)) is not None:  # scikit-learn's error would list schedules only
+            raise InvalidParameterError(problem)
+        super()._validate_params()
 
     # -- what the subclasses define ------------------------------------------------------
     def _targets(self, y, dtype, incremental):  # pragma: no cover - abstract
@@ -282,17 +296,24 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         """``(X_val, Y_val, y_val, sample_weight_val)``, validated as prediction input and
         targets are. Rows that do not fit the network are an error that says how a
         ``Pipeline`` passes a validation set through its steps."""
+        pipeline = (
+            "If the network is the last step of a Pipeline, its earlier steps transform X but not a validation set "
+            "given as validation_data (nor X_val, unless the pipeline says so): give it as fit(X, y, X_val=X_val, "
+            'y_val=y_val) with Pipeline(steps, transform_input=["X_val"]), after sklearn.set_config('
+            "enable_metadata_routing=True) and the network's set_fit_request(X_val=True, y_val=True)."
+        )
+        if hasattr(X_val, "columns") and not hasattr(self, "feature_names_in_"):
+            # a table where X was an array: most likely a pipeline's raw rows, which scikit-learn would
+            # warn about (feature names) before failing or, with numeric columns, scoring untransformed rows
+            raise ValueError(
+                f"The validation set's X is a table with column names, but X was an array. {pipeline} Outside a "
+                "pipeline, give X_val in the form of X (e.g. X_val.to_numpy())."
+            )
         try:
             X_val = self._validated_rows(X_val, reset=False)
         except ValueError as exc:
-            raise ValueError(
-                f"The validation set's X does not fit the network: {str(exc).rstrip('.')}. If the network is the "
-                "last step of a Pipeline, its earlier steps transform X but not a validation set given as "
-                "validation_data (nor X_val, unless the pipeline says so): give it as fit(X, y, X_val=X_val, "
-                'y_val=y_val) with Pipeline(steps, transform_input=["X_val"]), after '
-                "sklearn.set_config(enable_metadata_routing=True) and the network's set_fit_request(X_val=True, "
-                "y_val=True)."
-            ) from exc
+            problem = str(exc).rstrip(".")
+            raise ValueError(f"The validation set's X does not fit the network: {problem}. {pipeline}") from exc
         X_val = as_model_dtype(X_val, dtype)
         check_known_targets(y_val, "y_val")
         Y_val, y_val = self._validation_targets(y_val, dtype)
@@ -353,6 +374,8 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             with contextlib.suppress(ValueError):  # a ragged list: scikit-learn's validation reports it
                 axes = np.shape(X)
                 shape = tuple(int(d) for d in axes[1:]) if len(axes) > 2 else None
+        if not reset and getattr(self, "_sample_shape", None) is not None and not sp.issparse(X):
+            self._check_not_one_sample(X)
         if shape is not None:
             given = image_sample_shape(self, shape, reset)
             X = np.asarray(X).reshape(len(X), int(np.prod(shape)))  # not -1: no samples, no size to infer
@@ -369,6 +392,21 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         if getattr(self, "_channels_last", False) and self._sample_shape[-1] > 1:
             X = X[:, channels_first_columns(self._sample_shape)]
         return X if no_y else (X, y)
+
+    def _check_not_one_sample(self, X):
+        """One image given where an array of images is expected (``X[0]`` for ``X[:1]``)
+        would be read as rows or as several smaller images: an error that says so."""
+        try:
+            whole = tuple(np.shape(X) if isinstance(X, (list, tuple)) else getattr(X, "shape", ()))
+        except ValueError:  # a ragged list: scikit-learn's validation reports it
+            return
+        forms = image_forms(self._sample_shape, self._channels_last)
+        readable = whole[1:] in forms or (len(whole) == 2 and whole[1] == self.n_features_in_)
+        if whole in forms and not readable:
+            raise ValueError(
+                f"X has the shape of one sample, {whole}, where an array of samples is expected: give "
+                f"X[np.newaxis] (shape {(1, *whole)}), or several samples at once"
+            )
 
     def _scores(self, X, dtype=None, *, trained=None):
         """Raw scores of the network, in its dtype (or in ``dtype``: the passes run on

@@ -55,12 +55,14 @@ from ..nn import (
     Dropout,
     Flatten,
     Linear,
+    LogSoftmax,
     MaxPool2d,
     Module,
     ReLU,
     Reshape,
     Sequential,
     Sigmoid,
+    SoftMax,
     Tanh,
 )
 from ..nn.activation import _Elementwise
@@ -277,18 +279,38 @@ def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape):
             modules.append(Reshape(shape))
         try:
             hidden, shape = build_layers(settings.layers, shape, rng, dtype)
-        except ValueError as exc:
+        except _ShapeError as exc:
             if settings.input_shape is None and len(shape) == 3 and shape[0] == 1:  # e.g. (n, C, L) for a Conv1d
                 raise ValueError(
                     f"{exc}. An array of samples of shape {shape[1:]} is read as images of one channel, {shape}: for "
                     f"sequences of {shape[1]} channels of length {shape[2]}, give input_shape={shape[1:]}"
                 ) from exc
             raise
+        _check_hidden_only(settings.layers, hidden)
         modules += hidden
     if len(shape) > 1:
         modules.append(Flatten())
     modules.append(Linear(int(np.prod(shape)), n_outputs, init=init, rng=rng, dtype=dtype))
     return Sequential(*_faster_order(modules))
+
+
+class _ShapeError(ValueError):
+    """A layer that cannot take the samples it is given."""
+
+
+def _check_hidden_only(specs, modules):
+    """``layers`` is the hidden part: the estimator adds the output layer and applies the
+    output activation itself, so a ``layers`` ending in a softmax (a Keras model's output
+    layer written out) would put a second head after the first, which trains badly and
+    silently. A module instance is taken as meant."""
+    if modules and type(modules[-1]) in (SoftMax, LogSoftmax) and not isinstance(specs[-1], Module):
+        name = specs[-1] if isinstance(specs[-1], str) else specs[-1][0]
+        raise ValueError(
+            f"layers ends in {name!r}, but layers holds the hidden layers only: the estimator adds the output layer "
+            "(a linear layer to one score per class or target) and its output activation itself, as MLP does "
+            f"(out_activation_). Drop the final {name!r}, and a last linear layer written as the output layer; a "
+            "softmax meant as a hidden layer goes in as an instance, sknn_scratch.nn.SoftMax()"
+        )
 
 
 def build_layers(specs, sample_shape, rng, dtype, where="layers"):
@@ -322,7 +344,7 @@ def build_layers(specs, sample_shape, rng, dtype, where="layers"):
         try:
             new_shape = tuple(module.output_shape(shape))
         except Exception as exc:
-            raise ValueError(f"{place} = {spec!r} cannot take samples of shape {shape}: {exc}") from exc
+            raise _ShapeError(f"{place} = {spec!r} cannot take samples of shape {shape}: {exc}") from exc
         modules.append(module)
         shape = new_shape
     return modules, shape
@@ -377,7 +399,7 @@ def _construct(cls, kwargs, rng, dtype, init, place=None, inferred=None):
         kwargs.setdefault("alpha", BATCHNORM_ALPHA)
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # the layer's own check of its arguments, named by its place
         raise ValueError(f"{place or cls.__name__}: cannot build {cls.__name__} with {given}: {exc}") from exc
 
 

@@ -8,6 +8,7 @@ entry of ``layers``) takes a registry name, a ``(name, kwargs)`` pair or an inst
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
 from numbers import Integral, Real
 from types import SimpleNamespace
@@ -23,6 +24,8 @@ from ._training import callback_list
 
 __all__ = [
     "CONSTRAINTS",
+    "unknown_parameters",
+    "number_for_a_schedule",
     "PARAMETER_TEXTS",
     "RegisteredName",
     "read_settings",
@@ -83,6 +86,59 @@ CONSTRAINTS: dict = {
     "batch_norm": ["boolean"],
     "callbacks": [list, tuple, callable, Callback, None],
 }
+
+
+#: parameter names of Keras, PyTorch training loops and other libraries, and the
+#: estimators' name for the same setting (suggested when the class has it)
+PARAMETER_SYNONYMS = {
+    "epochs": "max_iter",
+    "n_epochs": "max_iter",
+    "num_epochs": "max_iter",
+    "max_epochs": "max_iter",
+    "lr": "learning_rate_init",
+    "step_size": "learning_rate_init",
+    "optimizer": "solver",
+    "seed": "random_state",
+    "random_seed": "random_state",
+    "validation_split": "validation_fraction",
+    "patience": "n_iter_no_change",
+    "weight_decay": "alpha",
+    "l2": "alpha",
+    "hidden_units": "hidden_layer_sizes",
+    "hidden_sizes": "hidden_layer_sizes",
+    "units": "hidden_layer_sizes",
+    "criterion": "loss",
+    "dropout_rate": "dropout",
+    "batch_normalization": "batch_norm",
+    "batchnorm": "batch_norm",
+    "module": "layers",
+    "callback": "callbacks",
+}
+
+
+def unknown_parameters(cls, names):
+    """The error text for constructor arguments ``names`` that ``cls`` does not take:
+    each with the parameter it probably means (a known synonym, or the closest name),
+    then the parameters it takes."""
+    own = cls._get_param_names()
+    hints = []
+    for name in names:
+        guess = PARAMETER_SYNONYMS.get(name) if PARAMETER_SYNONYMS.get(name) in own else None
+        guess = guess or next(iter(difflib.get_close_matches(name, own, n=1, cutoff=0.6)), None)
+        hints.append(f"{name!r} (did you mean {guess!r}?)" if guess else repr(name))
+    return f"{cls.__name__} has no parameter {', '.join(hints)}; its parameters are {', '.join(own)}"
+
+
+def number_for_a_schedule(est):
+    """The error for ``learning_rate=<a number>``, or None: MLP's ``learning_rate`` is
+    the schedule, a Keras or PyTorch user's is the step size, ``learning_rate_init``."""
+    value = getattr(est, "learning_rate", None)
+    if isinstance(value, Real) and not isinstance(value, bool) and "learning_rate_init" in est._get_param_names():
+        return (
+            f"learning_rate={value!r}: learning_rate names the schedule of the step size ('constant', 'adaptive', "
+            f"...), as in MLP; the step size itself is learning_rate_init={value!r}"
+        )
+    return None
 
 
 #: the docstring texts of parameters whose meaning goes beyond MLP's, shared by both
