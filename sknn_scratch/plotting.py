@@ -52,7 +52,10 @@ class LossCurveDisplay:
     Quantities of different units get their own panels, stacked over a shared epoch
     axis: the losses on top, then the validation score (when there is one), then the
     learning rate (when given). The legend sits to the right of the loss panel, outside
-    the data, so that it covers no curve.
+    the data, so that it covers no curve, in a figure with a layout engine (a new one, or
+    one made with ``layout="constrained"`` or ``"tight"``), which makes room for it; in
+    other figures it goes inside the loss panel, where matplotlib finds it covers the
+    least, so that saving the figure does not cut it off.
 
     The best epoch is the one with the largest validation score (the first of equal
     ones, as the estimators' ``best_validation_score_`` and ``early_stopping`` keep
@@ -262,10 +265,14 @@ class LossCurveDisplay:
 
         handles = [self.lines_[k] for k in ("loss", "validation_loss") if k in self.lines_]
         handles += [self.best_marker_] if self.best_marker_ is not None else []
-        # outside the data, to the right of the loss panel: it covers no curve whatever their shape
-        self.legend_ = loss_ax.legend(
-            handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False
-        )
+        if ax.figure.get_layout_engine() is not None:
+            # outside the data, to the right of the loss panel: it covers no curve whatever their shape, and
+            # the figure's layout engine (constrained or tight) makes room for it
+            self.legend_ = loss_ax.legend(
+                handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False
+            )
+        else:  # a figure that makes no room would cut a legend outside the panel off: inside, where it fits best
+            self.legend_ = loss_ax.legend(handles=handles, loc="best")
         for panel in axes[:-1]:
             panel.tick_params(labelbottom=False)
         axes[-1].set_xlabel("epoch")

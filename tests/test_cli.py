@@ -65,6 +65,11 @@ def test_the_smallest_valid_values_run(main, capsys, tmp_path):
     assert (tmp_path / "c.png").exists()  # no suffix: matplotlib's default format
 
 
+def test_the_engine_loop_takes_at_most_epochs(main, capsys):
+    main(["--model", "engine", "--epochs", "2"])
+    assert capsys.readouterr().out.startswith("engine CNN, 2 epochs: test accuracy")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

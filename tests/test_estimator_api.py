@@ -444,5 +444,5 @@ def test_summary_lists_the_layers_their_output_shapes_and_parameters(capsys):
     assert "(4, 4, 4)" in rows[3] and rows[-1].split()[-2:] == ["(10,)", "650"]  # 64 * 10 + 10
     n_params = sum(p.size for m in cnn.network_.leaves() for p in m.getParameters())
     assert f"total parameters: {n_params:,}" in after
-    with pytest.raises(ValueError, match="needs n_features"):
+    with pytest.raises(ValueError, match=r"needs the shape of the input: summary\(n_features\)"):
         NumpyNetClassifier().summary()

@@ -237,3 +237,32 @@ def test_sequences_as_a_3d_array_are_told_to_give_input_shape():
         _cnn(layers=conv1d).fit(sequences, Y)
     est = _cnn(layers=conv1d, input_shape=(2, 8)).fit(sequences, Y)
     np.testing.assert_array_equal(est.predict(sequences), est.predict(sequences.reshape(len(sequences), -1)))
+
+
+@pytest.mark.parametrize(
+    "params, X, one",
+    [
+        ({}, IMAGES, IMAGES[0]),
+        ({}, IMAGES[:, None], IMAGES[0]),
+        (
+            dict(channels_last=True),
+            np.repeat(IMAGES[..., None], 3, axis=-1),
+            np.repeat(IMAGES[0, ..., None], 3, axis=-1),
+        ),
+    ],
+)
+def test_one_image_where_an_array_of_images_is_expected_says_to_add_an_axis(params, X, one):
+    est = _cnn(**params).fit(X, Y)
+    with pytest.raises(ValueError, match=r"X has the shape of one sample, \(8, 8(, 3)?\), .* give X\[np.newaxis\]"):
+        est.predict(one)
+    np.testing.assert_array_equal(est.predict(one[np.newaxis]), est.predict(X[:1]))
+    # rows that happen to have a sample's shape are rows: one (1, 64) row of a (1, 64) sample
+    rows = NumpyNetClassifier(layers=[("conv1d", {"out_channels": 2, "kernel_size": 3})], input_shape=(1, 64))
+    rows.set_params(max_iter=3, random_state=0).fit(FLAT, Y)
+    assert rows.predict(FLAT[:1]).shape == (1,)
+
+
+def test_summary_before_fit_says_how_to_give_the_shape_of_images():
+    with pytest.raises(ValueError, match=r"summary\(n_features\) for rows .* input_shape=\(C, H, W\)"):
+        _cnn().summary()
+    assert "(3, 4, 4)" in _cnn(input_shape=(1, 8, 8)).summary(file=io.StringIO())

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from sknn_scratch import NumpyNetClassifier, register
-from sknn_scratch.nn import BatchNormalization, ChannelwiseScaling, Conv2d, Linear
+from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor, TabularNetClassifier, TabularNetRegressor, register
+from sknn_scratch.nn import BatchNormalization, ChannelwiseScaling, Conv2d, Linear, SoftMax
 from sknn_scratch.registry import LAYERS
 from sknn_scratch.testing import check_module
 
@@ -71,6 +71,91 @@ def test_an_unknown_argument_says_which_one_is_meant(spec, message):
     assert text.startswith("layers[0]: ") and message in text
     for internal in ("rng", "dtype", "Generator", "float64"):  # the builder's own arguments are not the user's business
         assert internal not in text
+
+
+@pytest.mark.parametrize("last", ["softmax", "Softmax", "logsoftmax", ("softmax", {})])
+def test_layers_ending_in_a_softmax_are_taken_for_an_output_layer_and_refused(last):
+    # Keras's Dense(10) + softmax written out: the estimator adds its own output layer after it, and the
+    # network trained, badly, with two heads
+    keras = [("dense", {"n_out": 64}), "relu", ("dense", {"n_out": 10}), last]
+    with pytest.raises(ValueError, match=r"layers ends in '\w+', but layers holds the hidden layers only") as info:
+        _fit(keras)
+    assert "Drop the final" in str(info.value) and "SoftMax()" in str(info.value)
+    with pytest.raises(ValueError, match="layers ends in"):
+        NumpyNetClassifier(layers=keras).summary(64)
+
+
+def test_a_softmax_instance_is_a_hidden_layer_as_written():
+    est = _fit([("linear", {"n_out": 12}), SoftMax()])
+    assert [type(m).__name__ for m in est.network_.modules] == ["Linear", "SoftMax", "Linear"]
+    _fit([("linear", {"n_out": 12}), "softmax", ("linear", {"n_out": 8})])  # not last: as written
+
+
+@pytest.mark.parametrize(
+    "spec", [("conv2d", {"out_channels": 4, "kernel_size": (3, 3)}), ("maxpool2d", {"kernel_size": [2, 2]})]
+)
+def test_a_square_size_as_a_pair_says_to_give_one_integer(spec):
+    with pytest.raises(
+        ValueError, match=r"kernel_size is one integer, used along every axis: give kernel_size=\d, not"
+    ) as info:
+        _fit([spec], input_shape=(1, 8, 8))
+    assert str(info.value).startswith("layers[0]: ")  # the layer's own check, named by its place
+    with pytest.raises(ValueError, match=r"\(3, 5\), a size per axis, is not supported"):
+        Conv2d(1, 2, (3, 5))
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        ("maxpooling2d", {"pool_size": 2}),
+        ("maxpool2d", {"pool_size": 2}),
+        ("conv2d", {"out_channels": 2, "kernel_size": 2}),
+    ],
+)
+def test_a_mistake_in_a_spec_on_images_gets_no_advice_about_sequences(spec):
+    # (n, 8, 8) is read as one-channel images; the advice for sequences concerns layers that cannot take them
+    with pytest.raises(ValueError) as info:
+        NumpyNetClassifier(layers=[spec], max_iter=3).fit(X.reshape(-1, 8, 8), Y)
+    assert "sequences" not in str(info.value) and ".." not in str(info.value)
+
+
+# -- estimator parameters of other libraries ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cls, given, message",
+    [
+        (NumpyNetClassifier, {"epochs": 10}, "NumpyNetClassifier has no parameter 'epochs' (did you mean 'max_iter'?)"),
+        (
+            NumpyNetRegressor,
+            {"lr": 0.01},
+            "NumpyNetRegressor has no parameter 'lr' (did you mean 'learning_rate_init'?)",
+        ),
+        (NumpyNetClassifier, {"hiden_layer_sizes": (8,)}, "'hiden_layer_sizes' (did you mean 'hidden_layer_sizes'?)"),
+        (NumpyNetClassifier, {"weight_decay": 1e-4}, "'weight_decay' (did you mean 'alpha'?)"),
+        (TabularNetClassifier, {"weight_decy": 0.1}, "'weight_decy' (did you mean 'weight_decay'?)"),
+        (TabularNetRegressor, {"seed": 0}, "'seed' (did you mean 'random_state'?)"),
+        (
+            NumpyNetClassifier,
+            {"colour": 1},
+            "NumpyNetClassifier has no parameter 'colour'; its parameters are activation,",
+        ),
+    ],
+)
+def test_an_unknown_parameter_says_which_one_is_meant(cls, given, message):
+    with pytest.raises(TypeError) as info:
+        cls(**given)
+    assert message in str(info.value)
+
+
+def test_a_number_for_learning_rate_says_it_is_learning_rate_init():
+    est = NumpyNetClassifier(learning_rate=0.01, max_iter=3)
+    for fit in (lambda: est.fit(X, Y), lambda: est.partial_fit(X, Y, classes=np.unique(Y))):
+        with pytest.raises(
+            ValueError,
+            match=r"schedule name among.*the step size itself is learning_rate_init.*Got 0.01",
+        ):
+            fit()
 
 
 # -- batch normalisation with a learned scale and shift ---------------------------------------------

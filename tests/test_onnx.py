@@ -7,7 +7,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor
-from sknn_scratch.nn import Module
+from sknn_scratch.nn import Module, SoftMax
 
 pytest.importorskip("skl2onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -80,7 +80,7 @@ def test_cnn_with_batch_norm_and_every_layer_option(digits):
         "exp",
         ("linear", {"n_out": 8}),
         "identity",
-        "softmax",
+        SoftMax(),  # an instance: a softmax named last in layers is taken for an output layer, an error
     ]
     est = NumpyNetClassifier(layers=layers, input_shape=(1, 8, 8), max_iter=3, random_state=0).fit(X, y)
     _check_classifier(est, X)

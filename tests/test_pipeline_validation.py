@@ -1,6 +1,8 @@
 """A validation set in a Pipeline: ``fit(X_val=, y_val=)`` goes through the earlier steps with
 ``Pipeline(transform_input=["X_val"])``; ``validation_data`` does not, and says so."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -60,12 +62,23 @@ def test_an_untransformed_validation_set_says_to_use_x_val_with_transform_input(
             network.set_fit_request(X_val=True, y_val=True)
             given = {"X_val": X_VAL, "y_val": Y_VAL}
         pipe = _pipeline(network)
-        with pytest.warns(UserWarning, match="X has feature names"), pytest.raises(ValueError) as info:
+        with warnings.catch_warnings(), pytest.raises(ValueError) as info:
+            warnings.simplefilter("error")  # the error comes alone, without scikit-learn's feature-names warning
             pipe.fit(X_TRAIN, Y_TRAIN, **given)
     message = str(info.value)
-    assert message.startswith("The validation set's X does not fit the network: could not convert string to float")
+    assert message.startswith("The validation set's X is a table with column names, but X was an array")
     for advice in ('transform_input=["X_val"]', "fit(X, y, X_val=X_val, y_val=y_val)", "enable_metadata_routing=True"):
         assert advice in message
+    assert not hasattr(pipe[-1], "n_iter_")
+
+
+@pytest.mark.filterwarnings("error")
+def test_an_untransformed_table_of_numbers_is_refused_rather_than_scored_unscaled():
+    # its values would convert, so the network would score the validation rows as the scaler never saw them
+    numbers = X_TRAIN[["size", "noise"]]
+    pipe = Pipeline([("scale", StandardScaler()), ("network", NumpyNetClassifier(max_iter=5, random_state=0))])
+    with pytest.raises(ValueError, match=r"is a table with column names, but X was an array.*X_val\.to_numpy\(\)"):
+        pipe.fit(numbers, Y_TRAIN, network__validation_data=(X_VAL[["size", "noise"]], Y_VAL))
     assert not hasattr(pipe[-1], "n_iter_")
 
 

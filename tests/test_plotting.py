@@ -156,3 +156,15 @@ def test_missing_matplotlib_is_a_clear_error(fitted, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match="matplotlib"):
         LossCurveDisplay.from_estimator(fitted)
+
+
+@pytest.mark.parametrize("layout", [None, "constrained", "tight"])
+def test_the_legend_is_inside_the_saved_figure_of_a_given_axes(fitted, plt, layout):
+    # plt.subplots() without a layout engine makes no room outside the panels: the legend goes inside
+    fig, ax = plt.subplots(layout=layout)
+    display = LossCurveDisplay.from_estimator(fitted, ax=ax)
+    fig.canvas.draw()
+    legend, figure = _extent(display.legend_), fig.bbox
+    assert figure.x0 <= legend.x0 and legend.x1 <= figure.x1 and figure.y0 <= legend.y0 and legend.y1 <= figure.y1
+    inside = _extent(display.ax_).contains(legend.x0, legend.y0) and _extent(display.ax_).contains(legend.x1, legend.y1)
+    assert inside == (layout is None)

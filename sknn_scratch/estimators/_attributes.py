@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from .._plain import from_plain, to_plain
 from ..nn import Linear
+from ._training import TrainingState
 
 
 def _field(name, doc, curve=False):
@@ -28,7 +30,8 @@ def _field(name, doc, curve=False):
 
 class FittedAttributes:
     """The fitted attributes of scikit-learn's MLP (and a few more), derived from
-    ``network_``, ``optimizer_`` and ``_state``."""
+    ``network_``, ``optimizer_`` and ``_state``; and the estimator's pickled state, as
+    plain values."""
 
     n_iter_ = _field("n_iter", "Epochs (L-BFGS: iterations) of the last fit.")
     t_ = _field("t", "Training samples seen.")
@@ -95,3 +98,18 @@ class FittedAttributes:
                 current = current.copy()
                 setattr(layer, name, current)
             current[...] = value
+
+    # -- persistence ------------------------------------------------------------------------
+    def __getstate__(self):
+        """Parameters, optimizer state and settings as plain values (see
+        :mod:`sknn_scratch._plain`): no engine class, no scratch array."""
+        state = super().__getstate__()
+        if isinstance(state.get("_state"), TrainingState):
+            state = {**state, "_state": vars(state["_state"])}
+        return to_plain(state)
+
+    def __setstate__(self, state):
+        state = from_plain(state)
+        if isinstance(state.get("_state"), dict):
+            state["_state"] = TrainingState(**state["_state"])
+        super().__setstate__(state)

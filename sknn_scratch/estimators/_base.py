@@ -23,13 +23,19 @@ from numpy.typing import ArrayLike
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._plain import from_plain, to_plain
 from ..fpenv import flush_denormals
 from ..nn import Linear
 from ._atomic import training
 from ._attributes import FittedAttributes
-from ._builder import build_network, channels_first_columns, image_sample_shape, resolve_input_shape
+from ._builder import (
+    build_network,
+    channels_first_columns,
+    check_not_one_sample,
+    image_sample_shape,
+    resolve_input_shape,
+)
 from ._data import (
+    PIPELINE_ADVICE,
     as_model_dtype,
     check_known_targets,
     check_sample_weight,
@@ -38,7 +44,7 @@ from ._data import (
     validation_arguments,
     validation_split,
 )
-from ._params import CONSTRAINTS, make_optimizer, read_settings
+from ._params import CONSTRAINTS, make_optimizer, read_settings, unknown_parameters
 from ._training import Callbacks, Objective, TrainingState, fit_lbfgs, fit_stochastic
 
 try:  # scikit-learn's own callbacks (experimental, since 1.9)
@@ -68,6 +74,14 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
     """Shared implementation; use :class:`NumpyNetClassifier` or :class:`NumpyNetRegressor`."""
 
     _parameter_constraints: dict = dict(CONSTRAINTS)
+
+    def __new__(cls, *args, **kwargs):
+        # Python's "unexpected keyword argument" would not say which parameter was meant
+        # (``epochs`` is ``max_iter`` here); __init__ then stores the arguments as usual
+        unknown = [name for name in kwargs if name not in cls._get_param_names()]
+        if unknown:
+            raise TypeError(unknown_parameters(cls, unknown))
+        return super().__new__(cls)
 
     # -- what the subclasses define ------------------------------------------------------
     def _targets(self, y, dtype, incremental):  # pragma: no cover - abstract
@@ -291,17 +305,18 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         """``(X_val, Y_val, y_val, sample_weight_val)``, validated as prediction input and
         targets are. Rows that do not fit the network are an error that says how a
         ``Pipeline`` passes a validation set through its steps."""
+        if hasattr(X_val, "columns") and not hasattr(self, "feature_names_in_"):
+            # a table where X was an array: most likely a pipeline's raw rows, which scikit-learn would
+            # warn about (feature names) before failing or, with numeric columns, scoring untransformed rows
+            raise ValueError(
+                f"The validation set's X is a table with column names, but X was an array. {PIPELINE_ADVICE} "
+                "Outside a pipeline, give X_val in the form of X (e.g. X_val.to_numpy())."
+            )
         try:
             X_val = self._validated_rows(X_val, reset=False)
         except ValueError as exc:
-            raise ValueError(
-                f"The validation set's X does not fit the network: {str(exc).rstrip('.')}. If the network is the "
-                "last step of a Pipeline, its earlier steps transform X but not a validation set given as "
-                "validation_data (nor X_val, unless the pipeline says so): give it as fit(X, y, X_val=X_val, "
-                'y_val=y_val) with Pipeline(steps, transform_input=["X_val"]), after '
-                "sklearn.set_config(enable_metadata_routing=True) and the network's set_fit_request(X_val=True, "
-                "y_val=True)."
-            ) from exc
+            problem = str(exc).rstrip(".")
+            raise ValueError(f"The validation set's X does not fit the network: {problem}. {PIPELINE_ADVICE}") from exc
         X_val = as_model_dtype(X_val, dtype)
         check_known_targets(y_val, "y_val")
         Y_val, y_val = self._validation_targets(y_val, dtype)
@@ -362,6 +377,8 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
             with contextlib.suppress(ValueError):  # a ragged list: scikit-learn's validation reports it
                 axes = np.shape(X)
                 shape = tuple(int(d) for d in axes[1:]) if len(axes) > 2 else None
+        if not reset and getattr(self, "_sample_shape", None) is not None and not sp.issparse(X):
+            check_not_one_sample(X, self._sample_shape, self._channels_last, self.n_features_in_)
         if shape is not None:
             given = image_sample_shape(self, shape, reset)
             X = np.asarray(X).reshape(len(X), int(np.prod(shape)))  # not -1: no samples, no size to infer
@@ -429,18 +446,3 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         from ._summary import summary_table
 
         return summary_table(self, n_features, n_outputs, file)
-
-    # -- persistence ------------------------------------------------------------------------
-    def __getstate__(self):
-        """Parameters, optimizer state and settings as plain values (see
-        :mod:`sknn_scratch._plain`): no engine class, no scratch array."""
-        state = super().__getstate__()
-        if isinstance(state.get("_state"), TrainingState):
-            state = {**state, "_state": vars(state["_state"])}
-        return to_plain(state)
-
-    def __setstate__(self, state):
-        state = from_plain(state)
-        if isinstance(state.get("_state"), dict):
-            state["_state"] = TrainingState(**state["_state"])
-        super().__setstate__(state)

@@ -55,12 +55,14 @@ from ..nn import (
     Dropout,
     Flatten,
     Linear,
+    LogSoftmax,
     MaxPool2d,
     Module,
     ReLU,
     Reshape,
     Sequential,
     Sigmoid,
+    SoftMax,
     Tanh,
 )
 from ..nn.activation import _Elementwise
@@ -72,6 +74,7 @@ __all__ = [
     "network_shape",
     "reads_both_ways",
     "image_forms",
+    "check_not_one_sample",
     "channels_first_columns",
     "image_sample_shape",
     "build_network",
@@ -201,6 +204,22 @@ def image_forms(shape, channels_last):
     return forms
 
 
+def check_not_one_sample(X, sample_shape, channels_last, n_features):
+    """One image given where an array of images is expected (``X[0]`` for ``X[:1]``)
+    would be read as rows or as several smaller images: an error that says so."""
+    try:
+        whole = tuple(np.shape(X) if isinstance(X, (list, tuple)) else getattr(X, "shape", ()))
+    except ValueError:  # a ragged list: scikit-learn's validation reports it
+        return
+    forms = image_forms(sample_shape, channels_last)
+    readable = whole[1:] in forms or (len(whole) == 2 and whole[1] == n_features)
+    if whole in forms and not readable:
+        raise ValueError(
+            f"X has the shape of one sample, {whole}, where an array of samples is expected: give "
+            f"X[np.newaxis] (shape {(1, *whole)}), or several samples at once"
+        )
+
+
 def channels_first_columns(shape):
     """The columns, in order, that turn flat rows of samples shaped ``(..., C)`` into flat
     rows of the same samples shaped ``(C, ...)``."""
@@ -254,7 +273,7 @@ def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape):
     MLP's hidden part (``layers`` None) is ``Linear -> [BatchNorm -> ChannelwiseScaling]
     -> activation -> [Dropout]`` per entry of ``hidden_layer_sizes``, Glorot-uniform
     initialised as scikit-learn's MLP does, on flat rows whatever ``input_shape`` says."""
-    input_shape = network_shape(settings, sample_shape)
+    input_shape = None if sample_shape is None else network_shape(settings, sample_shape)
     modules = []
     if settings.layers is None:
         init = "glorot_uniform_logistic" if settings.activation == "logistic" else "glorot_uniform"
@@ -277,18 +296,38 @@ def build_network(settings, n_features, n_outputs, rng, dtype, sample_shape):
             modules.append(Reshape(shape))
         try:
             hidden, shape = build_layers(settings.layers, shape, rng, dtype)
-        except ValueError as exc:
+        except _ShapeError as exc:
             if settings.input_shape is None and len(shape) == 3 and shape[0] == 1:  # e.g. (n, C, L) for a Conv1d
                 raise ValueError(
                     f"{exc}. An array of samples of shape {shape[1:]} is read as images of one channel, {shape}: for "
                     f"sequences of {shape[1]} channels of length {shape[2]}, give input_shape={shape[1:]}"
                 ) from exc
             raise
+        _check_hidden_only(settings.layers, hidden)
         modules += hidden
     if len(shape) > 1:
         modules.append(Flatten())
     modules.append(Linear(int(np.prod(shape)), n_outputs, init=init, rng=rng, dtype=dtype))
     return Sequential(*_faster_order(modules))
+
+
+class _ShapeError(ValueError):
+    """A layer that cannot take the samples it is given."""
+
+
+def _check_hidden_only(specs, modules):
+    """``layers`` is the hidden part: the estimator adds the output layer and applies the
+    output activation itself, so a ``layers`` ending in a softmax (a Keras model's output
+    layer written out) would put a second head after the first, which trains badly and
+    silently. A module instance is taken as meant."""
+    if modules and type(modules[-1]) in (SoftMax, LogSoftmax) and not isinstance(specs[-1], Module):
+        name = specs[-1] if isinstance(specs[-1], str) else specs[-1][0]
+        raise ValueError(
+            f"layers ends in {name!r}, but layers holds the hidden layers only: the estimator adds the output layer "
+            "(a linear layer to one score per class or target) and its output activation itself, as MLP does "
+            f"(out_activation_). Drop the final {name!r}, and a last linear layer written as the output layer; a "
+            "softmax meant as a hidden layer goes in as an instance, sknn_scratch.nn.SoftMax()"
+        )
 
 
 def build_layers(specs, sample_shape, rng, dtype, where="layers"):
@@ -322,7 +361,7 @@ def build_layers(specs, sample_shape, rng, dtype, where="layers"):
         try:
             new_shape = tuple(module.output_shape(shape))
         except Exception as exc:
-            raise ValueError(f"{place} = {spec!r} cannot take samples of shape {shape}: {exc}") from exc
+            raise _ShapeError(f"{place} = {spec!r} cannot take samples of shape {shape}: {exc}") from exc
         modules.append(module)
         shape = new_shape
     return modules, shape
@@ -377,7 +416,7 @@ def _construct(cls, kwargs, rng, dtype, init, place=None, inferred=None):
         kwargs.setdefault("alpha", BATCHNORM_ALPHA)
     try:
         return cls(**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # the layer's own check of its arguments, named by its place
         raise ValueError(f"{place or cls.__name__}: cannot build {cls.__name__} with {given}: {exc}") from exc
 
 

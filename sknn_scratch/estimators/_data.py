@@ -26,6 +26,7 @@ __all__ = [
     "as_model_dtype",
     "validation_arguments",
     "check_known_targets",
+    "PIPELINE_ADVICE",
 ]
 
 
@@ -127,6 +128,15 @@ def as_model_dtype(X, dtype):
                 "computes in float32 (it was fitted on float32 data); scale the data, or fit on float64 data."
             )
     return X.astype(dtype)
+
+
+#: how a Pipeline passes a validation set through its steps, for the errors about one
+PIPELINE_ADVICE = (
+    "If the network is the last step of a Pipeline, its earlier steps transform X but not a validation set "
+    "given as validation_data (nor X_val, unless the pipeline says so): give it as fit(X, y, X_val=X_val, "
+    'y_val=y_val) with Pipeline(steps, transform_input=["X_val"]), after sklearn.set_config('
+    "enable_metadata_routing=True) and the network's set_fit_request(X_val=True, y_val=True)."
+)
 
 
 def validation_arguments(X_val, y_val, sample_weight_val, validation_data):

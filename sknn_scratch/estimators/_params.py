@@ -8,6 +8,7 @@ entry of ``layers``) takes a registry name, a ``(name, kwargs)`` pair or an inst
 from __future__ import annotations
 
 import copy
+import difflib
 import inspect
 from numbers import Integral, Real
 from types import SimpleNamespace
@@ -23,6 +24,7 @@ from ._training import callback_list
 
 __all__ = [
     "CONSTRAINTS",
+    "unknown_parameters",
     "PARAMETER_TEXTS",
     "RegisteredName",
     "read_settings",
@@ -33,11 +35,12 @@ __all__ = [
 
 class RegisteredName(StrOptions):
     """A parameter constraint: the name of a component in ``registry`` (entry points
-    included), or one of ``also``. scikit-learn's error then lists the known names."""
+    included), or one of ``also``. scikit-learn's error then lists the known names, and
+    ``hint`` after them."""
 
-    def __init__(self, registry, also=()):
+    def __init__(self, registry, also=(), hint=""):
         super().__init__(set(also))
-        self.registry, self.also = registry, tuple(also)
+        self.registry, self.also, self.hint = registry, tuple(also), hint
 
     def is_satisfied_by(self, val):
         # the registry's own spelling only (lowercase), as scikit-learn's options are exact;
@@ -48,7 +51,7 @@ class RegisteredName(StrOptions):
 
     def __str__(self):
         names = sorted({*self.registry.names(), *self.also})
-        return f"a registered {self.registry.kind} name among {names}"
+        return f"a registered {self.registry.kind} name among {names}{self.hint}"
 
 
 #: the constraints of the parameters both estimators share (scikit-learn's validation)
@@ -58,7 +61,12 @@ CONSTRAINTS: dict = {
     "solver": [RegisteredName(OPTIMIZERS, also=("lbfgs",)), tuple],
     "alpha": [Interval(Real, 0, None, closed="left")],
     "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-    "learning_rate": [RegisteredName(SCHEDULES, also=("invscaling", "adaptive")), tuple, Schedule],
+    "learning_rate": [
+        # MLP's learning_rate is the schedule; a Keras or PyTorch user's is the step size
+        RegisteredName(SCHEDULES, ("invscaling", "adaptive"), " (the step size itself is learning_rate_init)"),
+        tuple,
+        Schedule,
+    ],
     "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
     "power_t": [Interval(Real, 0, None, closed="left")],
     "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -83,6 +91,47 @@ CONSTRAINTS: dict = {
     "batch_norm": ["boolean"],
     "callbacks": [list, tuple, callable, Callback, None],
 }
+
+
+#: parameter names of Keras, PyTorch training loops and other libraries, and the
+#: estimators' name for the same setting (suggested when the class has it)
+PARAMETER_SYNONYMS = {
+    "epochs": "max_iter",
+    "n_epochs": "max_iter",
+    "num_epochs": "max_iter",
+    "max_epochs": "max_iter",
+    "lr": "learning_rate_init",
+    "step_size": "learning_rate_init",
+    "optimizer": "solver",
+    "seed": "random_state",
+    "random_seed": "random_state",
+    "validation_split": "validation_fraction",
+    "patience": "n_iter_no_change",
+    "weight_decay": "alpha",
+    "l2": "alpha",
+    "hidden_units": "hidden_layer_sizes",
+    "hidden_sizes": "hidden_layer_sizes",
+    "units": "hidden_layer_sizes",
+    "criterion": "loss",
+    "dropout_rate": "dropout",
+    "batch_normalization": "batch_norm",
+    "batchnorm": "batch_norm",
+    "module": "layers",
+    "callback": "callbacks",
+}
+
+
+def unknown_parameters(cls, names):
+    """The error text for constructor arguments ``names`` that ``cls`` does not take:
+    each with the parameter it probably means (a known synonym, or the closest name),
+    then the parameters it takes."""
+    own = cls._get_param_names()
+    hints = []
+    for name in names:
+        guess = PARAMETER_SYNONYMS.get(name) if PARAMETER_SYNONYMS.get(name) in own else None
+        guess = guess or next(iter(difflib.get_close_matches(name, own, n=1, cutoff=0.6)), None)
+        hints.append(f"{name!r} (did you mean {guess!r}?)" if guess else repr(name))
+    return f"{cls.__name__} has no parameter {', '.join(hints)}; its parameters are {', '.join(own)}"
 
 
 #: the docstring texts of parameters whose meaning goes beyond MLP's, shared by both

@@ -27,7 +27,10 @@ def summary_table(est, n_features=None, n_outputs=None, file=None):
         if n_features is None and est.input_shape is not None and -1 not in tuple(est.input_shape):
             n_features = int(np.prod(est.input_shape))
         if n_features is None:
-            raise ValueError("summary() before fit needs n_features (or an input_shape without -1)")
+            raise ValueError(
+                "summary() before fit needs the shape of the input: summary(n_features) for rows of n_features "
+                "values, or input_shape=(C, H, W) (without -1) for images; after fit it shows the fitted network"
+            )
         settings = read_settings(est)
         n_in, title = int(n_features), "not fitted"
         net = build_network(

@@ -39,6 +39,14 @@ __all__ = ["Module", "as_generator", "check_int"]
 def check_int(name, value, minimum):
     """``value`` as an int, or a ValueError naming ``name`` unless it is an integer
     (not a bool) of at least ``minimum``."""
+    if isinstance(value, (tuple, list)) and value and all(isinstance(v, numbers.Integral) for v in value):
+        # Keras's and PyTorch's (3, 3): one size serves every axis here
+        fix = (
+            f"give {name}={value[0]!r}, not {value!r}"
+            if len(set(value)) == 1
+            else f"{value!r}, a size per axis, is not supported"
+        )
+        raise ValueError(f"{name} is one integer, used along every axis: {fix}")
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
