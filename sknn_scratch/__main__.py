@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
 from sklearn import datasets
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler
 
@@ -176,8 +178,15 @@ def main(argv=None):
             print(f"{name}:")
             model.set_params(callbacks=ProgressBar(every=10))
         start = time.perf_counter()
-        model.fit(X_train, y_train)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ConvergenceWarning)
+            model.fit(X_train, y_train)
         seconds = time.perf_counter() - start
+        for warning in caught:  # said in the demo's words; any other warning is shown as it came
+            if issubclass(warning.category, ConvergenceWarning):
+                print(f"{name}: --epochs {args.epochs} ended the training before it converged")
+            else:
+                warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
         print(f"{name}: test accuracy {model.score(X_test, y_test):.4f} ({model.n_iter_} epochs, {seconds:.1f} s)")
     if args.plot:
         _plot(models, args.plot)
