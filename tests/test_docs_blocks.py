@@ -30,6 +30,7 @@ def _blocks(page):
         ("engine.md", "(2, 8)"),
         pytest.param("callbacks.md", "0.9", marks=pytest.mark.slow),
         ("persistence.md", "NumpyNetClassifier"),
+        pytest.param("scaling.md", "'max_iter'", marks=pytest.mark.slow),  # the cluster block runs as a script only
     ],
 )
 @pytest.mark.filterwarnings("error")  # a block a reader copies prints no warning

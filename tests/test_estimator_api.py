@@ -444,5 +444,9 @@ def test_summary_lists_the_layers_their_output_shapes_and_parameters(capsys):
     assert "(4, 4, 4)" in rows[3] and rows[-1].split()[-2:] == ["(10,)", "650"]  # 64 * 10 + 10
     n_params = sum(p.size for m in cnn.network_.leaves() for p in m.getParameters())
     assert f"total parameters: {n_params:,}" in after
+    assert "(input: samples of shape (1, 8, 8))" in after
     with pytest.raises(ValueError, match=r"needs the shape of the input: summary\(n_features\)"):
         NumpyNetClassifier().summary()
+    # without n_outputs, one output is assumed, and said
+    mlp = NumpyNetClassifier(hidden_layer_sizes=(5,)).summary(4, file=io.StringIO())
+    assert "(input: 4 features per row)" in mlp and "outputs: 1, as summary(n_features, n_outputs) assumes" in mlp

@@ -47,8 +47,15 @@ def summary_table(est, n_features=None, n_outputs=None, file=None):
     rule = "=" * (width + 30)
     lines = [f"{type(est).__name__} ({title})", rule, f"{'layer':<{width}}{'output shape':<18}{'parameters':>12}"]
     lines += [rule] + [f"{a:<{width}}{b:<18}{c:>12}" for a, b, c in rows]
-    lines += [rule, f"total parameters: {total:,} (input: {n_in} features per row)"]
+    sample_shape = getattr(est, "_sample_shape", None) if hasattr(est, "network_") else est.input_shape
+    given = f"samples of shape {tuple(sample_shape)}" if sample_shape is not None else f"{n_in} features per row"
+    lines += [rule, f"total parameters: {total:,} (input: {given})"]
     lines.append(f"the network ends in raw scores; predictions apply the output activation {activation!r}")
+    if not hasattr(est, "network_") and n_outputs is None:
+        lines.append(
+            "outputs: 1, as summary(n_features, n_outputs) assumes by default; fit gives the network one per class "
+            "(one for two classes) or per target"
+        )
     table = "\n".join(lines)
     print(table, file=file or sys.stdout)
     return table
