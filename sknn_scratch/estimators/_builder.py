@@ -170,7 +170,7 @@ def network_shape(settings, shape):
     except that a shape that :func:`reads_both_ways` is a ``ValueError`` when ``layers``
     uses it (an MLP flattens its rows: for it both readings are the same), so that an
     image with its channels last is never trained as another image."""
-    if shape is None or len(shape) < 2:
+    if len(shape) < 2:
         return shape
     channels_last = getattr(settings, "channels_last", None)
     if channels_last:
