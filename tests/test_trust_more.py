@@ -114,7 +114,7 @@ def test_a_continued_fit_does_not_replay_the_shuffling_numbers_as_dropout_masks(
     else:
         replay = np.random.Generator(np.random.MT19937())
         replay.bit_generator.state = {"bit_generator": "MT19937", "state": state.get_state(legacy=False)["state"]}
-    replayed = replay.random((64, 16), dtype=np.float32) >= 0.5
+    replayed = Dropout(0.5, rng=replay).forward(np.ones((64, 16))) > 0
     first = _FirstMask()
     est.set_params(callbacks=first)
     est.partial_fit(X, y) if call == "partial_fit" else est.set_params(warm_start=True).fit(X, y)

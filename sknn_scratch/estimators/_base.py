@@ -64,7 +64,7 @@ __all__ = ["BaseNumpyNet", "training"]
 _PREDICT_CHUNK = 16384
 #: rows of the first forward pass of a prediction, which measures the network's widest
 #: activation per row
-_PREDICT_FIRST = 64
+_PREDICT_FIRST = 128
 #: the following passes take as many rows as keep the widest activation within this size
 #: (a convolution's feature maps of a few hundred rows, still in the processor's caches)
 _PREDICT_BYTES = 1 << 25

@@ -114,11 +114,14 @@ class Objective:
     def __call__(self, X, Y, sample_weight=None):
         """The loss of the batch ``(X, Y)``; its gradient is left in :attr:`grads`."""
         weight = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        # the gradients start as the L2 term's, alpha / weight * d * theta; the backward
-        # pass adds the data term's
-        np.multiply(self.params, self.decay, out=self.grads)
-        squares = float(self.params @ self.grads)
-        self.grads *= self.alpha / weight
+        # the gradients start as the L2 term's, alpha / weight * d * theta; backward adds the data's
+        squares = 0.0
+        if self.alpha:
+            np.multiply(self.params, self.decay, out=self.grads)
+            squares = float(self.params @ self.grads)
+            self.grads *= self.alpha / weight
+        else:
+            self.grads.fill(0)
         if sp.issparse(X) and not self._takes_sparse:
             X = X.toarray()
         scores = self.net.forward(X)

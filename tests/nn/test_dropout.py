@@ -10,11 +10,15 @@ from sknn_scratch.nn.dropout import Dropout
 
 
 def naive_mask(seed, shape, p):
-    """The documented mask, element by element: kept when a float32 uniform draw >= p."""
-    u = np.random.default_rng(seed).random(shape, dtype=np.float32).ravel()
-    mask = np.zeros(u.size)
-    for i, value in enumerate(u):
-        mask[i] = 1.0 / (1.0 - p) if value >= p else 0.0
+    """The documented mask, element by element: four 16-bit draws from each 64-bit integer,
+    lowest bits first; kept when a draw / 65536 >= q, p rounded to a multiple of 1/65536."""
+    size = int(np.prod(shape))
+    words = np.random.default_rng(seed).integers(0, 2**64, size=(size + 3) // 4, dtype=np.uint64)
+    draws = [(int(word) >> (16 * k)) & 0xFFFF for word in words for k in range(4)]
+    q = round(p * 65536) / 65536
+    mask = np.zeros(size)
+    for i in range(size):
+        mask[i] = 1.0 / (1.0 - q) if draws[i] / 65536 >= q else 0.0
     return mask.reshape(shape)
 
 
@@ -69,7 +73,19 @@ def test_masks_keep_the_expected_fraction_and_mean():
     out = d.forward(np.ones((200, 500)))
     assert abs(np.mean(d.mask == 0) - 0.3) < 0.01
     assert abs(out.mean() - 1.0) < 0.02
-    assert set(np.unique(d.mask)) <= {0.0, 1 / 0.7}
+    assert set(np.unique(d.mask)) <= {0.0, 65536 / (65536 - round(0.3 * 65536))}
+
+
+@pytest.mark.parametrize("p", [1e-6, 0.999999])
+def test_extreme_drop_rates_round_to_the_16_bit_grid(p):
+    # q rounds to 0 (nothing dropped, no scaling) or at most 65535/65536 (a finite scale)
+    d = Dropout(p, rng=13)
+    out = d.forward(np.ones((64, 64)))
+    assert np.all(np.isfinite(out))
+    if p < 0.5:
+        np.testing.assert_array_equal(out, 1.0)
+    else:
+        assert set(np.unique(d.mask)) <= {0.0, 65536.0} and np.mean(out == 0) > 0.999
 
 
 def test_new_mask_every_training_forward():
