@@ -293,9 +293,10 @@ def run(
             log(f"skipping {dataset}: {exc}")
             continue
         splits = folds(task, X, y, n_splits, seed)
-        for name, factory in available.items():
-            stored = cache["results"].setdefault(name, {}).setdefault(dataset, {})
-            for fold, (train, test) in enumerate(splits):
+        # the models in turn on each fold, so that the machine's slow phases fall on all of them alike
+        for fold, (train, test) in enumerate(splits):
+            for name, factory in available.items():
+                stored = cache["results"].setdefault(name, {}).setdefault(dataset, {})
                 if str(fold) in stored and not refit:
                     continue
                 result = fit_and_score(factory, task, X, y, train, test)

@@ -39,7 +39,11 @@ def test_loop_table_and_cache_round_trip(tmp_path, capsys):
     cache_path = tmp_path / "tabular.json"
     models = {"hgb": bench.hgb, "numpynet": short_numpynet}
     datasets = ["wine", "diabetes"]
-    cache = bench.run(models, datasets, cache_path, n_splits=3, log=lambda line: None)
+    lines = []
+    cache = bench.run(models, datasets, cache_path, n_splits=3, log=lines.append)
+    # the models take turns on each fold, so that a slow phase of the machine falls on all of them alike
+    order = [(line.split()[0], line.split()[1], line.split()[3].rstrip(":")) for line in lines]
+    assert order == [(d, m, str(k)) for d in datasets for k in range(3) for m in models]
 
     table = bench.summary(cache)
     assert list(table["score"].index) == datasets
