@@ -23,7 +23,7 @@ CNN = dict(
     max_iter=100,
 )
 
-# the tabular estimators with a small network (their 3 x 256 units train the 1000 epochs
+# the tabular estimators with a small network (their 2 x 256 units train the 1000 epochs
 # check_class_weight_classifiers asks for into the 0.0001-weighted rows too)
 TABULAR = dict(hidden_layer_sizes=(32,), max_iter=50, random_state=0)
 

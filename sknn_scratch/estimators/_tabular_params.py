@@ -49,8 +49,8 @@ REGRESSOR_CONSTRAINTS = {
 
 #: the parameters' descriptions (the others are the drop-in estimators')
 PARAMETERS = {
-    "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(256, 256, 256)
-    Units of each hidden layer.""",
+    "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(256, 256)
+    Units of each hidden layer (RealMLP-TD has three of 256: see the "Tabular data" page).""",
     "activation": """activation : str, default="selu" (classifier), "mish" (regressor)
     The hidden activation (any registered name), mixed with the identity by a learned
     weight per unit that starts at 1.""",

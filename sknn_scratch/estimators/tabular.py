@@ -37,7 +37,7 @@ class TabularNetClassifier(_TabularNet, NumpyNetClassifier):
     The network follows RealMLP-TD (see :mod:`sknn_scratch.estimators.tabular` and the
     "Tabular data" page): the table is encoded inside the estimator, numbers go through
     periodic embeddings and categories through one-hot columns or learned embeddings,
-    three hidden layers of 256 units train with AdamW on a ``coslog4`` schedule with
+    two hidden layers of 256 units train with AdamW on a ``coslog4`` schedule with
     label smoothing, and the epoch that scores best on a held-out fifth of the rows is
     kept. ``predict_proba``, ``class_weight``, sample weights and validation sets work as
     in :class:`NumpyNetClassifier`.
@@ -65,7 +65,7 @@ class TabularNetClassifier(_TabularNet, NumpyNetClassifier):
 
     def __init__(
         self,
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes=(256, 256),
         activation="selu",
         *,
         dropout=0.15,
@@ -152,7 +152,7 @@ class TabularNetRegressor(_TabularNet, NumpyNetRegressor):
     def __init__(
         self,
         loss="squared_error",
-        hidden_layer_sizes=(256, 256, 256),
+        hidden_layer_sizes=(256, 256),
         activation="mish",
         *,
         dropout=0.15,
