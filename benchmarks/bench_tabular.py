@@ -21,7 +21,8 @@ defaults; ``--holdout`` runs them, with their own cache (``results/tabular_holdo
 Protocol: the same folds for every model, 5-fold ``StratifiedKFold`` (classification) or ``KFold``
 (regression), shuffled with seed 0. Five folds rather than three: the models train on 80 % of each table
 instead of 67 % (closer to a model trained on all of it, which matters on tables of 200-800 rows), and the whole
-run (three seeds) takes about an hour although RealMLP-TD, the slowest model, takes minutes per fit on the largest table.
+run (three seeds) takes about an hour although RealMLP-TD, the slowest model, takes minutes per fit on the largest
+table.
 Each model is fitted with three seeds (its ``random_state``: 0, 1, 2; ``--seeds`` sets how many) on every
 fold: on tables of a few hundred rows a single seed's score moves by 0.01-0.02 from one seed to the next (Wine's
 accuracy between 0.95 and 0.98 for the same model), more than the differences the table is read for.
@@ -51,7 +52,8 @@ busy, two OpenMP or torch threads slowed fits by 2-15x (RealMLP on Carseats: 5 s
 two).
 
 Results cache (``benchmarks/results/tabular.json``): every (model, data set, fold) result with its timings, and
-the machine it ran on; a rerun computes only what is missing, ``--refit`` recomputes the selection. The table
+the machine it ran on; a rerun computes only what is missing (a run with more seeds than the cache holds, the
+seeds it lacks), ``--refit`` recomputes the selection. The table
 (``benchmarks/results/tabular.md``) is written from every result in the cache.
 """
 
@@ -205,18 +207,33 @@ def machine() -> dict:
 
 
 # --------------------------------------------------------------------------------------------- cache
-def load_cache(path: Path, n_splits: int, seed: int, model_seeds: int = MODEL_SEEDS) -> dict:
-    """The results stored at ``path`` (an empty cache when the file does not exist)."""
-    protocol = {"n_splits": n_splits, "seed": seed, "model_seeds": model_seeds}
+def load_cache(path: Path, n_splits: int, seed: int, model_seeds: int | None = MODEL_SEEDS) -> dict:
+    """The results stored at ``path`` (an empty cache when the file does not exist).
+
+    A cache holds the results of one set of folds (``n_splits`` and ``seed``) for the model seeds 0 to
+    ``model_seeds`` - 1; a cache whose protocol has no seed count holds seed 0 alone (under the keys of the
+    folds, as seed 0 still is). A seed's results do not depend on how many seeds a run has, so a run with more
+    seeds extends the cache; one with fewer is refused, as the table would leave out every pair it fits.
+    ``model_seeds=None`` reads the cache with its own count (``--table-only``).
+    """
+    folds = {"n_splits": n_splits, "seed": seed}
     if not Path(path).exists():
-        return {"protocol": protocol, "machine": {}, "results": {}}
+        return {"protocol": {**folds, "model_seeds": model_seeds or MODEL_SEEDS}, "machine": {}, "results": {}}
     with open(path) as f:
         cache = json.load(f)
-    if cache.get("protocol") != protocol:
+    stored = {"model_seeds": 1, **(cache.get("protocol") or {})}
+    held = stored.pop("model_seeds")
+    if stored != folds:
         raise ValueError(
-            f"the cache {path} holds results of the protocol {cache.get('protocol')}, not {protocol}: "
+            f"the cache {path} holds results of the protocol {cache.get('protocol')}, not {folds}: "
             "use another results file"
         )
+    if model_seeds is not None and model_seeds < held:
+        raise ValueError(
+            f"the cache {path} holds {held} seeds per model and fold; a run with {model_seeds} would leave what "
+            f"it fits out of the table: run with {held} seeds or use another results file"
+        )
+    cache["protocol"] = {**folds, "model_seeds": max(held, model_seeds or held)}
     return cache
 
 
@@ -425,9 +442,10 @@ def markdown(cache: dict, table: dict) -> str:
     machine = cache.get("machine", {})
     versions = ", ".join(f"{k} {v}" for k, v in machine.get("versions", {}).items())
     protocol = cache["protocol"]
+    seeds = protocol.get("model_seeds", 1)
     note = (
         f"{protocol['n_splits']}-fold cross-validation (seed {protocol['seed']}), each model with "
-        f"{protocol.get('model_seeds', 1)} seeds, mean score over the folds and seeds; "
+        f"{seeds} seed{'s' if seeds != 1 else ''}, mean score over the folds and seeds; "
         "normalised: per data set best model 1, worst 0; seconds: medians over all fits. "
         f"Machine: {machine.get('cpu', '?')}, {machine.get('cores', '?')} cores; {versions}."
     )
@@ -448,16 +466,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--table-only", action="store_true", help="print the table from the cache, fit nothing")
     parser.add_argument("--cache", type=Path, default=None, help=f"results file (default {CACHE})")
     parser.add_argument(
-        "--seeds", type=int, default=MODEL_SEEDS, help=f"seeds per model and fold (default {MODEL_SEEDS})"
+        "--seeds",
+        type=int,
+        default=None,
+        help=f"seeds per model and fold (default {MODEL_SEEDS}; --table-only: the cache's)",
     )
     args = parser.parse_args(argv)
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f"--seeds must be at least 1, got {args.seeds}")
     models = args.models or list(MODELS)
     datasets = args.datasets or list(HOLDOUT if args.holdout else DATASETS)
     args.cache = args.cache or (HOLDOUT_CACHE if args.holdout else CACHE)
     if args.table_only:
         cache = load_cache(args.cache, N_SPLITS, SEED, args.seeds)
     else:
-        cache = run({m: MODELS[m] for m in models}, datasets, args.cache, refit=args.refit, model_seeds=args.seeds)
+        seeds = args.seeds or MODEL_SEEDS
+        cache = run({m: MODELS[m] for m in models}, datasets, args.cache, refit=args.refit, model_seeds=seeds)
     print()
     print(markdown(cache, summary(cache, models if args.models else None, datasets if args.datasets else None)))
     full = markdown(cache, summary(cache))

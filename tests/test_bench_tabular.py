@@ -201,3 +201,45 @@ def test_r_datasets_load_with_their_target(name):
     if task == "binary":
         assert set(np.unique(y)) == {0, 1}
     assert all(pd.api.types.is_numeric_dtype(X[c]) or isinstance(X[c].dtype, pd.CategoricalDtype) for c in X)
+
+
+def test_a_cache_written_with_one_seed_per_fold_is_read_and_extended(tmp_path, monkeypatch, capsys):
+    # a cache whose protocol predates the seed count holds seed 0 under the keys "0", "1": the table reads
+    # it, and a run with more seeds fits only the seeds it lacks
+    path = tmp_path / "tabular.json"
+    cache = fake_cache({"net": {"wine": 0.9}})
+    bench.save_cache(cache, path)
+    monkeypatch.setattr(bench, "N_SPLITS", 2)
+    bench.main(["--table-only", "--cache", str(path)])
+    assert "| wine | 10 | accuracy | **0.9000** |" in capsys.readouterr().out
+    assert "each model with 1 seed," in path.with_suffix(".md").read_text()
+
+    seeds_seen = []
+
+    def recorded(task):
+        model = short_numpynet(task)
+        original = model.fit
+
+        def fit(X, y):
+            seeds_seen.append(model.get_params()["numpynetclassifier__random_state"])
+            return original(X, y)
+
+        model.fit = fit
+        return model
+
+    extended = bench.run({"net": recorded}, ["wine"], path, n_splits=2, model_seeds=2, log=lambda line: None)
+    assert seeds_seen == [1, 1]  # seed 0 was in the cache
+    assert extended["protocol"]["model_seeds"] == 2 and json.loads(path.read_text())["protocol"]["model_seeds"] == 2
+    assert sorted(extended["results"]["net"]["wine"]) == ["0", "0/1", "1", "1/1"]
+    with pytest.raises(ValueError, match="holds 2 seeds per model and fold"):
+        bench.run({"net": fail}, ["wine"], path, n_splits=2, model_seeds=1)
+    with pytest.raises(ValueError, match="protocol"):
+        bench.load_cache(path, n_splits=3, seed=0, model_seeds=2)
+
+
+def test_seeds_below_one_are_refused(tmp_path, monkeypatch):
+    # no seed would leave every pair "complete" with no result, and the table of the cache written as n/a
+    monkeypatch.setattr(bench, "CACHE", tmp_path / "dev.json")
+    with pytest.raises(SystemExit):
+        bench.main(["--seeds", "0", "--table-only"])
+    assert not (tmp_path / "dev.md").exists()
