@@ -197,6 +197,35 @@ def test_class_weights_that_zero_every_sample_are_an_error():
         est.fit(X, y, sample_weight=(y == 0).astype(float))
 
 
+@pytest.mark.parametrize(
+    "estimator, seed, side",
+    [
+        ("NumpyNetClassifier", 0, "held out"),
+        ("NumpyNetClassifier", 1, "left to train on"),
+        ("TabularNetClassifier", 0, "held out"),
+        ("TabularNetClassifier", 9, "left to train on"),
+    ],
+)
+def test_an_early_stopping_split_that_leaves_one_side_without_weight_is_named(estimator, seed, side):
+    # the one weighted row falls on one side of the split (which side: the seed's split): the other side
+    # weighs nothing, and would either train on nothing (a loss curve of zeros, no error) or leave nothing
+    # to score the epochs on (an error about weights that are all zero, which the user's are not)
+    from sknn_scratch import TabularNetClassifier
+
+    X, y = _data(n=40, n_features=3)
+    w = np.zeros(len(y))
+    w[5] = 1.0
+    est = (
+        _clf(early_stopping=True, random_state=seed)
+        if estimator == "NumpyNetClassifier"
+        else TabularNetClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=seed)
+    )
+    with pytest.raises(ValueError, match=rf"sample_weight: the \d+ rows {side} .* all weigh 0"):
+        est.fit(X, y, sample_weight=w)
+    assert not hasattr(est, "network_")
+    est.fit(X, y, sample_weight=w + 1e-3 * (np.arange(len(y)) % 2))  # weights on both sides: it trains
+
+
 # -- 12. a float32 model and float64 rows beyond float32's range ----------------------------
 def test_float64_rows_beyond_float32_range_are_named_for_a_float32_model():
     X, y = _data()
