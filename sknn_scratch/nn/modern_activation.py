@@ -72,7 +72,16 @@ class _KeepsDerivative(_Elementwise):
         raise NotImplementedError
 
     def _run(self, x, out, d_out):
-        """``_evaluate`` on the whole of ``x`` or piece by piece."""
+        """``_evaluate`` on the whole of ``x`` or piece by piece; float16 in float32 (its
+        range ends at 65504: ``e^x`` overflows beyond ``x = 11``)."""
+        if x.dtype == np.float16:
+            wide = x.astype(np.float32)
+            d_wide = None if d_out is None else np.empty_like(wide)
+            self._run(wide, wide, d_wide)
+            out[...] = wide
+            if d_out is not None:
+                d_out[...] = d_wide
+            return
         if x.size <= _PIECE or not (x.flags.c_contiguous and out.flags.c_contiguous):
             self._evaluate(x, out, d_out)
             return

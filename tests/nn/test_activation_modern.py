@@ -119,6 +119,22 @@ def test_extreme_inputs_give_finite_values_and_no_warnings(name, dtype):
     np.testing.assert_allclose(y[finite], want, rtol=1e-6, atol=1e-30)
 
 
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_float16_keeps_its_dtype_and_gives_finite_values_near_float64(name):
+    # float16 overflows at 65504: an exponential of 12 already does, a product of a few hundreds too
+    factory, _ = REFERENCES[name]
+    x = np.array([[-1e4, -100.0, -30.0, -5.0, -0.5, 0.0, 0.5, 5.0, 12.0, 30.0, 100.0, 1e4]], dtype=np.float16)
+    g = np.ones_like(x)
+    module, reference = factory(), factory()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y, grad = module.forward(x.copy()), module.backward(x, g)
+    want_y, want_grad = reference.forward(x.astype(np.float64)), reference.backward(x.astype(np.float64), g)
+    assert y.dtype == grad.dtype == np.float16
+    np.testing.assert_allclose(y.astype(np.float64), want_y, rtol=2e-3, atol=1e-3)
+    np.testing.assert_allclose(grad.astype(np.float64), want_grad, rtol=2e-3, atol=1e-3)
+
+
 def test_gelu_float32_error_is_at_float32_resolution():
     """float32 uses the Abramowitz-Stegun erf: absolute error near 1e-7 per unit of x."""
     x64 = np.linspace(-8, 8, 20001)
