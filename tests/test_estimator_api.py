@@ -372,9 +372,10 @@ def test_fit_checks_rows_of_zero_weight_and_refits_change_nothing_on_error():
         np.testing.assert_array_equal(fitted.predict_proba(X_IRIS), before)
 
 
+@pytest.mark.parametrize("alpha", [0.3, 0.0])  # 0: no L2 term, the gradient starts from zeros
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_training_objective_is_mlp_loss_with_its_l2_term_and_gradient(dtype, weighted):
+def test_training_objective_is_mlp_loss_with_its_l2_term_and_gradient(dtype, weighted, alpha):
     from sknn_scratch.estimators._training import Objective
     from sknn_scratch.nn import Conv2d, Flatten, Linear, Sequential, SoftmaxCrossEntropyCriterion
 
@@ -383,13 +384,14 @@ def test_training_objective_is_mlp_loss_with_its_l2_term_and_gradient(dtype, wei
     X = rng.normal(size=(5, 1, 4, 4)).astype(dtype)
     Y = np.eye(3, dtype=dtype)[[0, 1, 2, 1, 0]]
     w = rng.random(5).astype(dtype) if weighted else None
-    objective = Objective(net, SoftmaxCrossEntropyCriterion(), alpha=0.3)
+    objective = Objective(net, SoftmaxCrossEntropyCriterion(), alpha=alpha)
     objective.grads.fill(np.nan)  # whatever the previous batch left
     loss = objective(X, Y, w)
     weight = 5 if w is None else float(w.sum())
     weights = np.concatenate([net[0].W.ravel(), net[2].W.ravel()]).astype(np.float64)
     data = SoftmaxCrossEntropyCriterion().forward(net.forward(X), Y, w)
-    assert loss == pytest.approx(data + 0.5 * 0.3 / weight * float(weights @ weights), rel=1e-5)
+    assert loss == pytest.approx(data + 0.5 * alpha / weight * float(weights @ weights), rel=1e-5)
+    assert np.isfinite(objective.grads).all()
     if dtype == np.float64:  # the gradient against central differences of the loss
         grads, params = objective.grads.copy(), objective.params
         numeric = np.empty_like(grads)

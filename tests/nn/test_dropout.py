@@ -76,6 +76,27 @@ def test_masks_keep_the_expected_fraction_and_mean():
     assert set(np.unique(d.mask)) <= {0.0, 65536 / (65536 - round(0.3 * 65536))}
 
 
+class _EveryDraw:
+    """A stand-in generator whose 64-bit integers hold every 16-bit value once: a mask of
+    65536 elements then sees each draw exactly once."""
+
+    def integers(self, low, high, size, dtype):
+        assert (low, high, size, dtype) == (0, 1 << 64, 1 << 14, np.uint64)
+        return np.arange(1 << 16, dtype=np.uint16).view(np.uint64)
+
+
+@pytest.mark.parametrize("p", [1e-6, 0.1, 0.3, 0.5, 0.999999])
+def test_over_every_draw_the_mask_drops_q_and_averages_exactly_one(p):
+    # unbiasedness without sampling noise: (65536 - t) draws of 0 .. 65535 are >= t, each kept
+    # with 65536 / (65536 - t), so the mask's mean is 1 (a comparison off by one draw is not)
+    d = Dropout(p)
+    d.rng = _EveryDraw()
+    d.forward(np.ones(1 << 16))
+    threshold = min(round(p * 65536), 65535)
+    assert np.count_nonzero(d.mask == 0) == threshold
+    assert d.mask.mean() == pytest.approx(1.0, rel=1e-12)
+
+
 @pytest.mark.parametrize("p", [1e-6, 0.999999])
 def test_extreme_drop_rates_round_to_the_16_bit_grid(p):
     # q rounds to 0 (nothing dropped, no scaling) or at most 65535/65536 (a finite scale)
