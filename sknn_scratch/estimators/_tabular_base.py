@@ -134,8 +134,8 @@ class _TabularNet:
         X = self._encode(X, reset=False)
         members = getattr(self, "estimators_", None) or [self]
         # predictions in float64, as scikit-learn's estimators give them: a row's prediction
-        # then does not depend on the rows predicted with it (float32 products round
-        # differently at different places in a matrix)
+        # then depends on the rows predicted with it in its last bits only (products round
+        # differently at different places in a matrix, float32 ones in the seventh digit)
         X = X.astype(np.float64)
         return np.mean([member._scores(X, np.float64) for member in members], axis=0)
 
