@@ -21,8 +21,8 @@ class Dropout(Module):
     Inverted dropout: in training mode ``output = input * mask`` with
     ``mask = (u >= q) / (1 - q)`` for ``u`` uniform on ``{0, 1/65536, ..., 65535/65536}``
     drawn from ``rng`` and ``q``, the probability of a drop, ``p`` rounded to a multiple
-    of 1/65536 (within 8e-6 of it). The expected output equals the input and evaluation
-    mode is the identity (no rescaling).
+    of 1/65536 (within 8e-6 of it) and at most 65535/65536. The expected output equals the
+    input and evaluation mode is the identity (no rescaling).
 
     Parameters
     ----------
