@@ -296,17 +296,10 @@ class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
         self._state = self._state.copy()
 
     def _split(self, settings, X, Y, y, sample_weight, shuffler):
-        """MLP's early-stopping split: ``(train, validation)``. Each side must keep a row
-        of positive weight: the training side would learn nothing, the held-out side
-        would leave nothing to score the epochs on."""
-        train, held = validation_split(X.shape[0], settings.validation_fraction, self._stratify(Y, y), shuffler)
-        for rows, side in ((held, "held out for early stopping"), (train, "left to train on")):
-            if sample_weight is not None and not np.any(sample_weight[rows] > 0):
-                raise ValueError(
-                    f"sample_weight: the {len(rows)} rows {side} (validation_fraction="
-                    f"{settings.validation_fraction} of {X.shape[0]} rows) all weigh 0. Give more rows a weight, "
-                    "or a validation set: fit(X, y, X_val=X_val, y_val=y_val)."
-                )
+        """MLP's early-stopping split: ``(train, validation)``."""
+        train, held = validation_split(
+            X.shape[0], settings.validation_fraction, self._stratify(Y, y), shuffler, sample_weight
+        )
         pick = lambda a, rows: None if a is None else a[rows]  # noqa: E731
         return (X[train], Y[train], pick(sample_weight, train)), (X[held], Y[held], y[held], pick(sample_weight, held))
 

@@ -98,10 +98,12 @@ def check_sample_weight(sample_weight, X, extra=None, *, what="sample_weight"):
     return sample_weight
 
 
-def validation_split(n, validation_fraction, stratify, random_state):
+def validation_split(n, validation_fraction, stratify, random_state, sample_weight=None):
     """Row indices ``(train, validation)`` of MLP's early-stopping split: a validation set
     of at least 2 rows (and, stratified, of at least one row per class), the rest for
-    training."""
+    training. With ``sample_weight``, each side must keep a row of positive weight: the
+    training side would learn nothing, the held-out side would leave nothing to score the
+    epochs on."""
     from sklearn.model_selection import train_test_split
 
     n_val = max(int(np.ceil(validation_fraction * n)), 2)
@@ -112,7 +114,14 @@ def validation_split(n, validation_fraction, stratify, random_state):
             "The validation set is too small. Increase 'validation_fraction' or the size of your dataset "
             f"(n_samples = {n})."
         )
-    return train_test_split(np.arange(n), test_size=n_val, random_state=random_state, stratify=stratify)
+    train, held = train_test_split(np.arange(n), test_size=n_val, random_state=random_state, stratify=stratify)
+    for rows, side in ((held, "held out for early stopping"), (train, "left to train on")):
+        if sample_weight is not None and not np.any(sample_weight[rows] > 0):
+            raise ValueError(
+                f"sample_weight: the {len(rows)} rows {side} (validation_fraction={validation_fraction} of {n} "
+                "rows) all weigh 0. Give more rows a weight, or a validation set: fit(X, y, X_val=X_val, y_val=y_val)."
+            )
+    return train, held
 
 
 def as_model_dtype(X, dtype):
