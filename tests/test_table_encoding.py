@@ -171,3 +171,18 @@ def test_rows_given_as_lists_keep_their_numbers_beside_text():
     as_objects = fit_table(np.array(rows, dtype=object))
     np.testing.assert_array_equal(encode_table(table, rows), encode_table(as_objects, rows))
     assert encode_table(table, [[100.0, "a"]])[0, 0] > encode_table(table, rows)[:, 0].max()
+
+
+def test_category_codes_of_mixed_values_are_those_of_a_lookup_value_by_value():
+    # the distinct values are found first (pandas' factorize); each row's code must still be the training
+    # category its value equals, whatever the mix of types (1 and 1.0 are one key, True and "True" two)
+    train = pd.DataFrame({"c": pd.Series(["a", "True", True, 2, 3.5, None] * 2, dtype=object)})
+    table = fit_table(train, categorical_features=[0])
+    rng = np.random.default_rng(0)
+    pool = np.array(["a", "True", True, 2, 2.0, np.int64(2), 3.5, "zz", None, np.nan, 7], dtype=object)
+    rows = pd.DataFrame({"c": pd.Series(pool[rng.integers(0, len(pool), size=400)], dtype=object)})
+    encoded = encode_table(table, rows)
+    one_by_one = np.vstack([encode_table(table, rows.iloc[[i]]) for i in range(len(rows))])
+    np.testing.assert_array_equal(encoded, one_by_one)
+    twos = rows["c"].map(lambda v: isinstance(v, (int, float, np.integer)) and not isinstance(v, bool) and v == 2)
+    assert len({tuple(r) for r in encoded[twos.to_numpy()]}) == 1  # 2, 2.0 and np.int64(2): one category

@@ -307,7 +307,14 @@ def _codes(spec, column, name):
     missing = _missing(column)
     codes = np.zeros(len(missing), dtype=np.int64)
     known = ~missing
-    codes[known] = [lookup.get(key, 0) for key in _category_keys(np.asarray(column, dtype=object)[known], name)]
+    values = np.asarray(column, dtype=object)[known]
+    try:  # the distinct values first (in C with pandas), so that Python sees each once
+        import pandas as pd
+
+        inverse, distinct = pd.factorize(values)
+    except (ImportError, TypeError):  # no pandas, or values that cannot be keys (named below)
+        inverse, distinct = np.arange(len(values)), values
+    codes[known] = np.array([lookup.get(key, 0) for key in _category_keys(distinct, name)], dtype=np.int64)[inverse]
     return codes
 
 
