@@ -66,8 +66,8 @@ _PREDICT_CHUNK = 16384
 #: activation per row
 _PREDICT_FIRST = 128
 #: the following passes take as many rows as keep the widest activation within this size
-#: (a convolution's feature maps of a few hundred rows, still in the processor's caches)
-_PREDICT_BYTES = 1 << 25
+#: (2 MB: cached, and reused by the allocator, where arrays of tens of MB are fresh memory)
+_PREDICT_BYTES = 1 << 21
 
 
 class BaseNumpyNet(FittedAttributes, CallbackSupportMixin, BaseEstimator):
