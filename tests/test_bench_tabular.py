@@ -124,11 +124,12 @@ def test_summary_skips_incomplete_folds():
     assert np.isnan(table["score"].loc["wine", "b"]) and table["normalised"].loc["wine", "a"] == 1.0
 
 
-def test_every_model_seed_is_fitted_on_every_fold_and_averaged(tmp_path):
-    seeds_seen = []
+def seed_recording(seeds_seen):
+    """A factory of short networks that appends the random_state each fit runs with to ``seeds_seen``
+    (the network sits in a pipeline: the benchmark sets the seed of the step)."""
 
     def recorded(task):
-        model = short_numpynet(task)  # a pipeline: its network's random_state is set
+        model = short_numpynet(task)
         original = model.fit
 
         def fit(X, y):
@@ -138,6 +139,12 @@ def test_every_model_seed_is_fitted_on_every_fold_and_averaged(tmp_path):
         model.fit = fit
         return model
 
+    return recorded
+
+
+def test_every_model_seed_is_fitted_on_every_fold_and_averaged(tmp_path):
+    seeds_seen = []
+    recorded = seed_recording(seeds_seen)
     cache = bench.run(
         {"net": recorded}, ["wine"], tmp_path / "c.json", n_splits=2, model_seeds=3, log=lambda line: None
     )
@@ -215,18 +222,7 @@ def test_a_cache_written_with_one_seed_per_fold_is_read_and_extended(tmp_path, m
     assert "each model with 1 seed," in path.with_suffix(".md").read_text()
 
     seeds_seen = []
-
-    def recorded(task):
-        model = short_numpynet(task)
-        original = model.fit
-
-        def fit(X, y):
-            seeds_seen.append(model.get_params()["numpynetclassifier__random_state"])
-            return original(X, y)
-
-        model.fit = fit
-        return model
-
+    recorded = seed_recording(seeds_seen)
     extended = bench.run({"net": recorded}, ["wine"], path, n_splits=2, model_seeds=2, log=lambda line: None)
     assert seeds_seen == [1, 1]  # seed 0 was in the cache
     assert extended["protocol"]["model_seeds"] == 2 and json.loads(path.read_text())["protocol"]["model_seeds"] == 2
