@@ -154,13 +154,15 @@ HOLDOUT: dict[str, Dataset] = {
     ]
 }
 
+#: every data set by name: the development set, then the held-out tables
+KNOWN: dict[str, Dataset] = {**DATASETS, **HOLDOUT}
+
 
 def load_dataset(name: str) -> tuple[pd.DataFrame, np.ndarray, str]:
     """``(X, y, task)`` of the data set ``name``: ``X`` a DataFrame, ``y`` float (regression) or int codes."""
-    known = {**DATASETS, **HOLDOUT}
-    if name not in known:
-        raise ValueError(f"unknown data set {name!r}; expected one of {sorted(known)}")
-    spec = known[name]
+    if name not in KNOWN:
+        raise ValueError(f"unknown data set {name!r}; expected one of {sorted(KNOWN)}")
+    spec = KNOWN[name]
     df = spec.load()
     if spec.target not in df.columns:
         raise ValueError(f"data set {name!r} has no column {spec.target!r}; its columns are {list(df.columns)}")

